@@ -1,0 +1,32 @@
+# beyond-adoption: `make run` (set up, then one simulation), `make test` (set up, then the tests).
+# Set-up finds a Python >= 3.12 by itself (scripts/find-python); override with PYTHON=/path.
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/find-python
+	@py=$$(scripts/find-python) || exit 1; \
+	  echo "using $$py ($$($$py --version))"; \
+	  [ -x $(BIN)/python ] || $$py -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m sim $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(BIN)/python -m experiments.benchmark_step $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,158 @@
+"""Weekly records and run summaries.
+
+Records are cheap enough to take every week at any size: sums, means and ``bincount``s, and
+participation inequality from a histogram of integer post counts rather than a sort. They
+never keep agent-level arrays, so memory grows with weeks, not with agents × weeks.
+
+Value and cost share one unit throughout: hours of productive work (per week for weekly
+records, summed over weeks in summaries).
+"""
+
+import numpy as np
+import pandas as pd
+
+from models.state import NONE, ROLE_NAMES, STAGE_NAMES, AgentState, Traits
+
+WEEKS_IN_LAST_YEAR = 52
+
+
+def inequality(counts: np.ndarray, top: float = 0.01) -> tuple[float, float]:
+    """Gini coefficient and the share held by the top ``top`` fraction, of whole-number counts.
+
+    Works on the histogram of counts, so it costs O(n + max count) instead of a sort. An empty
+    or all-zero input has no inequality: (0, 0).
+    """
+    n = len(counts)
+    total = float(counts.sum()) if n else 0.0
+    if total <= 0:
+        return 0.0, 0.0
+    freq = np.bincount(counts.astype(np.int64))
+    values = np.nonzero(freq)[0]
+    c = freq[values].astype(float)
+    below = np.cumsum(c) - c  # ranks before each value, ascending
+    rank_sum = values * (c * below + c * (c + 1) / 2)
+    gini = 2 * rank_sum.sum() / (n * total) - (n + 1) / n
+    k = max(1, int(np.ceil(top * n)))
+    desc_values, desc_c = values[::-1], c[::-1]
+    taken = np.minimum(desc_c, np.maximum(k - (np.cumsum(desc_c) - desc_c), 0))
+    return float(gini), float((desc_values * taken).sum() / total)
+
+
+class Recorder:
+    """Collects one row a week for the organisation, and one per role and per department."""
+
+    def __init__(self, traits: Traits, department: np.ndarray, department_names: tuple[str, ...]):
+        self._role = traits.role.astype(np.int64)
+        self._department = department.astype(np.int64)
+        self._groups = [
+            ("role", self._role, ROLE_NAMES),
+            ("department", self._department, department_names),
+        ]
+        self._sizes = [np.bincount(codes, minlength=len(names)) for _, codes, names in self._groups]
+        self.rows: list[dict] = []
+        self.group_rows: list[dict] = []
+
+    def record(
+        self, week: int, s: AgentState, traits: Traits, post_time: float, cost: float = 0.0
+    ) -> None:
+        n = s.n
+        active = s.active
+        n_active = int(active.sum())
+        value = s.value_personal + s.value_strategic
+        stage_counts = np.bincount(s.stage, minlength=len(STAGE_NAMES))
+        adopters = s.total_posts[s.ever]
+        gini, top1 = inequality(adopters)
+        row = {
+            "week": week,
+            "active_share": n_active / n,
+            "adopted_share": float(s.ever.mean()),
+            "user_share": float(s.user.mean()),
+            **{f"stage_{name}": stage_counts[i] / n for i, name in enumerate(STAGE_NAMES)},
+            "value_personal": float(s.value_personal.sum()),
+            "value_strategic": float(s.value_strategic.sum()),
+            "value_total": float(value.sum()),
+            "value_creators_share": float((value > 0).mean()),
+            "time_spent": float(traits.time_cost[active].sum() + post_time * s.posts.sum()),
+            "posts": float(s.posts.sum()),
+            "noise": float((s.posts * s.low_quality).sum()),
+            "observer_share": float((active & (s.posts == 0)).sum() / max(n_active, 1)),
+            "gini_posts": gini,
+            "top1_posts_share": top1,
+            "mean_intrinsic": float(s.intrinsic.mean()),
+            "mean_extrinsic": float(s.extrinsic.mean()),
+            "mean_reactance": float(s.reactance.mean()),
+            "mean_sense": float(s.sense.mean()),
+            "mean_alignment": float(s.alignment.mean()),
+            "mean_perceived": float(s.perceived.mean()),
+            "cost": float(cost),
+        }
+        self.rows.append(row)
+        engaged_stage = s.stage.astype(float)
+        for (kind, codes, names), sizes in zip(self._groups, self._sizes, strict=True):
+            k = len(names)
+            act = np.bincount(codes, weights=active, minlength=k)
+            ever = np.bincount(codes, weights=s.ever, minlength=k)
+            val = np.bincount(codes, weights=value, minlength=k)
+            stage = np.bincount(codes, weights=engaged_stage, minlength=k)
+            for g in np.nonzero(sizes)[0]:
+                self.group_rows.append(
+                    {
+                        "week": week,
+                        "group_type": kind,
+                        "group": names[g],
+                        "size": int(sizes[g]),
+                        "active_share": act[g] / sizes[g],
+                        "adopted_share": ever[g] / sizes[g],
+                        "value_total": val[g],
+                        "mean_stage": stage[g] / sizes[g],
+                    }
+                )
+
+    def weekly(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows)
+
+    def groups(self) -> pd.DataFrame:
+        return pd.DataFrame(self.group_rows)
+
+
+def summarise(weekly: pd.DataFrame, s: AgentState, discount_rate: float = 0.0) -> dict:
+    """Run-level outcomes: long-run value, value in the last year, the adoption–value gap.
+
+    ``discount_rate`` is annual; week t is weighted by (1 + r)^(-t / 52).
+    The adoption–value gap is the mean, over the last year, of the share who have adopted
+    minus the share who created positive net value that week: high when many have signed up
+    but few get anything out of it ("lots of users, nobody knows what to use it for").
+    """
+    last = weekly.tail(WEEKS_IN_LAST_YEAR)
+    weeks = weekly["week"].to_numpy()
+    weights = (1.0 + discount_rate) ** (-weeks / 52.0)
+    positive = np.sort(np.maximum(s.total_value, 0.0))[::-1]
+    top = max(1, int(np.ceil(0.1 * len(positive))))
+    stage_counts = np.bincount(s.stage[s.ever], minlength=len(STAGE_NAMES))
+    n_ever = max(int(s.ever.sum()), 1)
+    cost = float(weekly["cost"].sum())
+    long_run = float(weekly["value_total"].sum())
+    return {
+        "weeks": int(len(weekly)),
+        "agents": int(s.n),
+        "long_run_value": long_run,
+        "discounted_value": float((weekly["value_total"].to_numpy() * weights).sum()),
+        "value_last_year": float(last["value_total"].sum()),
+        "value_personal_total": float(weekly["value_personal"].sum()),
+        "value_strategic_total": float(weekly["value_strategic"].sum()),
+        "time_spent_total": float(weekly["time_spent"].sum()),
+        "peak_active_share": float(weekly["active_share"].max()),
+        "final_active_share": float(last["active_share"].mean()),
+        "final_adopted_share": float(weekly["adopted_share"].iloc[-1]),
+        "adoption_value_gap": float((last["adopted_share"] - last["value_creators_share"]).mean()),
+        "top10_value_share": float(positive[:top].sum() / positive.sum())
+        if positive.sum()
+        else 0.0,
+        "final_stage_shares_of_adopters": {
+            name: float(stage_counts[i] / n_ever) for i, name in enumerate(STAGE_NAMES) if i != NONE
+        },
+        "gini_posts": float(weekly["gini_posts"].iloc[-1]),
+        "observer_share_last_year": float(last["observer_share"].mean()),
+        "cost_total": cost,
+        "value_per_cost": long_run / cost if cost > 0 else None,
+    }

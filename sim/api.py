@@ -1,0 +1,42 @@
+"""The Python entry points: compose a config from overrides, and simulate it."""
+
+from pathlib import Path
+
+from hydra import compose as hydra_compose
+from hydra import initialize_config_dir
+from hydra.errors import HydraException
+from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
+
+from models.errors import InputError
+from sim import schema
+from sim.run import Result, new_run_folder, run
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+
+
+def compose(overrides: list[str] = (), config_name: str = "config") -> DictConfig:
+    """The config ``python -m sim <overrides>`` would use, with Hydra's own checks.
+
+    Hydra's complaints (an unknown option, a value of the wrong type) are turned into an
+    ``InputError`` carrying Hydra's message, which names the key.
+    """
+    schema.register()
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            return hydra_compose(config_name=config_name, overrides=list(overrides))
+    except (HydraException, OmegaConfBaseException) as e:
+        raise InputError(str(e)) from e
+
+
+def simulate(overrides: list[str] = (), write: bool = False) -> Result:
+    """Run one simulation from command-line style overrides, e.g. ``["weeks=52"]``.
+
+    With ``write=True`` the run folder is written as by ``python -m sim``, and its path is in
+    ``result.folder``.
+    """
+    cfg = compose(overrides)
+    result = run(cfg, overrides)
+    if write:
+        result.save(new_run_folder(cfg.output.dir), plot=cfg.output.plot)
+    return result

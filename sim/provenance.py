@@ -1,0 +1,58 @@
+"""What a result folder records about how it was made: versions, git revision, machine."""
+
+import platform
+import subprocess
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+PACKAGES = (
+    "beyond-adoption",
+    "mesa",
+    "numpy",
+    "scipy",
+    "pandas",
+    "pyarrow",
+    "networkx",
+    "hydra-core",
+    "omegaconf",
+    "matplotlib",
+)
+REPO = Path(__file__).resolve().parent.parent
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages that decide a run's numbers."""
+    out = {"python": sys.version.split()[0]}
+    for name in PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def git_revision() -> dict[str, str | bool]:
+    """The checkout's commit and whether it had uncommitted changes ("unknown" outside git)."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+
+    try:
+        return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": "unknown", "dirty": False}
+
+
+def provenance(seed: int, overrides: list[str]) -> dict:
+    """Everything needed to re-run: seed, overrides, versions, git revision, machine."""
+    return {
+        "seed": seed,
+        "overrides": list(overrides),
+        "versions": package_versions(),
+        "git": git_revision(),
+        "platform": platform.platform(),
+        "command": " ".join(sys.argv),
+    }

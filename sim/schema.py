@@ -1,0 +1,88 @@
+"""Typed configuration schema, registered in Hydra's ConfigStore.
+
+The schemas live in the ``schema`` group, apart from the option groups in ``conf/`` (``org``,
+``population``), so that a sweep over ``org=glob(*)`` never picks a schema up. Each option
+file extends its schema (``defaults: [/schema/org/hierarchy@_here_]``), which gives it types
+and defaults; Hydra then refuses a wrong type or an unknown key with the key's name.
+
+Defaults are declared once, where the thing they configure lives: behavioural parameters
+in ``models.params.Behaviour``, organisation parameters in the generators' and loaders'
+signatures (``models.generators``). The organisation schemas are derived from those
+signatures here, so the command line, the Python API and the models cannot drift apart.
+"""
+
+import inspect
+import types
+import typing
+from dataclasses import dataclass as _dataclass
+from dataclasses import field, fields, make_dataclass
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+from models import generators
+from models.params import Behaviour
+
+
+def _schema_from_signature(kind: str, fn) -> type:
+    """A dataclass with ``generator: str = kind`` and one field per parameter of ``fn``
+    (except ``rng``), typed and defaulted as in the signature; no default means required."""
+    hints = typing.get_type_hints(fn)
+    specs: list[tuple] = [("generator", str, field(default=kind))]
+    for name, p in inspect.signature(fn).parameters.items():
+        if name == "rng":
+            continue
+        hint = hints.get(name, Any)
+        if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+            args = [a for a in typing.get_args(hint) if a is not type(None)]
+            hint = Optional[args[0]] if len(args) == 1 else Any  # noqa: UP045 (OmegaConf needs it)
+        default = MISSING if p.default is inspect.Parameter.empty else p.default
+        specs.append((name, hint, field(default=default)))
+    return make_dataclass(f"{kind.title().replace('_', '')}Org", specs)
+
+
+def _mutable_copy(cls: type, name: str) -> type:
+    """A plain (not frozen) dataclass with ``cls``'s fields: OmegaConf makes a node built
+    from a frozen dataclass read-only, which would refuse every override."""
+    return make_dataclass(name, [(f.name, f.type, field(default=f.default)) for f in fields(cls)])
+
+
+PopulationSchema = _mutable_copy(Behaviour, "PopulationSchema")
+
+ORG_SCHEMAS: dict[str, type] = {
+    kind: _schema_from_signature(kind, fn) for kind, fn in generators.BUILDERS.items()
+}
+
+
+@_dataclass
+class ChampionsConfig:
+    share: float = 0.025  # share of non-managers who are champions (Rogers' 2.5% innovators)
+    rule: str = "random"  # random | degree | betweenness | bridging
+
+
+@_dataclass
+class OutputConfig:
+    dir: str = "results/runs"  # where run folders are written
+    plot: bool = True  # write adoption_vs_value.png
+    progress: bool = True  # show a progress bar on a terminal
+
+
+@_dataclass
+class RunConfig:
+    org: Any = MISSING
+    population: Any = MISSING
+    weeks: int = 260
+    seed: int = 0
+    discount_rate: float = 0.0  # annual, for the discounted long-run value
+    champions: ChampionsConfig = field(default_factory=ChampionsConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+
+
+def register() -> None:
+    """Put every schema in the ConfigStore (idempotent)."""
+    cs = ConfigStore.instance()
+    cs.store(group="schema", name="run", node=RunConfig)
+    cs.store(group="schema", name="population", node=PopulationSchema)
+    for kind, schema in ORG_SCHEMAS.items():
+        cs.store(group="schema/org", name=kind, node=schema)
