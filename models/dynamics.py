@@ -21,29 +21,61 @@ import numpy as np
 import scipy.sparse as sp
 
 from models.params import WEEKS_PER_YEAR, Behaviour
-from models.state import CHAMPION, CONNECT, INNOVATE, SHARE, SOLVE, AgentState, Levers, Traits
+from models.state import (
+    CHAMPION,
+    CONNECT,
+    INNOVATE,
+    REAL,
+    SHARE,
+    SOLVE,
+    AgentState,
+    Levers,
+    Traits,
+)
 
 # Rows of the weekly draws: which uniform each decision uses.
 TRIAL, ACTIVITY, POSTS, STAGE, ABANDON = range(5)
 N_DRAWS = 5
 
+# Above this share of people with something to pass on, a full sparse product is cheaper
+# than summing over their rows alone (measured at 100k agents: the two cost the same near 0.4).
+SPARSE_SOURCES = 0.35
+SMALL = 10_000  # below this many agents the full product always wins (fixed costs dominate)
+
 
 @dataclass(frozen=True, eq=False)
 class Network:
-    """What the step needs from the organisation, precomputed once."""
+    """What the step needs from the organisation and the roles, prepared once.
 
-    adjacency: sp.csr_array
-    cross_team: sp.csr_array
-    degree: np.ndarray  # float, number of contacts
-    manager_of: np.ndarray  # int64, -1 for none
+    The matrices are float32: they hold 0/1 ties, and the sums they produce (counts of
+    contacts, posts, hours) need no more precision, while halving the memory the sparse
+    products stream through. Champions' coaching comes from the adjacency's champion
+    columns only, a product over a few percent of the ties.
+    """
+
+    adjacency: sp.csr_array  # (n, n) float32
+    cross_team: sp.csr_array  # (n, n) float32, ties between teams
+    to_champions: sp.csr_array  # (n, champions) float32, ties to each champion
+    champions: np.ndarray  # rows of the champions
+    degree: np.ndarray  # float, number of contacts (at least 1, to divide by)
+    manager: np.ndarray  # int64, own manager's row (0 where there is none)
+    has_manager: np.ndarray  # bool
+    columns: np.ndarray  # (n, 4) float32 work space for the neighbour sums
 
     @classmethod
-    def from_organisation(cls, org) -> "Network":
+    def build(cls, org, role: np.ndarray) -> "Network":
+        adjacency = org.adjacency.astype(np.float32)
+        champions = np.flatnonzero(role == CHAMPION)
+        has_manager = org.manager_of >= 0
         return cls(
-            adjacency=org.adjacency,
-            cross_team=org.cross_team,
-            degree=np.asarray(org.degree, dtype=float),
-            manager_of=np.asarray(org.manager_of, dtype=np.int64),
+            adjacency=adjacency,
+            cross_team=org.cross_team.astype(np.float32),
+            to_champions=sp.csr_array(adjacency[:, champions]),
+            champions=champions,
+            degree=np.maximum(org.degree, 1).astype(REAL),
+            manager=np.where(has_manager, org.manager_of, 0),
+            has_manager=has_manager,
+            columns=np.empty((org.n, 4), np.float32),
         )
 
 
@@ -59,8 +91,13 @@ class Exposure:
     coaching: np.ndarray  # coaching received from active champions
     noise: np.ndarray  # low-quality posts from contacts
     heard: np.ndarray  # mean benefit of active contacts
-    manager_active: np.ndarray  # own manager active (0/1)
+    manager_active: np.ndarray  # own manager active (bool)
     leading: np.ndarray  # sense-making led by one's manager
+    # Diminishing returns of the above, used by several sub-steps (see ``saturating``).
+    g_active: np.ndarray
+    g_engaged: np.ndarray
+    g_cross: np.ndarray
+    g_reading: np.ndarray
 
 
 def saturating(x: np.ndarray, half: float) -> np.ndarray:
@@ -68,35 +105,59 @@ def saturating(x: np.ndarray, half: float) -> np.ndarray:
     return x / (x + half)
 
 
-def expose(state: AgentState, traits: Traits, net: Network, levers: Levers) -> Exposure:
-    """Neighbour effects from last week's state, with one sparse product (DESIGN §3 step 1)."""
+def neighbour_sums(matrix: sp.csr_array, source: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``matrix @ values`` where ``values`` is zero outside the rows where ``source`` is True.
+
+    Every neighbour quantity comes from active contacts, and in most weeks most people are
+    not active; then summing over the active people's own rows of the (symmetric) matrix
+    costs a fraction of the full product. When most people are active, the full product is
+    cheaper, so the choice is made week by week; both give the same sums (up to the order of
+    floating-point additions).
+    """
+    if source.size < SMALL:
+        return matrix @ values
+    rows = np.flatnonzero(source)
+    if rows.size > SPARSE_SOURCES * source.size:
+        return matrix @ values
+    if rows.size == 0:
+        return np.zeros(values.shape, values.dtype)
+    return matrix[rows].T @ values[rows]
+
+
+def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exposure:
+    """Neighbour effects from last week's state (DESIGN §3 step 1): one sparse product with
+    four columns, one with the cross-team ties, one with the champions' columns, and one for
+    noise only in weeks when someone posted low-quality content."""
     a = state.active
     engaged = a & (state.stage >= SHARE)
-    columns = np.column_stack(
-        [
-            a,
-            engaged,
-            state.posts * (1 - state.low_quality),
-            a * (traits.role == CHAMPION) * state.sense * levers.coaching,
-            state.posts * state.low_quality,
-            state.benefit,
-        ]
-    ).astype(float)
-    sums = net.adjacency @ columns
+    columns = net.columns
+    columns[:, 0] = a
+    columns[:, 1] = engaged
+    columns[:, 2] = state.posts * (1 - state.low_quality)
+    columns[:, 3] = state.benefit
+    sums = neighbour_sums(net.adjacency, a, columns)
     n_active = sums[:, 0]
-    has_manager = net.manager_of >= 0
-    manager = np.where(has_manager, net.manager_of, 0)
+    c = net.champions
+    coaching = net.to_champions @ (a[c] * state.sense[c] * levers.coaching[c])
+    noisy = state.posts * state.low_quality
+    noise = neighbour_sums(net.adjacency, noisy > 0, noisy)
+    engaged_contacts = sums[:, 1]
+    cross = neighbour_sums(net.cross_team, engaged, engaged.astype(REAL))
     return Exposure(
         active=n_active,
-        share=n_active / np.maximum(net.degree, 1.0),
-        engaged=sums[:, 1],
+        share=n_active / net.degree,
+        engaged=engaged_contacts,
         reading=sums[:, 2],
-        cross=net.cross_team @ engaged.astype(float),
-        coaching=sums[:, 3],
-        noise=sums[:, 4],
-        heard=sums[:, 5] / np.maximum(n_active, 1.0),
-        manager_active=(has_manager & a[manager]).astype(float),
-        leading=has_manager * levers.leading[manager] * state.sense[manager],
+        cross=cross,
+        coaching=coaching,
+        noise=noise,
+        heard=sums[:, 3] / np.maximum(n_active, 1.0),
+        manager_active=net.has_manager & a[net.manager],
+        leading=net.has_manager * levers.leading[net.manager] * state.sense[net.manager],
+        g_active=saturating(n_active, b.half_contacts),
+        g_engaged=saturating(engaged_contacts, b.half_contacts),
+        g_cross=saturating(cross, b.half_contacts),
+        g_reading=saturating(sums[:, 2], b.half_posts),
     )
 
 
@@ -117,14 +178,22 @@ def trial_probability(
         + b.coaching_pull * ex.coaching
     ) / WEEKS_PER_YEAR
     met = (ex.active >= b.threshold_count) & (ex.share >= traits.threshold)
-    stay = (1 - b.complex_prob * met) * (1 - levers.pressure) * (1 - levers.awareness)
-    return 1 - stay * np.exp(-hazard)
+    stay = np.exp(-hazard) * (1 - b.complex_prob * met)
+    if levers.pressure.any():
+        stay *= 1 - levers.pressure
+    if levers.awareness.any():
+        stay *= 1 - levers.awareness
+    return 1 - stay
 
 
 def activity_probability(
     state: AgentState, traits: Traits, ex: Exposure, b: Behaviour, levers: Levers
 ) -> np.ndarray:
-    """Weekly chance that a user is active: a logit of value, motivation and influence."""
+    """Weekly chance that a user is active: a logit of value, motivation and influence.
+
+    Terms whose lever is zero for everyone this week (no mandate, no campaign) are skipped:
+    they would add zero, and most weeks of most scenarios have none.
+    """
     utility = (
         b.activity_base
         + b.value_weight * (state.perceived - traits.time_cost) / b.time_cost
@@ -133,10 +202,12 @@ def activity_probability(
         + b.social_weight * ex.share
         + b.manager_weight * ex.manager_active
         + b.habit_weight * state.active
-        + b.pressure_weight * levers.pressure * (1 - state.reactance)
         - b.reactance_weight * state.reactance
-        + b.awareness_weight * levers.awareness
     )
+    if levers.pressure.any():
+        utility += b.pressure_weight * levers.pressure * (1 - state.reactance)
+    if levers.awareness.any():
+        utility += b.awareness_weight * levers.awareness
     return 1 / (1 + np.exp(-utility))
 
 
@@ -144,14 +215,26 @@ def contributions(
     active: np.ndarray, stage: np.ndarray, traits: Traits, ex: Exposure, b: Behaviour, u: np.ndarray
 ) -> np.ndarray:
     """Posts this week: geometric counts (inverse transform of ``u``) with a mean that grows
-    with propensity, stage and the feedback engaged contacts give (Brzozowski et al. 2009)."""
-    factor = np.asarray((0.0,) + b.stage_posting)[stage]
-    mean = active * traits.propensity * factor
-    mean *= 1 + b.feedback_gain * saturating(ex.engaged, b.half_contacts)
-    ratio = mean / (1 + mean)
+    with propensity, stage and the feedback engaged contacts give (Brzozowski et al. 2009).
+    Only active people post, so only their rows are computed."""
+    who = np.flatnonzero(active)
+    factor = np.asarray((0.0,) + b.stage_posting, REAL)[stage[who]]
+    mean = traits.propensity[who] * factor * (1 + b.feedback_gain * ex.g_engaged[who])
     with np.errstate(divide="ignore"):
-        posts = np.floor(np.log1p(-u) / np.log(ratio))
-    return np.where(mean > 0, posts, 0.0)
+        counts = np.floor(np.log1p(-u[who]) / np.log(mean / (1 + mean)))
+    posts = np.zeros(active.size, REAL)
+    posts[who] = np.where(mean > 0, counts, 0.0)
+    return posts
+
+
+def low_quality_share(state: AgentState, levers: Levers, active: np.ndarray) -> np.ndarray:
+    """Share of this week's activity that is driven by rewards or compliance rather than by
+    intrinsic motivation and sense: hollow / (genuine + hollow)."""
+    if not (levers.pressure.any() or levers.reward_quality.any()):
+        return np.zeros(active.size, REAL)
+    hollow = levers.reward_quality * state.extrinsic + levers.pressure * (1 - state.reactance)
+    genuine = state.intrinsic + state.sense
+    return np.where(active, hollow / (genuine + hollow + 1e-12), 0.0).astype(REAL)
 
 
 def advance(
@@ -163,7 +246,7 @@ def advance(
     draws: np.ndarray,
 ) -> None:
     """Advance ``state`` by one week in place, using the uniforms in ``draws``."""
-    ex = expose(state, traits, net, levers)
+    ex = expose(state, net, b, levers)
     was_user = state.user
 
     # Trial and activity (DESIGN §3 step 2).
@@ -180,33 +263,31 @@ def advance(
 
     # Contributions and their quality.
     posts = contributions(active, stage, traits, ex, b, draws[POSTS])
-    hollow = levers.reward_quality * state.extrinsic + levers.pressure * (1 - state.reactance)
-    genuine = state.intrinsic + state.sense
-    low_quality = np.where(active, hollow / (genuine + hollow + 1e-12), 0.0)
+    low_quality = low_quality_share(state, levers, active)
 
     # Experienced value (step 3): each stage adds a benefit that needs others — posts to
     # read (Connect), an audience that answers (Share), engaged contacts to solve problems
     # with (Solve), engaged contacts in other teams to combine ideas with (Innovate) — scaled
     # by how relevant it is to one's job and one's sense, and for the strategic stages by
     # one's alignment.
-    skill = traits.relevance * (b.skill_floor + (1 - b.skill_floor) * state.sense)
+    act = active.astype(REAL)
+    skill = act * traits.relevance * (b.skill_floor + (1 - b.skill_floor) * state.sense)
     personal = skill * (
-        b.benefit_connect * saturating(ex.reading, b.half_posts)
-        + b.benefit_share * (stage >= SHARE) * saturating(ex.active, b.half_contacts)
+        b.benefit_connect * ex.g_reading + b.benefit_share * (stage >= SHARE) * ex.g_active
     )
     strategic = (
         skill
         * state.alignment
         * (
-            b.benefit_solve * (stage >= SOLVE) * saturating(ex.engaged, b.half_contacts)
-            + b.benefit_innovate * (stage >= INNOVATE) * saturating(ex.cross, b.half_contacts)
+            b.benefit_solve * (stage >= SOLVE) * ex.g_engaged
+            + b.benefit_innovate * (stage >= INNOVATE) * ex.g_cross
         )
     )
-    noise_cost = b.noise_hours * ex.noise
-    time_spent = active * (traits.time_cost + b.post_time * posts)
-    benefit = active * (personal + strategic - noise_cost)
-    state.value_personal = active * (personal - noise_cost) - time_spent
-    state.value_strategic = active * strategic
+    noise_cost = act * b.noise_hours * ex.noise
+    time_spent = act * (traits.time_cost + b.post_time * posts)
+    benefit = personal + strategic - noise_cost
+    state.value_personal = personal - noise_cost - time_spent
+    state.value_strategic = strategic
 
     if b.value_dynamics:
         _learn(state, traits, ex, b, levers, active, benefit)
@@ -222,6 +303,7 @@ def advance(
     state.active = active
     state.idle = np.where(active, 0, state.idle + 1).astype(np.int32)
     state.posts = posts
+    state.time_spent = time_spent
     state.total_posts += posts
     state.low_quality = low_quality
     state.benefit = benefit
@@ -232,20 +314,26 @@ def _learn(state, traits, ex, b, levers, active, benefit) -> None:
     """Perceived value moves toward what one experiences (or hears from active contacts, or
     from value stories); sense grows with use, coaching and leader-led sense-making, and fades
     with disuse; alignment grows when managers lead value conversations (DESIGN §3 step 4)."""
-    idle = ~active
-    state.perceived += active * b.value_learning * (benefit - state.perceived)
-    state.perceived += idle * b.hearsay_learning * ex.share * (ex.heard - state.perceived)
-    state.perceived += levers.stories * (ex.heard - state.perceived) * (ex.active > 0)
-    coaching = 1 - np.exp(-ex.coaching)
-    gain = (
-        b.use_learning * active + b.coaching_learning * coaching + b.leading_learning * ex.leading
+    state.perceived += np.where(
+        active,
+        b.value_learning * (benefit - state.perceived),
+        b.hearsay_learning * ex.share * (ex.heard - state.perceived),
     )
-    state.sense += (1 - state.sense) * np.minimum(
-        gain, 1.0
-    ) - b.sense_forgetting * idle * state.sense
-    state.alignment += (1 - state.alignment) * np.minimum(
-        b.alignment_learning * ex.leading + levers.alignment_push, 1.0
-    ) - b.alignment_decay * (state.alignment - traits.alignment_base)
+    if levers.stories.any():
+        state.perceived += levers.stories * (ex.heard - state.perceived) * (ex.active > 0)
+    gain = (
+        b.use_learning * active
+        + b.coaching_learning * (1 - np.exp(-ex.coaching))
+        + b.leading_learning * ex.leading
+    )
+    forget = b.sense_forgetting * ~active
+    state.sense += (1 - state.sense) * np.minimum(gain, 1.0) - forget * state.sense
+    push = b.alignment_learning * ex.leading
+    if levers.alignment_push.any():
+        push += levers.alignment_push
+    state.alignment += (1 - state.alignment) * np.minimum(push, 1.0) - b.alignment_decay * (
+        state.alignment - traits.alignment_base
+    )
 
 
 def _move_stages(state, ex, b, levers, active, u) -> None:
@@ -253,14 +341,15 @@ def _move_stages(state, ex, b, levers, active, u) -> None:
     (DESIGN §3 step 5). Sharing needs an audience (active contacts), solving needs engaged
     contacts and alignment, innovating needs engaged contacts in other teams."""
     stage = state.stage
-    readiness = state.sense * np.select(
-        [stage == CONNECT, stage == SHARE, stage == SOLVE],
-        [
-            saturating(ex.active, b.half_contacts),
-            saturating(ex.engaged, b.half_contacts) * state.alignment,
-            saturating(ex.cross, b.half_contacts) * state.alignment * levers.innovate_boost,
-        ],
-        0.0,
+    aligned = state.sense * state.alignment
+    readiness = np.where(
+        stage == CONNECT,
+        state.sense * ex.g_active,
+        np.where(
+            stage == SHARE,
+            aligned * ex.g_engaged,
+            (stage == SOLVE) * aligned * ex.g_cross * levers.innovate_boost,
+        ),
     )
     up = active & (u < b.stage_up * np.minimum(readiness, 1.0))
     down = ~active & (state.idle + 1 >= b.idle_weeks) & (stage >= SHARE) & (u < b.stage_down)
@@ -270,18 +359,23 @@ def _move_stages(state, ex, b, levers, active, u) -> None:
 def _motivate(state, traits, b, levers, active, benefit, time_spent) -> None:
     """Intrinsic motivation follows satisfaction and is crowded out by rewards and eroded by
     reactance; extrinsic motivation tracks rewards and decays after them; reactance grows
-    under pressure in people who see little value (DESIGN §3 step 6)."""
+    under pressure in people who see little value (DESIGN §3 step 6). Terms that are zero
+    for everyone this week (no rewards, no pressure, no reactance) are skipped."""
     spent = np.maximum(time_spent, traits.time_cost)
     satisfaction = np.clip((benefit - spent) / spent, -1.0, 1.0)
     room = np.where(satisfaction > 0, 1 - state.intrinsic, state.intrinsic)
     state.intrinsic += active * b.intrinsic_learning * satisfaction * room
-    state.intrinsic -= (levers.crowding * levers.reward + b.reactance_erosion * state.reactance) * (
-        state.intrinsic
-    )
-    state.perceived -= b.reactance_erosion * state.reactance * np.maximum(state.perceived, 0.0)
-    state.extrinsic = np.maximum(levers.reward, state.extrinsic * (1 - b.extrinsic_decay))
-    seen = np.clip(state.perceived / traits.time_cost, 0.0, 1.0)
-    state.reactance += b.reactance_gain * levers.pressure * (1 - seen) * (1 - state.reactance)
-    state.reactance -= b.reactance_decay * state.reactance
+    if levers.reward.any():
+        state.intrinsic -= levers.crowding * levers.reward * state.intrinsic
+    if state.reactance.any():
+        state.intrinsic -= b.reactance_erosion * state.reactance * state.intrinsic
+        state.perceived -= b.reactance_erosion * state.reactance * np.maximum(state.perceived, 0)
+    if levers.reward.any() or state.extrinsic.any():
+        state.extrinsic = np.maximum(levers.reward, state.extrinsic * (1 - b.extrinsic_decay))
+    if levers.pressure.any():
+        seen = np.clip(state.perceived / traits.time_cost, 0.0, 1.0)
+        state.reactance += b.reactance_gain * levers.pressure * (1 - seen) * (1 - state.reactance)
+    if state.reactance.any():
+        state.reactance -= b.reactance_decay * state.reactance
     np.clip(state.intrinsic, 0.0, 1.0, out=state.intrinsic)
     np.clip(state.reactance, 0.0, 1.0, out=state.reactance)

@@ -19,16 +19,22 @@ WEEKS_IN_LAST_YEAR = 52
 def inequality(counts: np.ndarray, top: float = 0.01) -> tuple[float, float]:
     """Gini coefficient and the share held by the top ``top`` fraction, of whole-number counts.
 
-    Works on the histogram of counts, so it costs O(n + max count) instead of a sort. An empty
-    or all-zero input has no inequality: (0, 0).
+    An empty or all-zero input has no inequality: (0, 0).
     """
-    n = len(counts)
-    total = float(counts.sum()) if n else 0.0
+    return inequality_of_histogram(np.bincount(counts.astype(np.int64)), top)
+
+
+def inequality_of_histogram(freq: np.ndarray, top: float = 0.01) -> tuple[float, float]:
+    """``inequality`` from ``freq[v]`` = how many people have count v.
+
+    Working on the histogram costs O(number of distinct counts) instead of a sort.
+    """
+    values = np.flatnonzero(freq)
+    c = freq[values].astype(float)
+    n = c.sum()
+    total = float((values * c).sum())
     if total <= 0:
         return 0.0, 0.0
-    freq = np.bincount(counts.astype(np.int64))
-    values = np.nonzero(freq)[0]
-    c = freq[values].astype(float)
     below = np.cumsum(c) - c  # ranks before each value, ascending
     rank_sum = values * (c * below + c * (c + 1) / 2)
     gini = 2 * rank_sum.sum() / (n * total) - (n + 1) / n
@@ -39,43 +45,55 @@ def inequality(counts: np.ndarray, top: float = 0.01) -> tuple[float, float]:
 
 
 class Recorder:
-    """Collects one row a week for the organisation, and one per role and per department."""
+    """Collects one row a week for the organisation, and one per role and per department.
+
+    Group sums come from one ``bincount`` per quantity over a combined role × department
+    code, whose margins give both the role rows and the department rows.
+    """
 
     def __init__(self, traits: Traits, department: np.ndarray, department_names: tuple[str, ...]):
-        self._role = traits.role.astype(np.int64)
-        self._department = department.astype(np.int64)
-        self._groups = [
-            ("role", self._role, ROLE_NAMES),
-            ("department", self._department, department_names),
-        ]
-        self._sizes = [np.bincount(codes, minlength=len(names)) for _, codes, names in self._groups]
+        self._n_departments = len(department_names)
+        self._cell = traits.role.astype(np.int64) * self._n_departments + department
+        self._n_cells = len(ROLE_NAMES) * self._n_departments
+        self._names = {"role": ROLE_NAMES, "department": department_names}
+        self._time_cost = traits.time_cost
+        sizes = self._margins(np.bincount(self._cell, minlength=self._n_cells))
+        self._sizes = sizes
         self.rows: list[dict] = []
         self.group_rows: list[dict] = []
 
-    def record(
-        self, week: int, s: AgentState, traits: Traits, post_time: float, cost: float = 0.0
-    ) -> None:
+    def _margins(self, cells: np.ndarray) -> dict[str, np.ndarray]:
+        table = cells.reshape(len(ROLE_NAMES), self._n_departments)
+        return {"role": table.sum(axis=1), "department": table.sum(axis=0)}
+
+    def _group_sums(self, weights: np.ndarray) -> dict[str, np.ndarray]:
+        return self._margins(np.bincount(self._cell, weights=weights, minlength=self._n_cells))
+
+    def record(self, week: int, s: AgentState, cost: float = 0.0) -> None:
         n = s.n
         active = s.active
-        n_active = int(active.sum())
+        n_active = np.count_nonzero(active)
         value = s.value_personal + s.value_strategic
         stage_counts = np.bincount(s.stage, minlength=len(STAGE_NAMES))
-        adopters = s.total_posts[s.ever]
-        gini, top1 = inequality(adopters)
+        # Among those who have ever adopted; the others have posted nothing, so they are
+        # taken off the zero bin of everyone's histogram instead of being filtered out.
+        posts_histogram = np.bincount(s.total_posts.astype(np.int64))
+        posts_histogram[0] -= n - np.count_nonzero(s.ever)
+        gini, top1 = inequality_of_histogram(posts_histogram)
         row = {
             "week": week,
             "active_share": n_active / n,
-            "adopted_share": float(s.ever.mean()),
-            "user_share": float(s.user.mean()),
+            "adopted_share": np.count_nonzero(s.ever) / n,
+            "user_share": np.count_nonzero(s.user) / n,
             **{f"stage_{name}": stage_counts[i] / n for i, name in enumerate(STAGE_NAMES)},
             "value_personal": float(s.value_personal.sum()),
             "value_strategic": float(s.value_strategic.sum()),
             "value_total": float(value.sum()),
-            "value_creators_share": float((value > 0).mean()),
-            "time_spent": float(traits.time_cost[active].sum() + post_time * s.posts.sum()),
+            "value_creators_share": np.count_nonzero(value > 0) / n,
+            "time_spent": float(s.time_spent.sum()),
             "posts": float(s.posts.sum()),
-            "noise": float((s.posts * s.low_quality).sum()),
-            "observer_share": float((active & (s.posts == 0)).sum() / max(n_active, 1)),
+            "noise": float((s.posts * s.low_quality).sum()) if s.low_quality.any() else 0.0,
+            "observer_share": np.count_nonzero(active & (s.posts == 0)) / max(n_active, 1),
             "gini_posts": gini,
             "top1_posts_share": top1,
             "mean_intrinsic": float(s.intrinsic.mean()),
@@ -87,24 +105,23 @@ class Recorder:
             "cost": float(cost),
         }
         self.rows.append(row)
-        engaged_stage = s.stage.astype(float)
-        for (kind, codes, names), sizes in zip(self._groups, self._sizes, strict=True):
-            k = len(names)
-            act = np.bincount(codes, weights=active, minlength=k)
-            ever = np.bincount(codes, weights=s.ever, minlength=k)
-            val = np.bincount(codes, weights=value, minlength=k)
-            stage = np.bincount(codes, weights=engaged_stage, minlength=k)
-            for g in np.nonzero(sizes)[0]:
+        act = self._margins(np.bincount(self._cell[active], minlength=self._n_cells))
+        ever = self._group_sums(s.ever)
+        val = self._group_sums(value)
+        stage = self._group_sums(s.stage)
+        for kind, names in self._names.items():
+            sizes = self._sizes[kind]
+            for g in np.flatnonzero(sizes):
                 self.group_rows.append(
                     {
                         "week": week,
                         "group_type": kind,
                         "group": names[g],
                         "size": int(sizes[g]),
-                        "active_share": act[g] / sizes[g],
-                        "adopted_share": ever[g] / sizes[g],
-                        "value_total": val[g],
-                        "mean_stage": stage[g] / sizes[g],
+                        "active_share": act[kind][g] / sizes[g],
+                        "adopted_share": ever[kind][g] / sizes[g],
+                        "value_total": val[kind][g],
+                        "mean_stage": stage[kind][g] / sizes[g],
                     }
                 )
 

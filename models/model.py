@@ -61,7 +61,7 @@ class AdoptionModel(mesa.Model):
         role[targeting.choose(org, champion_share, champion_rule, role_rng)] = CHAMPION
         self.state, self.traits = initial_state(init_rng, role, org.department, self.behaviour)
         self.levers = Levers.baseline(org.n, role, self.behaviour)
-        self.network = Network.from_organisation(org)
+        self.network = Network.build(org, role)
         self.recorder = Recorder(self.traits, org.department, org.department_names)
 
         self._agent_at: list = [None] * org.n
@@ -74,9 +74,9 @@ class AdoptionModel(mesa.Model):
 
     def step(self) -> None:
         """One week: draw the week's uniforms, advance the state arrays, record."""
-        draws = self._step_rng.random((N_DRAWS, self.org.n))
+        draws = self._step_rng.random((N_DRAWS, self.org.n), dtype=np.float32)
         advance(self.state, self.traits, self.network, self.behaviour, self.levers, draws)
-        self.recorder.record(self.steps, self.state, self.traits, self.behaviour.post_time)
+        self.recorder.record(self.steps, self.state)
 
     def run(self, weeks: int, progress=None) -> None:
         """Advance ``weeks`` weeks, calling ``progress(1)`` after each if given."""
