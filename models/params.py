@@ -58,7 +58,7 @@ class Behaviour:
     skill_floor: float = 0.2  # share of benefit reached with no sense-making at all
     relevance_mean: float = 0.35  # mean job relevance: share of the benefit one's work allows
     relevance_concentration: float = 2.0  # Beta concentration of job relevance (low = varied)
-    post_time: float = 0.1  # hours it takes to write a post or answer
+    post_time: float = 0.05  # hours it takes to write a post or answer (3 minutes)
     noise_hours: float = 0.05  # hours lost per low-quality post from a contact
     initial_expectation: float = 0.6  # mean perceived weekly benefit before use, hours
     initial_expectation_sd: float = 0.3  # spread of that expectation

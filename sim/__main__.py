@@ -6,6 +6,7 @@ one message and a non-zero exit status, before anything is written.
 """
 
 import sys
+import warnings
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -13,15 +14,25 @@ from omegaconf import DictConfig
 
 from models.errors import InputError
 from sim import schema
-from sim.run import new_run_folder, run
+from sim.run import check_output_dir, new_run_folder, run
 
 schema.register()
+
+
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    """Warnings (e.g. a network file repaired on load) as one line for the user, without the
+    source file and line of the code that raised them."""
+    return f"warning: {message}\n"
+
+
+warnings.formatwarning = _format_warning
 
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     overrides = list(HydraConfig.get().overrides.task)
     try:
+        check_output_dir(cfg.output.dir)
         result = run(cfg, overrides, progress=cfg.output.progress and sys.stderr.isatty())
         folder = result.save(new_run_folder(cfg.output.dir), plot=cfg.output.plot)
     except InputError as e:

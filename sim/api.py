@@ -10,7 +10,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from models.errors import InputError
 from sim import schema
-from sim.run import Result, new_run_folder, run
+from sim.run import Result, check_output_dir, new_run_folder, run
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 
@@ -26,7 +26,19 @@ def compose(overrides: list[str] = (), config_name: str = "config") -> DictConfi
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
             return hydra_compose(config_name=config_name, overrides=list(overrides))
     except (HydraException, OmegaConfBaseException) as e:
-        raise InputError(str(e)) from e
+        raise InputError(_message(e)) from e
+
+
+def _message(error: BaseException) -> str:
+    """Hydra's message with the messages of its causes: Hydra often says only which override
+    failed ("Error merging override weeks=abc"), and the cause says why and what is allowed."""
+    parts = []
+    while error is not None:
+        text = str(error).strip()
+        if text and text not in parts:
+            parts.append(text)
+        error = error.__cause__
+    return "\n".join(parts)
 
 
 def simulate(overrides: list[str] = (), write: bool = False) -> Result:
@@ -36,6 +48,8 @@ def simulate(overrides: list[str] = (), write: bool = False) -> Result:
     ``result.folder``.
     """
     cfg = compose(overrides)
+    if write:
+        check_output_dir(cfg.output.dir)
     result = run(cfg, overrides)
     if write:
         result.save(new_run_folder(cfg.output.dir), plot=cfg.output.plot)

@@ -6,10 +6,11 @@ under a temporary name and renamed at the end, so a failed or interrupted run le
 nothing that looks like a result.
 """
 
+import errno
 import json
 import os
+import secrets
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -38,11 +39,18 @@ class Result:
 
     def save(self, folder: str | Path, plot: bool = True) -> Path:
         """Write the run folder atomically: build it under a hidden temporary name beside
-        ``folder``, then rename it into place."""
+        ``folder``, then rename it into place.
+
+        An existing folder is never overwritten: if ``folder`` is taken (by another run that
+        finished in the same second, say), the run goes to ``<folder>_1``, ``<folder>_2``, ...
+        and ``self.folder`` says where.
+        """
         folder = Path(folder)
+        # mkdir honours the umask; tempfile.mkdtemp would leave the run folder private (0700).
+        tmp = folder.parent / f".{folder.name}.{secrets.token_hex(6)}.tmp"
         try:
             folder.parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+            tmp.mkdir()
         except OSError as e:
             raise InputError(f"output.dir: cannot write to {folder.parent}: {e.strerror}") from e
         try:
@@ -55,23 +63,51 @@ class Result:
                 from sim.plots import adoption_vs_value
 
                 adoption_vs_value(self.weekly, tmp / "adoption_vs_value.png")
-            os.replace(tmp, folder)
-        except BaseException:
+            folder = _move_into_place(tmp, folder)
+        except BaseException as e:
             shutil.rmtree(tmp, ignore_errors=True)
+            if isinstance(e, OSError):
+                raise InputError(
+                    f"output.dir: cannot write the run folder in {folder.parent}: {e.strerror or e}"
+                ) from e
             raise
         self.folder = folder
         return folder
 
 
+def _move_into_place(tmp: Path, folder: Path) -> Path:
+    """Rename ``tmp`` to ``folder``, or to ``folder_1``, ``folder_2``, ... if it is taken.
+
+    ``os.rename`` refuses to replace a non-empty folder, so two runs can never overwrite each
+    other, even when they pick the same name at the same moment."""
+    target, i = folder, 1
+    while True:
+        try:
+            os.rename(tmp, target)
+            return target
+        except OSError as e:
+            if e.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+        target = folder.with_name(f"{folder.name}_{i}")
+        i += 1
+
+
 def check(cfg: DictConfig) -> None:
     """Refuse a config with out-of-range values, naming every bad key at once."""
+    missing = sorted(OmegaConf.missing_keys(cfg))
+    if missing:  # e.g. org=file without org.path (OmegaConf's "???")
+        raise InputError(
+            "\n".join(f"{key} is required but not given: add {key}=<value>" for key in missing)
+        )
     errors = problems(cfg.population)
     if cfg.weeks < 1:
         errors.append(f"weeks={cfg.weeks} is not allowed: it must be at least 1")
     if cfg.seed < 0:
         errors.append(f"seed={cfg.seed} is not allowed: it must be a non-negative integer")
-    if cfg.discount_rate < 0:
-        errors.append(f"discount_rate={cfg.discount_rate} is not allowed: it must be non-negative")
+    if not 0 <= cfg.discount_rate < float("inf"):
+        errors.append(
+            f"discount_rate={cfg.discount_rate} is not allowed: it must be a non-negative number"
+        )
     if not 0 <= cfg.champions.share <= 1:
         errors.append(
             f"champions.share={cfg.champions.share} is not allowed: it must be between 0 and 1"
@@ -116,6 +152,27 @@ def run(cfg: DictConfig, overrides: list[str] = (), progress: bool = False) -> R
         provenance=provenance(int(cfg.seed), list(overrides)),
         model=model,
     )
+
+
+def check_output_dir(base: str | Path) -> None:
+    """Refuse an ``output.dir`` that cannot be written, before any time is spent simulating.
+
+    Creates nothing: it looks at the nearest part of the path that exists, which must be a
+    folder this process may write in.
+    """
+    base = Path(base)
+    existing = base
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        raise InputError(
+            f"output.dir={str(base)!r} cannot be written: {existing} is a file, not a folder; "
+            "output.dir must be a folder (it is created if missing)"
+        )
+    if existing.exists() and not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(
+            f"output.dir={str(base)!r} cannot be written: no permission to write in {existing}"
+        )
 
 
 def new_run_folder(base: str | Path) -> Path:

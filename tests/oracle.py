@@ -1,0 +1,334 @@
+"""The test oracle: a plain, per-agent implementation of the weekly step.
+
+``models.dynamics.advance`` updates every agent at once with array operations and sparse
+products, because the model must scale to hundreds of thousands of agents (DESIGN §5). That
+speed comes at the price of readability: the rules are spread over masks, ``np.where`` and
+column stacks, and an optimisation can change their meaning without any test of aggregate
+behaviour noticing. DESIGN §5 therefore asks for "a plain per-agent implementation of the
+same rules" as "a useful oracle in the tests at small sizes". This is it.
+
+``oracle_advance`` is written from the equations (DESIGN §3, the docstrings of
+``models.dynamics``), not from the vectorised code: it loops over agents in Python, reads
+each agent's contacts from the CSR ``indices``/``indptr`` of ``org.adjacency`` and
+``org.cross_team``, and does scalar ``math`` per agent. It shares no helper with
+``models.dynamics``, only the row numbers of the weekly draws and the stage and role codes.
+
+Semantics it shares with the vectorised step:
+
+* synchronous update: every quantity an agent reads about its contacts or its manager comes
+  from last week's state (copied before anyone is updated);
+* the same order of sub-steps within an agent's week: exposure, trial and activity,
+  contributions, experienced value, learning, stage moves, motivation, abandonment;
+* agent ``i`` uses the uniforms ``draws[:, i]``, one row per decision (``TRIAL``,
+  ``ACTIVITY``, ``POSTS``, ``STAGE``, ``ABANDON``).
+
+It also reports, for every agent, how close its week came to a knife edge: the smallest gap
+between a uniform and the probability it was compared with (or between the two sides of any
+other comparison that decides something discrete). The vectorised step works in float32 and
+the oracle in float64, so where that gap is within rounding error the two may legitimately
+decide differently; everywhere else they must agree.
+
+It is slow (a few milliseconds a week for a hundred agents) and meant only for tests.
+"""
+
+import math
+from dataclasses import fields
+
+from models.dynamics import ABANDON, ACTIVITY, POSTS, STAGE, TRIAL
+from models.params import WEEKS_PER_YEAR
+from models.state import CHAMPION, CONNECT, INNOVATE, SHARE, SOLVE, AgentState
+
+
+def _saturating(x: float, half: float) -> float:
+    """Diminishing returns: half the maximum at x = half."""
+    return x / (x + half)
+
+
+def _logistic(x: float) -> float:
+    """1 / (1 + e^-x) without overflowing ``math.exp`` for large |x|."""
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _clip(x: float, lo: float, hi: float) -> float:
+    return min(max(x, lo), hi)
+
+
+def _contact_lists(matrix) -> list[list[int]]:
+    """Row i's column indices of a CSR matrix, as a plain list per row."""
+    indptr = matrix.indptr.tolist()
+    indices = matrix.indices.tolist()
+    return [indices[indptr[i] : indptr[i + 1]] for i in range(len(indptr) - 1)]
+
+
+def _geometric(mean: float, u: float) -> tuple[int, float]:
+    """A geometric count (0, 1, 2, ...) with the given mean, by inverse transform of ``u``,
+    and how far the draw was from giving a different count.
+
+    P(X >= k) = r^k with r = mean / (1 + mean), so X = floor(log(1 - u) / log r);
+    log r is written as -log1p(1 / mean), which keeps its precision when the mean is large.
+    The margin is the distance from the nearest count boundary (relative to the count), divided
+    by (1 + mean), the factor by which rounding in r is magnified in log r.
+    """
+    if mean <= 0:
+        return 0, math.inf
+    x = math.log1p(-u) / -math.log1p(1.0 / mean)
+    margin = abs(x - max(round(x), 1)) / (max(x, 1.0) * (1.0 + mean))
+    return math.floor(x), margin
+
+
+def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[float]:
+    """Advance ``state`` by one week in place, one agent at a time.
+
+    ``org`` is anything with ``adjacency`` and ``cross_team`` (CSR) and ``manager_of``, such
+    as an ``Organisation``. ``draws`` is the ``(N_DRAWS, n)`` array of uniforms for the week.
+
+    Returns, per agent, the closest call of its week: the smallest gap between the two sides
+    of any comparison that decided something discrete (trial, threshold, activity, posts,
+    stage, abandonment). Agents whose closest call is within rounding error may be decided
+    differently by an implementation that rounds differently.
+    """
+    n = state.n
+    contacts = _contact_lists(org.adjacency)
+    cross_contacts = _contact_lists(org.cross_team)
+    manager_of = [int(m) for m in org.manager_of.tolist()]
+
+    # Last week's state, copied before anyone is updated (synchronous update).
+    last = {f.name: getattr(state, f.name).tolist() for f in fields(state)}
+    was_user, was_active = last["user"], last["active"]
+    old_stage, old_sense, old_posts = last["stage"], last["sense"], last["posts"]
+    old_lq, old_benefit = last["low_quality"], last["benefit"]
+
+    role = traits.role.tolist()
+    time_cost = traits.time_cost.tolist()
+    propensity = traits.propensity.tolist()
+    threshold = traits.threshold.tolist()
+    alignment_base = traits.alignment_base.tolist()
+    relevance = traits.relevance.tolist()
+    lever = {f.name: getattr(levers, f.name).tolist() for f in fields(levers)}
+    u_all = draws.tolist()
+    posting = (0.0, b.posting_connect, b.posting_share, b.posting_solve, b.posting_innovate)
+    closest_calls = []
+
+    for i in range(n):
+        u_trial, u_activity = u_all[TRIAL][i], u_all[ACTIVITY][i]
+        u_posts, u_stage, u_abandon = u_all[POSTS][i], u_all[STAGE][i], u_all[ABANDON][i]
+        closest = math.inf  # the nearest this agent's week came to a different decision
+        pressure = lever["pressure"][i]
+        reward = lever["reward"][i]
+        awareness = lever["awareness"][i]
+
+        # --- 1. Exposure: what i sees of its contacts and its manager last week ----------
+        n_active = 0  # active contacts
+        engaged = 0  # active contacts at Share or above
+        heard_total = 0.0  # summed benefit of active contacts
+        coaching = 0.0  # coaching from active champions
+        reading = 0.0  # good posts to read
+        noise = 0.0  # low-quality posts
+        for j in contacts[i]:
+            if was_active[j]:
+                n_active += 1
+                heard_total += old_benefit[j]
+                if old_stage[j] >= SHARE:
+                    engaged += 1
+                if role[j] == CHAMPION:
+                    coaching += old_sense[j] * lever["coaching"][j]
+            reading += old_posts[j] * (1.0 - old_lq[j])
+            noise += old_posts[j] * old_lq[j]
+        cross = sum(1 for j in cross_contacts[i] if was_active[j] and old_stage[j] >= SHARE)
+        degree = len(contacts[i])
+        share = n_active / degree if degree else 0.0
+        heard = heard_total / n_active if n_active else 0.0
+        m = manager_of[i]
+        manager_active = 1.0 if m >= 0 and was_active[m] else 0.0
+        leading = lever["leading"][m] * old_sense[m] if m >= 0 else 0.0
+
+        # --- 2. Trial (non-users) and activity (users) --------------------------------
+        new = False
+        active = False
+        if not was_user[i]:
+            hazard = (
+                b.innovation_p
+                + b.imitation_q * share
+                + b.manager_pull * manager_active
+                + b.coaching_pull * coaching
+            ) / WEEKS_PER_YEAR
+            threshold_met = n_active >= b.threshold_count and share >= threshold[i]
+            p_none = (
+                math.exp(-hazard)
+                * (1.0 - (b.complex_prob if threshold_met else 0.0))
+                * (1.0 - pressure)
+                * (1.0 - awareness)
+            )
+            new = u_trial < 1.0 - p_none
+            closest = min(closest, abs(u_trial - (1.0 - p_none)), abs(share - threshold[i]))
+            active = new
+        elif not b.value_dynamics:
+            active = True
+        else:
+            utility = (
+                b.activity_base
+                + b.value_weight * (last["perceived"][i] - time_cost[i]) / b.time_cost
+                + b.intrinsic_weight * last["intrinsic"][i]
+                + b.extrinsic_weight * last["extrinsic"][i]
+                + b.social_weight * share
+                + b.manager_weight * manager_active
+                + (b.habit_weight if was_active[i] else 0.0)
+                + b.pressure_weight * pressure * (1.0 - last["reactance"][i])
+                - b.reactance_weight * last["reactance"][i]
+                + b.awareness_weight * awareness
+            )
+            p_active = _logistic(utility)
+            active = u_activity < p_active
+            closest = min(closest, abs(u_activity - p_active))
+        user = was_user[i] or new
+        ever = last["ever"][i] or new
+        stage = max(old_stage[i], CONNECT) if new else old_stage[i]
+
+        # --- contributions and their quality -------------------------------------------
+        posts = 0
+        low_quality = 0.0
+        if active:
+            mean = (
+                propensity[i]
+                * posting[stage]
+                * (1.0 + b.feedback_gain * _saturating(engaged, b.half_contacts))
+            )
+            posts, margin = _geometric(mean, u_posts)
+            closest = min(closest, margin)
+            hollow = (
+                lever["reward_quality"][i] * last["extrinsic"][i]
+                + pressure * (1.0 - last["reactance"][i])
+            )
+            genuine = last["intrinsic"][i] + old_sense[i]
+            low_quality = hollow / (genuine + hollow) if hollow > 0 else 0.0
+
+        # --- 3. Experienced value ---------------------------------------------------------
+        skill = relevance[i] * (b.skill_floor + (1.0 - b.skill_floor) * old_sense[i])
+        personal = b.benefit_connect * _saturating(reading, b.half_posts)
+        if stage >= SHARE:
+            personal += b.benefit_share * _saturating(n_active, b.half_contacts)
+        personal *= skill
+        strategic = 0.0
+        if stage >= SOLVE:
+            strategic += b.benefit_solve * _saturating(engaged, b.half_contacts)
+        if stage >= INNOVATE:
+            strategic += b.benefit_innovate * _saturating(cross, b.half_contacts)
+        strategic *= skill * last["alignment"][i]
+        noise_cost = b.noise_hours * noise
+        if active:
+            time_spent = time_cost[i] + b.post_time * posts
+            benefit = personal + strategic - noise_cost
+            value_personal = personal - noise_cost - time_spent
+            value_strategic = strategic
+        else:
+            time_spent = benefit = value_personal = value_strategic = 0.0
+
+        perceived = last["perceived"][i]
+        sense = old_sense[i]
+        alignment = last["alignment"][i]
+        intrinsic = last["intrinsic"][i]
+        extrinsic = last["extrinsic"][i]
+        reactance = last["reactance"][i]
+        if b.value_dynamics:
+            # --- 4. Learning ------------------------------------------------------------
+            if active:
+                perceived += b.value_learning * (benefit - perceived)
+            else:
+                perceived += b.hearsay_learning * share * (heard - perceived)
+            if n_active > 0:
+                perceived += lever["stories"][i] * (heard - perceived)
+            gain = (
+                (b.use_learning if active else 0.0)
+                + b.coaching_learning * (1.0 - math.exp(-coaching))
+                + b.leading_learning * leading
+            )
+            sense = old_sense[i] + (1.0 - old_sense[i]) * min(gain, 1.0)
+            if not active:
+                sense -= b.sense_forgetting * old_sense[i]
+            old_alignment = last["alignment"][i]
+            alignment = (
+                old_alignment
+                + (1.0 - old_alignment)
+                * min(b.alignment_learning * leading + lever["alignment_push"][i], 1.0)
+                - b.alignment_decay * (old_alignment - alignment_base[i])
+            )
+
+            # --- 5. Stages: up with sense, alignment and the right contacts ---------------
+            if stage == CONNECT:
+                readiness = sense * _saturating(n_active, b.half_contacts)
+            elif stage == SHARE:
+                readiness = sense * _saturating(engaged, b.half_contacts) * alignment
+            elif stage == SOLVE:
+                readiness = (
+                    sense
+                    * _saturating(cross, b.half_contacts)
+                    * alignment
+                    * lever["innovate_boost"][i]
+                )
+            else:
+                readiness = 0.0
+            if active:
+                p_up = b.stage_up * min(readiness, 1.0)
+                closest = min(closest, abs(u_stage - p_up))
+                if u_stage < p_up:
+                    stage += 1
+            elif last["idle"][i] + 1 >= b.idle_weeks and stage >= SHARE:
+                closest = min(closest, abs(u_stage - b.stage_down))
+                if u_stage < b.stage_down:
+                    stage -= 1
+
+            # --- 6. Motivation, reactance ---------------------------------------------------
+            spent = max(time_spent, time_cost[i])
+            satisfaction = _clip((benefit - spent) / spent, -1.0, 1.0)
+            if active:
+                room = 1.0 - intrinsic if satisfaction > 0 else intrinsic
+                intrinsic += b.intrinsic_learning * satisfaction * room
+            old_reactance = last["reactance"][i]
+            intrinsic -= (
+                lever["crowding"][i] * reward + b.reactance_erosion * old_reactance
+            ) * intrinsic
+            perceived -= b.reactance_erosion * old_reactance * max(perceived, 0.0)
+            extrinsic = max(reward, extrinsic * (1.0 - b.extrinsic_decay))
+            seen = _clip(perceived / time_cost[i], 0.0, 1.0)
+            reactance += b.reactance_gain * pressure * (1.0 - seen) * (1.0 - old_reactance)
+            reactance -= b.reactance_decay * reactance
+            intrinsic = _clip(intrinsic, 0.0, 1.0)
+            reactance = _clip(reactance, 0.0, 1.0)
+
+            # --- abandonment: a lapsed user who sees too little and whose contacts are quiet
+            if was_user[i] and not active:
+                p_leave = b.abandon_rate * (1.0 - share)
+                closest = min(
+                    closest,
+                    abs(u_abandon - p_leave),
+                    abs(perceived - time_cost[i]) / max(1.0, time_cost[i]),
+                )
+                if perceived < time_cost[i] and u_abandon < p_leave:
+                    user = False
+
+        # --- write agent i's new row --------------------------------------------------------
+        state.user[i] = user
+        state.ever[i] = ever
+        state.active[i] = active
+        state.stage[i] = stage
+        state.perceived[i] = perceived
+        state.sense[i] = sense
+        state.intrinsic[i] = intrinsic
+        state.extrinsic[i] = extrinsic
+        state.reactance[i] = reactance
+        state.alignment[i] = alignment
+        state.idle[i] = 0 if active else last["idle"][i] + 1
+        state.posts[i] = posts
+        state.total_posts[i] = last["total_posts"][i] + posts
+        state.low_quality[i] = low_quality
+        state.benefit[i] = benefit
+        state.value_personal[i] = value_personal
+        state.value_strategic[i] = value_strategic
+        state.total_value[i] = last["total_value"][i] + value_personal + value_strategic
+        if "time_spent" in last:
+            state.time_spent[i] = time_spent
+        closest_calls.append(closest)
+    return closest_calls
