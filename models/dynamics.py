@@ -167,7 +167,8 @@ def trial_probability(
     """Weekly chance that a non-user tries the network (DESIGN §3 step 1).
 
     Independent routes combine as 1 - Π(1 - p): a Bass-style hazard (spontaneous trial p,
-    imitation q of active contacts, manager role modelling, champion coaching) converted
+    imitation q of active contacts, manager role modelling, champion coaching, value
+    conversations led by one's manager) converted
     from per-year to per-week, a complex-contagion route once enough contacts are active,
     and the pressure of a mandate and the awareness from a campaign.
     """
@@ -176,6 +177,7 @@ def trial_probability(
         + b.imitation_q * ex.share
         + b.manager_pull * ex.manager_active
         + b.coaching_pull * ex.coaching
+        + b.leading_pull * ex.leading
     ) / WEEKS_PER_YEAR
     met = (ex.active >= b.threshold_count) & (ex.share >= traits.threshold)
     stay = np.exp(-hazard) * (1 - b.complex_prob * met)
@@ -197,11 +199,12 @@ def activity_probability(
     utility = (
         b.activity_base
         + b.value_weight * (state.perceived - traits.time_cost) / b.time_cost
+        + b.sense_weight * state.sense
         + b.intrinsic_weight * state.intrinsic
         + b.extrinsic_weight * state.extrinsic
         + b.social_weight * ex.share
         + b.manager_weight * ex.manager_active
-        + b.habit_weight * state.active
+        + b.habit_weight * (state.active & (state.benefit >= state.time_spent))
         - b.reactance_weight * state.reactance
     )
     if levers.pressure.any():
@@ -212,14 +215,21 @@ def activity_probability(
 
 
 def contributions(
-    active: np.ndarray, stage: np.ndarray, traits: Traits, ex: Exposure, b: Behaviour, u: np.ndarray
+    active: np.ndarray,
+    stage: np.ndarray,
+    traits: Traits,
+    ex: Exposure,
+    b: Behaviour,
+    levers: Levers,
+    u: np.ndarray,
 ) -> np.ndarray:
     """Posts this week: geometric counts (inverse transform of ``u``) with a mean that grows
-    with propensity, stage and the feedback engaged contacts give (Brzozowski et al. 2009).
-    Only active people post, so only their rows are computed."""
+    with propensity, stage, the feedback engaged contacts give (Brzozowski et al. 2009) and
+    rewards per post. Only active people post, so only their rows are computed."""
     who = np.flatnonzero(active)
     factor = np.asarray((0.0,) + b.stage_posting, REAL)[stage[who]]
     mean = traits.propensity[who] * factor * (1 + b.feedback_gain * ex.g_engaged[who])
+    mean *= levers.posting[who]
     with np.errstate(divide="ignore"):
         counts = np.floor(np.log1p(-u[who]) / np.log(mean / (1 + mean)))
     posts = np.zeros(active.size, REAL)
@@ -228,11 +238,16 @@ def contributions(
 
 
 def low_quality_share(state: AgentState, levers: Levers, active: np.ndarray) -> np.ndarray:
-    """Share of this week's activity that is driven by rewards or compliance rather than by
-    intrinsic motivation and sense: hollow / (genuine + hollow)."""
-    if not (levers.pressure.any() or levers.reward_quality.any()):
+    """Share of this week's activity that is driven by rewards, compliance or a campaign's
+    special event rather than by intrinsic motivation and sense: hollow / (genuine + hollow).
+    Such activity produces no content worth reading for work and teaches little about it."""
+    if not (levers.pressure.any() or levers.reward_quality.any() or levers.niche.any()):
         return np.zeros(active.size, REAL)
-    hollow = levers.reward_quality * state.extrinsic + levers.pressure * (1 - state.reactance)
+    hollow = (
+        levers.reward_quality * state.extrinsic
+        + levers.pressure * (1 - state.reactance)
+        + levers.niche
+    )
     genuine = state.intrinsic + state.sense
     return np.where(active, hollow / (genuine + hollow + 1e-12), 0.0).astype(REAL)
 
@@ -262,7 +277,7 @@ def advance(
     stage = state.stage
 
     # Contributions and their quality.
-    posts = contributions(active, stage, traits, ex, b, draws[POSTS])
+    posts = contributions(active, stage, traits, ex, b, levers, draws[POSTS])
     low_quality = low_quality_share(state, levers, active)
 
     # Experienced value (step 3): each stage adds a benefit that needs others — posts to
@@ -290,7 +305,7 @@ def advance(
     state.value_strategic = strategic
 
     if b.value_dynamics:
-        _learn(state, traits, ex, b, levers, active, benefit)
+        _learn(state, traits, ex, b, levers, active, benefit, low_quality)
         _move_stages(state, ex, b, levers, active, draws[STAGE])
         _motivate(state, traits, b, levers, active, benefit, time_spent)
         dissatisfied = state.perceived < traits.time_cost
@@ -310,10 +325,12 @@ def advance(
     state.total_value += state.value_personal + state.value_strategic
 
 
-def _learn(state, traits, ex, b, levers, active, benefit) -> None:
+def _learn(state, traits, ex, b, levers, active, benefit, low_quality) -> None:
     """Perceived value moves toward what one experiences (or hears from active contacts, or
-    from value stories); sense grows with use, coaching and leader-led sense-making, and fades
-    with disuse; alignment grows when managers lead value conversations (DESIGN §3 step 4)."""
+    from value stories); sense grows with one's own genuine use (not with compliance-,
+    reward- or event-driven use), with coaching,
+    leader-led sense-making and training, and fades with disuse; alignment grows when managers
+    lead value conversations and with strategic-alignment work (DESIGN §3 step 4)."""
     state.perceived += np.where(
         active,
         b.value_learning * (benefit - state.perceived),
@@ -321,11 +338,10 @@ def _learn(state, traits, ex, b, levers, active, benefit) -> None:
     )
     if levers.stories.any():
         state.perceived += levers.stories * (ex.heard - state.perceived) * (ex.active > 0)
-    gain = (
-        b.use_learning * active
-        + b.coaching_learning * (1 - np.exp(-ex.coaching))
-        + b.leading_learning * ex.leading
-    )
+    use = b.use_learning * active * (1 - low_quality)
+    gain = use + b.coaching_learning * (1 - np.exp(-ex.coaching)) + b.leading_learning * ex.leading
+    if levers.sense_push.any():
+        gain += levers.sense_push
     forget = b.sense_forgetting * ~active
     state.sense += (1 - state.sense) * np.minimum(gain, 1.0) - forget * state.sense
     push = b.alignment_learning * ex.leading

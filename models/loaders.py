@@ -397,6 +397,12 @@ def load_network(
     )
     if people.role is not None and people.manager_of is None:
         org = dataclasses.replace(org, manager_of=_assign_neighbouring_managers(org))
+        assigned = int((org.manager_of >= 0).sum())
+        warnings.warn(
+            f"org.nodes_path: {os.fspath(nodes_path or path)} has roles but no manager column: "
+            f"{assigned} people were assigned to the manager they are tied to with the most ties",
+            stacklevel=2,
+        )
     return _warn_isolated(org, f"org.path: {path}")
 
 

@@ -159,7 +159,7 @@ def summarise(weekly: pd.DataFrame, s: AgentState, discount_rate: float = 0.0) -
         "value_strategic_total": float(weekly["value_strategic"].sum()),
         "time_spent_total": float(weekly["time_spent"].sum()),
         "peak_active_share": float(weekly["active_share"].max()),
-        "final_active_share": float(last["active_share"].mean()),
+        "active_share_last_year": float(last["active_share"].mean()),
         "final_adopted_share": float(weekly["adopted_share"].iloc[-1]),
         "adoption_value_gap": float((last["adopted_share"] - last["value_creators_share"]).mean()),
         "top10_value_share": float(positive[:top].sum() / positive.sum())

@@ -16,6 +16,7 @@ import numpy as np
 from models import generators, targeting
 from models.agents import AGENT_CLASSES
 from models.dynamics import N_DRAWS, Network, advance
+from models.interventions import Intervention, Schedule
 from models.metrics import Recorder, summarise
 from models.organisation import Organisation
 from models.params import Behaviour
@@ -33,6 +34,8 @@ class AdoptionModel(mesa.Model):
         champion_share: share of non-managers who are champions.
         champion_rule: how champions are chosen: random, degree, betweenness or bridging.
         discount_rate: annual discount rate for the discounted long-run value.
+        interventions: what the organisation does besides deploying (models.interventions);
+            none is the baseline, "deploy and wait".
         rng: seed or numpy Generator (Mesa's ``rng``).
     """
 
@@ -43,6 +46,7 @@ class AdoptionModel(mesa.Model):
         champion_share: float = 0.025,
         champion_rule: str = "random",
         discount_rate: float = 0.0,
+        interventions: list[Intervention] = (),
         rng=None,
     ) -> None:
         super().__init__(rng=rng)
@@ -60,7 +64,9 @@ class AdoptionModel(mesa.Model):
         role = np.where(org.is_manager, MANAGER, EMPLOYEE).astype(np.int8)
         role[targeting.choose(org, champion_share, champion_rule, role_rng)] = CHAMPION
         self.state, self.traits = initial_state(init_rng, role, org.department, self.behaviour)
-        self.levers = Levers.baseline(org.n, role, self.behaviour)
+        self._baseline_levers = Levers.baseline(org.n, role, self.behaviour)
+        self.levers = self._baseline_levers
+        self.schedule = Schedule(list(interventions), org, role, self.behaviour, role_rng)
         self.network = Network.build(org, role)
         self.recorder = Recorder(self.traits, org.department, org.department_names)
 
@@ -73,10 +79,13 @@ class AdoptionModel(mesa.Model):
         self._team_start = np.searchsorted(org.manager_of[self._team_order], np.arange(org.n + 1))
 
     def step(self) -> None:
-        """One week: draw the week's uniforms, advance the state arrays, record."""
+        """One week: set the week's levers from the interventions, draw the week's uniforms,
+        advance the state arrays, record."""
+        week = self.steps
+        self.levers, cost = self.schedule.levers(week, self._baseline_levers, self.state)
         draws = self._step_rng.random((N_DRAWS, self.org.n), dtype=np.float32)
         advance(self.state, self.traits, self.network, self.behaviour, self.levers, draws)
-        self.recorder.record(self.steps, self.state)
+        self.recorder.record(week, self.state, cost)
 
     def run(self, weeks: int, progress=None) -> None:
         """Advance ``weeks`` weeks, calling ``progress(1)`` after each if given."""

@@ -18,28 +18,26 @@ WEEKS_PER_YEAR = 52.0
 @dataclass(frozen=True)
 class Behaviour:
     # --- switches -------------------------------------------------------------------------
-    value_dynamics: bool = (
-        True  # False: users stay active; no value, learning or stages (Bass/Watts)
-    )
+    value_dynamics: bool = True  # False: users stay active; no learning, stage or motive change
 
     # --- trial (first use, or return after lapsing): hazards per year -----------------------
     innovation_p: float = 0.25  # spontaneous trial hazard (Bass p), /year
     imitation_q: float = 0.6  # hazard per share of active contacts (Bass q), /year
     complex_prob: float = 0.02  # weekly trial probability once the contagion threshold is met
-    threshold_mean: float = (
-        0.2  # mean share of active contacts that meets the threshold (Watts phi)
-    )
+    threshold_mean: float = 0.2  # mean share of active contacts meeting the threshold
     threshold_sd: float = 0.05  # spread of individual thresholds
     threshold_count: int = 2  # active contacts needed as well (complex contagion, Centola)
     manager_pull: float = 0.5  # trial hazard added while one's manager is active, /year
     coaching_pull: float = 1.0  # trial hazard per unit of coaching from active champions, /year
+    leading_pull: float = 2.0  # trial hazard per unit of value conversations led by one's manager
 
     # --- weekly activity of users: logit weights -------------------------------------------
-    activity_base: float = -1.0  # baseline log-odds of being active in a week
-    value_weight: float = 1.2  # per mean-cost unit of perceived net value
+    activity_base: float = -0.5  # baseline log-odds of being active in a week
+    value_weight: float = 2.0  # per mean-cost unit of perceived net value
+    sense_weight: float = 1.5  # sense-making: seeing how it helps one's work (0..1)
     intrinsic_weight: float = 1.5  # intrinsic motivation (0..1)
     extrinsic_weight: float = 2.0  # extrinsic motivation from rewards (0..1)
-    social_weight: float = 1.0  # share of contacts active last week
+    social_weight: float = 0.5  # share of contacts active last week
     manager_weight: float = 0.5  # own manager active last week (role modelling)
     habit_weight: float = 1.5  # was active last week
     pressure_weight: float = 3.0  # mandate pressure, discounted by reactance
@@ -69,9 +67,7 @@ class Behaviour:
     posting_share: float = 1.0  # ... at Share
     posting_solve: float = 1.5  # ... at Solve
     posting_innovate: float = 2.0  # ... at Innovate
-    feedback_gain: float = (
-        1.0  # extra posting when engaged contacts respond (Brzozowski et al. 2009)
-    )
+    feedback_gain: float = 1.0  # extra posting when engaged contacts respond
 
     # --- learning ---------------------------------------------------------------------------
     value_learning: float = 0.1  # weekly pull of perceived toward experienced benefit
@@ -94,10 +90,12 @@ class Behaviour:
     extrinsic_decay: float = 0.2  # weekly decay of extrinsic motivation once rewards stop
     reactance_gain: float = 0.2  # weekly reactance growth under full pressure and no value seen
     reactance_decay: float = 0.05  # weekly reactance decay
-    reactance_erosion: float = 0.02  # weekly intrinsic loss per unit of reactance
-    abandon_rate: float = (
-        0.1  # weekly chance of abandoning when value < cost and contacts are quiet
-    )
+    reactance_erosion: float = 0.02  # weekly loss of intrinsic and perceived value per reactance
+    abandon_rate: float = 0.1  # weekly chance of quitting: value < cost, contacts quiet
+    crowding_d_engagement: float = 0.40  # free-choice effect size, engagement-contingent
+    crowding_d_completion: float = 0.36  # ... completion-contingent rewards
+    crowding_d_performance: float = 0.28  # ... performance-contingent rewards
+    crowding_reference_weeks: float = 12.0  # reward weeks at which those sizes are reached
 
     # --- initial state ------------------------------------------------------------------------
     intrinsic_mean: float = 0.3  # mean initial intrinsic motivation (Beta distributed)
@@ -135,7 +133,8 @@ BOUNDS: dict[str, tuple[float, float]] = {
         "coaching_learning leading_learning sense_forgetting manager_leading alignment_learning "
         "alignment_decay stage_up stage_down intrinsic_learning extrinsic_decay reactance_gain "
         "reactance_decay reactance_erosion abandon_rate intrinsic_mean sense_mean alignment_mean "
-        "champion_lift relevance_mean"
+        "champion_lift relevance_mean crowding_d_engagement crowding_d_completion "
+        "crowding_d_performance"
     ).split()
 } | {
     "activity_base": ANY,
@@ -144,6 +143,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "half_posts": POSITIVE,
     "relevance_concentration": POSITIVE,
     "idle_weeks": (1, float("inf")),
+    "crowding_reference_weeks": POSITIVE,
 }
 
 

@@ -90,6 +90,12 @@ class Levers:
     alignment_push: np.ndarray  # weekly alignment gain from strategic-alignment work
     stories: np.ndarray  # weekly pull of perceived value toward value told in stories
     innovate_boost: np.ndarray  # multiplier on the chance to reach Innovate
+    sense_push: np.ndarray  # weekly sense gain from training and events, 0..1
+    posting: np.ndarray  # multiplier on posting (rewards per post)
+    niche: np.ndarray  # share of this week's use that is event-only, teaching nothing for work
+
+    def copy(self) -> "Levers":
+        return Levers(**{f.name: getattr(self, f.name).copy() for f in fields(self)})
 
     @classmethod
     def baseline(cls, n: int, role: np.ndarray, behaviour: Behaviour) -> "Levers":
@@ -105,6 +111,9 @@ class Levers:
             alignment_push=zeros.copy(),
             stories=zeros.copy(),
             innovate_boost=np.ones(n, REAL),
+            sense_push=zeros.copy(),
+            posting=np.ones(n, REAL),
+            niche=zeros.copy(),
         )
 
 

@@ -112,9 +112,6 @@ def choose(
     ``key`` is the config node the share and rule came from, so messages name what the user
     wrote.
     """
-    if rule not in RULES:
-        raise InputError(f"{key}.rule: unknown rule {rule!r}; choose one of {', '.join(RULES)}")
-    eligible = np.flatnonzero(~org.is_manager)
     if share is None:
         if org.role_hint is None:
             raise InputError(
@@ -122,10 +119,26 @@ def choose(
                 "give a share between 0 and 1"
             )
         return (org.role_hint == CHAMPION) & ~org.is_manager
+    return pick(org, ~org.is_manager, share, rule, rng, key)
+
+
+def pick(
+    org: Organisation,
+    eligible: np.ndarray,
+    share: float,
+    rule: str,
+    rng: np.random.Generator,
+    key: str,
+) -> np.ndarray:
+    """Boolean mask of round(share × eligible) of the ``eligible`` people, best first by
+    ``rule`` (ties broken at random). Used for champions and for intervention targets."""
+    if rule not in RULES:
+        raise InputError(f"{key}.rule: unknown rule {rule!r}; choose one of {', '.join(RULES)}")
     if isinstance(share, bool) or not isinstance(share, Real) or not 0.0 <= share <= 1.0:
         raise InputError(
             f"{key}.share: {share!r} is not allowed; it must be a number between 0 and 1"
         )
+    eligible = np.flatnonzero(eligible)
     count = int(np.floor(share * eligible.size + 0.5))
     chosen = np.zeros(org.n, dtype=bool)
     if rule == "random":

@@ -18,8 +18,9 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from models import targeting
+from models import interventions, targeting
 from models.errors import InputError
+from models.interventions import Intervention
 from models.model import AdoptionModel
 from models.params import Behaviour, problems
 from sim.provenance import provenance
@@ -108,7 +109,7 @@ def check(cfg: DictConfig) -> None:
         errors.append(
             f"discount_rate={cfg.discount_rate} is not allowed: it must be a non-negative number"
         )
-    if not 0 <= cfg.champions.share <= 1:
+    if cfg.champions.share is not None and not 0 <= cfg.champions.share <= 1:
         errors.append(
             f"champions.share={cfg.champions.share} is not allowed: it must be between 0 and 1"
         )
@@ -117,8 +118,18 @@ def check(cfg: DictConfig) -> None:
             f"champions.rule={cfg.champions.rule!r} is not a targeting rule: "
             f"choose one of {', '.join(targeting.RULES)}"
         )
+    for iv in scenario_interventions(cfg):
+        errors.extend(iv.problems())
     if errors:
         raise InputError("\n".join(errors))
+
+
+def scenario_interventions(cfg: DictConfig) -> list[Intervention]:
+    """The scenario's interventions, in the order the config lists them."""
+    return [
+        interventions.from_config(name, node)
+        for name, node in OmegaConf.to_container(cfg.scenario.interventions, resolve=True).items()
+    ]
 
 
 def build_model(cfg: DictConfig) -> AdoptionModel:
@@ -130,6 +141,7 @@ def build_model(cfg: DictConfig) -> AdoptionModel:
         champion_share=cfg.champions.share,
         champion_rule=cfg.champions.rule,
         discount_rate=cfg.discount_rate,
+        interventions=scenario_interventions(cfg),
         rng=int(cfg.seed),
     )
 

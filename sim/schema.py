@@ -1,7 +1,7 @@
 """Typed configuration schema, registered in Hydra's ConfigStore.
 
 The schemas live in the ``schema`` group, apart from the option groups in ``conf/`` (``org``,
-``population``), so that a sweep over ``org=glob(*)`` never picks a schema up. Each option
+``population``, ``scenario``, ``intervention``), so that a sweep over ``org=glob(*)`` never picks a schema up. Each option
 file extends its schema (``defaults: [/schema/org/hierarchy@_here_]``), which gives it types
 and defaults; Hydra then refuses a wrong type or an unknown key with the key's name.
 
@@ -11,6 +11,7 @@ signatures (``models.generators``). The organisation schemas are derived from th
 signatures here, so the command line, the Python API and the models cannot drift apart.
 """
 
+import dataclasses
 import inspect
 import types
 import typing
@@ -22,7 +23,17 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 from models import generators
+from models.interventions import Intervention
 from models.params import Behaviour
+
+
+def _omegaconf_type(hint):
+    """OmegaConf understands ``Optional[X]`` but not ``X | None``; unions it cannot type
+    become ``Any``."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        return Optional[args[0]] if len(args) == 1 else Any  # noqa: UP045 (OmegaConf needs it)
+    return hint
 
 
 def _schema_from_signature(kind: str, fn) -> type:
@@ -33,22 +44,29 @@ def _schema_from_signature(kind: str, fn) -> type:
     for name, p in inspect.signature(fn).parameters.items():
         if name == "rng":
             continue
-        hint = hints.get(name, Any)
-        if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
-            args = [a for a in typing.get_args(hint) if a is not type(None)]
-            hint = Optional[args[0]] if len(args) == 1 else Any  # noqa: UP045 (OmegaConf needs it)
         default = MISSING if p.default is inspect.Parameter.empty else p.default
-        specs.append((name, hint, field(default=default)))
+        specs.append((name, _omegaconf_type(hints.get(name, Any)), field(default=default)))
     return make_dataclass(f"{kind.title().replace('_', '')}Org", specs)
 
 
-def _mutable_copy(cls: type, name: str) -> type:
+def _mutable_copy(cls: type, name: str, skip: tuple[str, ...] = ()) -> type:
     """A plain (not frozen) dataclass with ``cls``'s fields: OmegaConf makes a node built
     from a frozen dataclass read-only, which would refuse every override."""
-    return make_dataclass(name, [(f.name, f.type, field(default=f.default)) for f in fields(cls)])
+    specs = [
+        (
+            f.name,
+            _omegaconf_type(f.type),
+            field(default=MISSING if f.default is dataclasses.MISSING else f.default),
+        )
+        for f in fields(cls)
+        if f.name not in skip
+    ]
+    return make_dataclass(name, specs)
 
 
 PopulationSchema = _mutable_copy(Behaviour, "PopulationSchema")
+# An intervention's name is its key in ``scenario.interventions``.
+InterventionSchema = _mutable_copy(Intervention, "InterventionSchema", skip=("name",))
 
 ORG_SCHEMAS: dict[str, type] = {
     kind: _schema_from_signature(kind, fn) for kind, fn in generators.BUILDERS.items()
@@ -56,8 +74,20 @@ ORG_SCHEMAS: dict[str, type] = {
 
 
 @_dataclass
+class ScenarioConfig:
+    """A named programme: interventions keyed by a name of their own (so that one can be
+    overridden from the command line: ``scenario.interventions.mandate.end=52``)."""
+
+    name: str = "baseline"
+    description: str = "Deploy the network and wait: no intervention."
+    interventions: dict[str, InterventionSchema] = field(default_factory=dict)
+
+
+@_dataclass
 class ChampionsConfig:
-    share: float = 0.025  # share of non-managers who are champions (Rogers' 2.5% innovators)
+    # Share of non-managers who are champions (Rogers' 2.5% innovators); null: the
+    # champions a network file marks (org=file with a role column).
+    share: Optional[float] = 0.025  # noqa: UP045 (OmegaConf needs Optional)
     rule: str = "random"  # random | degree | betweenness | bridging
 
 
@@ -76,6 +106,7 @@ class RunConfig:
     seed: int = 0
     discount_rate: float = 0.0  # annual, for the discounted long-run value
     champions: ChampionsConfig = field(default_factory=ChampionsConfig)
+    scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 
 

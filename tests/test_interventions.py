@@ -1,0 +1,282 @@
+"""Intervention mechanisms (issue 3): each test fails if its mechanism breaks.
+
+Every comparison is between two runs with the same seed that differ only in the intervention,
+so the difference is the intervention's doing (common random numbers). No test asserts which
+scenario creates the most value.
+"""
+
+import numpy as np
+import pytest
+
+import sim
+from models.errors import InputError
+from models.interventions import KINDS, Intervention, crowding_rate
+from models.model import AdoptionModel
+from models.params import Behaviour
+
+ORG = {"generator": "hierarchy", "size": 600}
+
+
+def run(interventions=(), weeks=104, seed=1, behaviour=None, **kwargs) -> AdoptionModel:
+    model = AdoptionModel(
+        org=ORG, interventions=list(interventions), behaviour=behaviour, rng=seed, **kwargs
+    )
+    model.run(weeks)
+    return model
+
+
+def window(model, first, last, column="active_share"):
+    """Mean of a weekly column over weeks first..last (inclusive, weeks count from 1)."""
+    w = model.weekly()
+    return w.loc[(w.week >= first) & (w.week <= last), column].mean()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_mandate_raises_activity_inside_its_window_and_breeds_reactance(seed):
+    base = run(seed=seed, weeks=80)
+    mandate = run(
+        [Intervention("m", "mandate", start=20, end=60, intensity=0.5)], seed=seed, weeks=80
+    )
+    assert window(mandate, 20, 60) > window(base, 20, 60) + 0.2
+    # Before the mandate the two runs are the same run.
+    assert np.allclose(window(mandate, 1, 19), window(base, 1, 19))
+    assert window(mandate, 1, 19, "mean_reactance") == 0
+    assert window(mandate, 40, 60, "mean_reactance") > 0.1
+    # Compliance is low-quality activity: noise appears only while the mandate runs.
+    assert window(mandate, 20, 60, "noise") > 0 and window(base, 20, 60, "noise") == 0
+
+
+def test_reactance_grows_most_where_little_value_is_seen():
+    mandate = Intervention("m", "mandate", start=11, intensity=1.0)
+    model = AdoptionModel(org=ORG, interventions=[mandate], rng=4)
+    model.run(10)
+    assert not model.state.reactance.any()
+    model.state.perceived[:300] = 0.0  # see no value
+    model.state.perceived[300:] = 5.0  # see plenty
+    model.step()  # week 11: the mandate starts
+    r = model.state.reactance
+    assert r[:300].mean() > 5 * max(r[300:].mean(), 1e-6)
+
+
+def test_crowding_rate_reproduces_the_effect_size():
+    """A reward at intensity 1 for the reference weeks lowers mean intrinsic motivation by d
+    standard deviations of its starting distribution, with nothing else moving it."""
+    b = Behaviour(intrinsic_learning=0.0, champion_lift=0.0)
+    for contingency in ("engagement", "completion", "performance"):
+        d = getattr(b, f"crowding_d_{contingency}")
+        weeks = int(b.crowding_reference_weeks)
+        incentive = Intervention("i", "incentive", contingency=contingency, intensity=1.0)
+        model = AdoptionModel(
+            org=ORG, behaviour=b, interventions=[incentive], champion_share=0.0, rng=2
+        )
+        before = model.state.intrinsic.copy()
+        model.run(weeks)
+        m = b.intrinsic_mean
+        sd = np.sqrt(m * (1 - m) / 9)
+        drop = (before.mean() - model.state.intrinsic.mean()) / sd
+        # (1 - rate)^weeks per week vs exp(-rate * weeks): agree to well within 5%.
+        assert drop == pytest.approx(d * before.mean() / m, rel=0.05)
+        assert crowding_rate(d, b) > 0
+
+
+def test_incentives_crowd_out_in_proportion_to_their_contingency():
+    drops = {}
+    for contingency in ("engagement", "completion", "performance"):
+        base = run(weeks=52, seed=5)
+        rewarded = run(
+            [Intervention("i", "incentive", end=52, contingency=contingency, intensity=0.5)],
+            weeks=52,
+            seed=5,
+        )
+        drops[contingency] = base.state.intrinsic.mean() - rewarded.state.intrinsic.mean()
+    assert drops["engagement"] > drops["completion"] > drops["performance"] > 0
+    b = Behaviour()
+    assert drops["engagement"] / drops["performance"] == pytest.approx(
+        b.crowding_d_engagement / b.crowding_d_performance, rel=0.5
+    )
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_removing_an_incentive_lowers_activity(seed):
+    stopped = run([Intervention("i", "incentive", start=1, end=52, intensity=0.5)], seed=seed)
+    kept = run([Intervention("i", "incentive", start=1, intensity=0.5)], seed=seed)
+    base = run(seed=seed)
+    assert window(kept, 1, 52) > window(base, 1, 52), "rewards raise activity while paid"
+    assert window(stopped, 1, 52) == window(kept, 1, 52)
+    assert window(stopped, 53, 70) < window(kept, 53, 70), "activity falls when they stop"
+    assert window(stopped, 1, 52, "mean_extrinsic") > 0
+    assert window(stopped, 80, 104, "mean_extrinsic") < 0.01
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_campaign_pulses_spike_and_decay(seed):
+    """On a network already in use, each event makes utilisation jump in its week, and the
+    extra use fades in the weeks after (awareness decays; event-driven use is niche use)."""
+    drive = Intervention("c", "campaign", start=150, end=190, cadence=20, intensity=0.2)
+    model, base = run([drive], weeks=200, seed=seed), run(weeks=200, seed=seed)
+    active = model.weekly()["active_share"].to_numpy()
+    extra = active - base.weekly()["active_share"].to_numpy()
+    assert np.allclose(extra[:149], 0)
+    for pulse in (150, 170, 190):
+        row = pulse - 1  # week ``pulse`` is row pulse - 1
+        assert active[row] - active[row - 1] > 0.05, "utilisation jumps in the event week"
+        assert extra[row + 9] < 0.8 * extra[row], "and the extra use fades after it"
+    noise = model.weekly()["noise"].to_numpy()
+    assert noise[149] > noise[155] >= 0, "event-driven posts are niche content"
+
+
+def test_sense_making_raises_sense_and_alignment_of_targeted_teams_only():
+    org = {"generator": "hierarchy", "size": 600, "informal_degree": 0.0}
+    talk = Intervention(
+        "s",
+        "sense_making",
+        target="department:department 1",
+        cadence=4,
+        intensity=0.8,
+        sense_gain=0.05,
+    )
+    treated = AdoptionModel(org=org, interventions=[talk], rng=6)
+    base = AdoptionModel(org=org, rng=6)
+    treated.run(52)
+    base.run(52)
+    d = treated.org.department
+    reports = treated.org.manager_of >= 0
+    inside = (d == 1) & reports
+    outside = (d != 1) & reports
+    gain_sense = treated.state.sense - base.state.sense
+    gain_align = treated.state.alignment - base.state.alignment
+    assert gain_sense[inside].mean() > 0.05
+    assert gain_align[inside].mean() > 0.02
+    # Departments are joined only through the top, so nobody outside is reached.
+    assert np.allclose(gain_align[outside & (d != 0)], 0)
+    assert abs(gain_sense[outside & (d != 0)].mean()) < 0.1 * gain_sense[inside].mean()
+
+
+def test_trained_champions_raise_their_contacts_sense():
+    train = Intervention("c", "champions", target="champions", intensity=2.0)
+    kwargs = dict(champion_share=0.1, champion_rule="bridging", weeks=26, seed=7)
+    trained, untrained = run([train], **kwargs), run(**kwargs)
+    champions = trained.traits.role == 1
+    contacts = (trained.org.adjacency @ champions.astype(float)) > 0
+    contacts &= ~champions
+    gain = trained.state.sense[contacts].mean() - untrained.state.sense[contacts].mean()
+    assert gain > 0.01
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_zero_intensity_leaves_the_baseline_untouched(kind):
+    base = run(weeks=40, seed=8)
+    zero = Intervention(
+        "z", kind, intensity=0.0, cost_fixed=50.0, cost_per_week=3.0, cost_per_person=1.0
+    )
+    model = run([zero], weeks=40, seed=8)
+    assert model.weekly().equals(base.weekly())
+    assert model.weekly()["cost"].sum() == 0
+
+
+def test_costs_are_counted_in_hours():
+    mandate = Intervention("m", "mandate", start=1, end=10, intensity=0.5, cost_per_person=0.02)
+    model = run([mandate], weeks=20, seed=1)
+    cost = model.weekly()["cost"].to_numpy()
+    assert np.allclose(cost[:10], 0.02 * 0.5 * 600)
+    assert np.all(cost[10:] == 0)
+    assert model.summary()["cost_total"] == pytest.approx(cost.sum())
+
+
+def test_value_stories_only_tell_value_that_was_created():
+    stories = Intervention("s", "stories", intensity=0.5)
+    model = AdoptionModel(org=ORG, interventions=[stories], rng=3)
+    model.run(5)
+    model.state.benefit[:] = 0.0  # nobody got anything last week
+    model.state.active[:] = True
+    model.state.perceived[:] = 2.0
+    model.step()
+    inactive = ~model.state.active
+    assert model.state.perceived[inactive].max() < 2.0, "stories pull toward real (zero) value"
+
+
+# --- named programmes and configuration ----------------------------------------------------
+
+PROGRAMMES = (
+    "baseline",
+    "mandate",
+    "incentives",
+    "adoption_drive",
+    "sense_making",
+    "champions",
+    "terry_five_elements",
+    "connect_basf",
+    "mandate_and_sense_making",
+    "drive_and_sense_making",
+)
+
+
+@pytest.mark.parametrize("name", PROGRAMMES)
+def test_every_named_programme_runs(name):
+    result = sim.simulate([f"scenario={name}", "org.size=200", "weeks=30"])
+    assert result.config["scenario"]["name"] == name
+    assert len(result.weekly) == 30
+    if name != "baseline":
+        assert result.summary["cost_total"] > 0
+
+
+def test_programme_overrides_from_the_command_line():
+    result = sim.simulate(
+        [
+            "scenario=mandate",
+            "scenario.interventions.mandate.end=10",
+            "org.size=200",
+            "weeks=20",
+        ]
+    )
+    cost = result.weekly["cost"].to_numpy()
+    assert np.all(cost[:10] > 0) and np.all(cost[10:] == 0)
+
+
+def test_interventions_can_be_added_to_a_programme():
+    result = sim.simulate(
+        [
+            "scenario=sense_making",
+            "+intervention@scenario.interventions.extra=campaign",
+            "org.size=200",
+            "weeks=10",
+        ]
+    )
+    assert set(result.config["scenario"]["interventions"]) == {"sense_making", "extra"}
+
+
+BAD = [
+    ("scenario=mandate scenario.interventions.mandate.kind=shout", ["kind", "'shout'", "mandate"]),
+    ("scenario=mandate scenario.interventions.mandate.target=interns", ["target", "everyone"]),
+    (
+        "scenario=mandate scenario.interventions.mandate.start=50 scenario.interventions.mandate.end=10",
+        ["end", "10", "start"],
+    ),
+    (
+        "scenario=mandate scenario.interventions.mandate.intensity=-1",
+        ["intensity", "-1", "between 0 and 1"],
+    ),
+    (
+        "scenario=mandate scenario.interventions.mandate.cost_per_person=-2",
+        ["cost_per_person", "-2", "non-negative"],
+    ),
+    (
+        "scenario=mandate scenario.interventions.mandate.target=department:Sales",
+        ["department", "Sales", "executive"],
+    ),
+    (
+        "scenario=incentives scenario.interventions.points.contingency=bribe",
+        ["contingency", "engagement"],
+    ),
+    ("scenario=nonexistent", ["scenario", "nonexistent"]),
+]
+
+
+@pytest.mark.parametrize(("overrides", "words"), BAD)
+def test_bad_interventions_are_refused_by_name(overrides, words, tmp_path):
+    with pytest.raises(InputError) as e:
+        sim.simulate([*overrides.split(), "org.size=100", "weeks=5", f"output.dir={tmp_path}"])
+    message = str(e.value)
+    for word in words:
+        assert word in message
+    assert not any(tmp_path.iterdir())
