@@ -233,6 +233,11 @@ class Schedule:
                 levers.sense_push[reached] += iv.sense_gain
         return levers, cost
 
+    @staticmethod
+    def _pulse_cost(iv: Intervention, week: int, people: int) -> float:
+        """Hours of the people involved in a pulse week, scaled by intensity."""
+        return iv.cost_per_person * iv.intensity * people if iv.pulses(week) else 0.0
+
     # Each kind: set its levers where it reaches; return its variable cost this week.
 
     def _mandate(self, iv, week, levers, state, reach) -> float:
@@ -273,8 +278,9 @@ class Schedule:
             return 0.0
         leaders = reach & self._is_manager
         levers.leading[leaders] = np.minimum(levers.leading[leaders] + iv.intensity, 1.0)
-        people = np.count_nonzero(leaders) + self._team_size[leaders].sum()
-        return iv.cost_per_person * iv.intensity * people
+        return self._pulse_cost(
+            iv, week, np.count_nonzero(leaders) + self._team_size[leaders].sum()
+        )
 
     def _champions(self, iv, week, levers, state, reach) -> float:
         """Training makes champions coach more strongly; they answer questions and model use."""
@@ -287,7 +293,7 @@ class Schedule:
         if not iv.pulses(week):
             return 0.0
         levers.alignment_push[reach] += iv.intensity
-        return iv.cost_per_person * iv.intensity * np.count_nonzero(reach)
+        return self._pulse_cost(iv, week, np.count_nonzero(reach))
 
     def _stories(self, iv, week, levers, state, reach) -> float:
         """Discussing value created: people hear what their active contacts really got."""

@@ -1,7 +1,8 @@
 """Typed configuration schema, registered in Hydra's ConfigStore.
 
 The schemas live in the ``schema`` group, apart from the option groups in ``conf/`` (``org``,
-``population``, ``scenario``, ``intervention``), so that a sweep over ``org=glob(*)`` never picks a schema up. Each option
+``population``, ``scenario``, ``intervention``), so that a sweep over ``org=glob(*)`` never
+picks a schema up. Each option
 file extends its schema (``defaults: [/schema/org/hierarchy@_here_]``), which gives it types
 and defaults; Hydra then refuses a wrong type or an unknown key with the key's name.
 
