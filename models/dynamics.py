@@ -91,7 +91,7 @@ class Exposure:
     coaching: np.ndarray  # coaching received from active champions
     noise: np.ndarray  # low-quality posts from contacts
     heard: np.ndarray  # mean benefit of active contacts
-    manager_active: np.ndarray  # own manager active (bool)
+    manager_active: np.ndarray  # own manager active (0 or 1)
     leading: np.ndarray  # sense-making led by one's manager
     # Diminishing returns of the above, used by several sub-steps (see ``saturating``).
     g_active: np.ndarray
@@ -152,7 +152,7 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
         coaching=coaching,
         noise=noise,
         heard=sums[:, 3] / np.maximum(n_active, 1.0),
-        manager_active=net.has_manager & a[net.manager],
+        manager_active=(net.has_manager & a[net.manager]).astype(REAL),
         leading=net.has_manager * levers.leading[net.manager] * state.sense[net.manager],
         g_active=saturating(n_active, b.half_contacts),
         g_engaged=saturating(engaged_contacts, b.half_contacts),
@@ -180,7 +180,7 @@ def trial_probability(
         + b.leading_pull * ex.leading
     ) / WEEKS_PER_YEAR
     met = (ex.active >= b.threshold_count) & (ex.share >= traits.threshold)
-    stay = np.exp(-hazard) * (1 - b.complex_prob * met)
+    stay = np.exp(-hazard) * (1 - met.astype(REAL) * b.complex_prob)
     if levers.pressure.any():
         stay *= 1 - levers.pressure
     if levers.awareness.any():
@@ -204,7 +204,7 @@ def activity_probability(
         + b.extrinsic_weight * state.extrinsic
         + b.social_weight * ex.share
         + b.manager_weight * ex.manager_active
-        + b.habit_weight * (state.active & (state.benefit >= state.time_spent))
+        + b.habit_weight * (state.active & (state.benefit >= state.time_spent)).astype(REAL)
         - b.reactance_weight * state.reactance
     )
     if levers.pressure.any():
@@ -288,14 +288,14 @@ def advance(
     act = active.astype(REAL)
     skill = act * traits.relevance * (b.skill_floor + (1 - b.skill_floor) * state.sense)
     personal = skill * (
-        b.benefit_connect * ex.g_reading + b.benefit_share * (stage >= SHARE) * ex.g_active
+        b.benefit_connect * ex.g_reading + (stage >= SHARE) * ex.g_active * b.benefit_share
     )
     strategic = (
         skill
         * state.alignment
         * (
-            b.benefit_solve * (stage >= SOLVE) * ex.g_engaged
-            + b.benefit_innovate * (stage >= INNOVATE) * ex.g_cross
+            (stage >= SOLVE) * ex.g_engaged * b.benefit_solve
+            + (stage >= INNOVATE) * ex.g_cross * b.benefit_innovate
         )
     )
     noise_cost = act * b.noise_hours * ex.noise
@@ -338,12 +338,12 @@ def _learn(state, traits, ex, b, levers, active, benefit, low_quality) -> None:
     )
     if levers.stories.any():
         state.perceived += levers.stories * (ex.heard - state.perceived) * (ex.active > 0)
-    use = b.use_learning * active * (1 - low_quality)
+    use = (1 - low_quality) * active * b.use_learning
     gain = use + b.coaching_learning * (1 - np.exp(-ex.coaching)) + b.leading_learning * ex.leading
     if levers.sense_push.any():
         gain += levers.sense_push
-    forget = b.sense_forgetting * ~active
-    state.sense += (1 - state.sense) * np.minimum(gain, 1.0) - forget * state.sense
+    forget = (state.sense * ~active) * b.sense_forgetting
+    state.sense += (1 - state.sense) * np.minimum(gain, 1.0) - forget
     push = b.alignment_learning * ex.leading
     if levers.alignment_push.any():
         push += levers.alignment_push
@@ -380,7 +380,7 @@ def _motivate(state, traits, b, levers, active, benefit, time_spent) -> None:
     spent = np.maximum(time_spent, traits.time_cost)
     satisfaction = np.clip((benefit - spent) / spent, -1.0, 1.0)
     room = np.where(satisfaction > 0, 1 - state.intrinsic, state.intrinsic)
-    state.intrinsic += active * b.intrinsic_learning * satisfaction * room
+    state.intrinsic += satisfaction * room * active * b.intrinsic_learning
     if levers.reward.any():
         state.intrinsic -= levers.crowding * levers.reward * state.intrinsic
     if state.reactance.any():

@@ -50,7 +50,7 @@ FADED = 1e-4
 
 @dataclass(frozen=True)
 class Intervention:
-    """One intervention. Which fields matter depends on ``kind`` (docs/MODEL.md, §7.9).
+    """One intervention. Which fields matter depends on ``kind`` (docs/MODEL.md, §7.15).
 
     ``intensity`` is the lever's value where the intervention reaches someone: mandate
     pressure (0..1), reward intensity (0..1), campaign awareness at a pulse (0..1), the rate
@@ -142,9 +142,9 @@ def crowding_rate(d: float, b: Behaviour) -> float:
     Deci, Koestner & Ryan (1999) report the drop in free-choice intrinsic motivation of
     rewarded versus unrewarded people as a standardised difference d. Here a reward of
     intensity 1 for ``b.crowding_reference_weeks`` weeks lowers intrinsic motivation by a
-    factor exp(-rate × weeks); setting that drop equal to d standard deviations of the initial
-    intrinsic motivation (Beta with mean m and concentration 8: sd = sqrt(m(1-m)/9)) gives
-    rate = -ln(1 - d·sd/m) / weeks.
+    factor (1 - rate)^weeks ≈ exp(-rate × weeks); setting that drop equal to d standard
+    deviations of the initial intrinsic motivation (Beta with mean m and concentration 8:
+    sd = sqrt(m(1-m)/9)) gives rate = -ln(1 - d·sd/m) / weeks.
     """
     m = b.intrinsic_mean
     sd = np.sqrt(m * (1 - m) / 9.0)

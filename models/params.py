@@ -29,12 +29,12 @@ class Behaviour:
     threshold_count: int = 2  # active contacts needed as well (complex contagion, Centola)
     manager_pull: float = 0.5  # trial hazard added while one's manager is active, /year
     coaching_pull: float = 1.0  # trial hazard per unit of coaching from active champions, /year
-    leading_pull: float = 2.0  # trial hazard per unit of value conversations led by one's manager
+    leading_pull: float = 2.0  # trial hazard per unit of manager-led value conversations, /year
 
     # --- weekly activity of users: logit weights -------------------------------------------
-    activity_base: float = -0.5  # baseline log-odds of being active in a week
-    value_weight: float = 2.0  # per mean-cost unit of perceived net value
-    sense_weight: float = 1.5  # sense-making: seeing how it helps one's work (0..1)
+    activity_base: float = 0.5  # baseline log-odds of being active in a week
+    value_weight: float = 3.0  # per mean-cost unit of perceived net value
+    sense_weight: float = 1.0  # sense-making: seeing how it helps one's work (0..1)
     intrinsic_weight: float = 1.5  # intrinsic motivation (0..1)
     extrinsic_weight: float = 2.0  # extrinsic motivation from rewards (0..1)
     social_weight: float = 0.5  # share of contacts active last week
@@ -54,7 +54,7 @@ class Behaviour:
     half_contacts: float = 3.0  # contacts giving half the saturating benefit
     half_posts: float = 5.0  # good posts a week from contacts giving half the reading benefit
     skill_floor: float = 0.2  # share of benefit reached with no sense-making at all
-    relevance_mean: float = 0.35  # mean job relevance: share of the benefit one's work allows
+    relevance_mean: float = 0.25  # mean job relevance: share of the benefit one's work allows
     relevance_concentration: float = 2.0  # Beta concentration of job relevance (low = varied)
     post_time: float = 0.05  # hours it takes to write a post or answer (3 minutes)
     noise_hours: float = 0.05  # hours lost per low-quality post from a contact

@@ -48,7 +48,7 @@ class AgentState:
     alignment: np.ndarray  # strategic alignment, 0..1
     idle: np.ndarray  # int32: weeks since last active
     posts: np.ndarray  # contributions this week
-    low_quality: np.ndarray  # share of this week's activity that is reward- or compliance-driven
+    low_quality: np.ndarray  # share of this week's activity driven by rewards, compliance, events
     benefit: np.ndarray  # experienced gross benefit this week, hours (0 if inactive)
     value_personal: np.ndarray  # net personal value this week, hours (benefit - time - noise)
     value_strategic: np.ndarray  # strategic value this week, hours
