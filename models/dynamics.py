@@ -231,7 +231,8 @@ def contributions(
     mean = traits.propensity[who] * factor * (1 + b.feedback_gain * ex.g_engaged[who])
     mean *= levers.posting[who]
     with np.errstate(divide="ignore"):
-        counts = np.floor(np.log1p(-u[who]) / np.log(mean / (1 + mean)))
+        # log(mean / (1 + mean)), written so that it stays below 0 for any mean in float32
+        counts = np.floor(np.log1p(-u[who]) / -np.log1p(1 / mean))
     posts = np.zeros(active.size, REAL)
     posts[who] = np.where(mean > 0, counts, 0.0)
     return posts

@@ -398,9 +398,10 @@ def load_network(
     if people.role is not None and people.manager_of is None:
         org = dataclasses.replace(org, manager_of=_assign_neighbouring_managers(org))
         assigned = int((org.manager_of >= 0).sum())
+        key, source = ("nodes_path", nodes_path) if nodes_path is not None else ("path", path)
         warnings.warn(
-            f"org.nodes_path: {os.fspath(nodes_path or path)} has roles but no manager column: "
-            f"{assigned} people were assigned to the manager they are tied to with the most ties",
+            f"org.{key}: {os.fspath(source)} gives roles but no managers: {assigned} people "
+            "were assigned to the manager they are tied to with the most ties",
             stacklevel=2,
         )
     return _warn_isolated(org, f"org.path: {path}")

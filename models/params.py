@@ -143,6 +143,15 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "half_posts": POSITIVE,
     "relevance_concentration": POSITIVE,
     "idle_weeks": (1, float("inf")),
+    # Spreads of log-normal traits and posting rates: beyond these, float32 state under- or
+    # overflows (time costs of 0, post counts past 2**24), and no organisation looks like that.
+    "time_cost_sd": (0.0, 2.0),
+    "propensity_sigma": (0.0, 3.0),
+    "posting_connect": (0.0, 50.0),
+    "posting_share": (0.0, 50.0),
+    "posting_solve": (0.0, 50.0),
+    "posting_innovate": (0.0, 50.0),
+    "feedback_gain": (0.0, 10.0),
     "crowding_reference_weeks": POSITIVE,
 }
 

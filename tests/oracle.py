@@ -7,8 +7,8 @@ column stacks, and an optimisation can change their meaning without any test of 
 behaviour noticing. DESIGN §5 therefore asks for "a plain per-agent implementation of the
 same rules" as "a useful oracle in the tests at small sizes". This is it.
 
-``oracle_advance`` is written from the equations (DESIGN §3, the docstrings of
-``models.dynamics``), not from the vectorised code: it loops over agents in Python, reads
+``oracle_advance`` is written from the equations (DESIGN §3 and docs/MODEL.md §3 and §7,
+"Submodels"), not from the vectorised code: it loops over agents in Python, reads
 each agent's contacts from the CSR ``indices``/``indptr`` of ``org.adjacency`` and
 ``org.cross_team``, and does scalar ``math`` per agent. It shares no helper with
 ``models.dynamics``, only the row numbers of the weekly draws and the stage and role codes.
@@ -154,6 +154,7 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
                 + b.imitation_q * share
                 + b.manager_pull * manager_active
                 + b.coaching_pull * coaching
+                + b.leading_pull * leading
             ) / WEEKS_PER_YEAR
             threshold_met = n_active >= b.threshold_count and share >= threshold[i]
             p_none = (
@@ -163,19 +164,24 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
                 * (1.0 - awareness)
             )
             new = u_trial < 1.0 - p_none
-            closest = min(closest, abs(u_trial - (1.0 - p_none)), abs(share - threshold[i]))
+            closest = min(closest, abs(u_trial - (1.0 - p_none)))
+            if b.complex_prob > 0 and n_active >= b.threshold_count and 0 < n_active < degree:
+                closest = min(closest, abs(share - threshold[i]))  # else decided exactly
             active = new
         elif not b.value_dynamics:
             active = True
         else:
+            # habit: active last week, and that week repaid the time it took
+            habit = was_active[i] and old_benefit[i] >= last["time_spent"][i]
             utility = (
                 b.activity_base
                 + b.value_weight * (last["perceived"][i] - time_cost[i]) / b.time_cost
+                + b.sense_weight * old_sense[i]
                 + b.intrinsic_weight * last["intrinsic"][i]
                 + b.extrinsic_weight * last["extrinsic"][i]
                 + b.social_weight * share
                 + b.manager_weight * manager_active
-                + (b.habit_weight if was_active[i] else 0.0)
+                + (b.habit_weight if habit else 0.0)
                 + b.pressure_weight * pressure * (1.0 - last["reactance"][i])
                 - b.reactance_weight * last["reactance"][i]
                 + b.awareness_weight * awareness
@@ -195,12 +201,14 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
                 propensity[i]
                 * posting[stage]
                 * (1.0 + b.feedback_gain * _saturating(engaged, b.half_contacts))
+                * lever["posting"][i]  # rewards per post
             )
             posts, margin = _geometric(mean, u_posts)
             closest = min(closest, margin)
             hollow = (
                 lever["reward_quality"][i] * last["extrinsic"][i]
                 + pressure * (1.0 - last["reactance"][i])
+                + lever["niche"][i]  # a campaign's special event
             )
             genuine = last["intrinsic"][i] + old_sense[i]
             low_quality = hollow / (genuine + hollow) if hollow > 0 else 0.0
@@ -240,10 +248,13 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
                 perceived += b.hearsay_learning * share * (heard - perceived)
             if n_active > 0:
                 perceived += lever["stories"][i] * (heard - perceived)
+            # own use teaches as far as it is genuine (not compliance-, reward- or event-
+            # driven); coaching, leader-led sense-making and training add to it
             gain = (
-                (b.use_learning if active else 0.0)
+                (b.use_learning * (1.0 - low_quality) if active else 0.0)
                 + b.coaching_learning * (1.0 - math.exp(-coaching))
                 + b.leading_learning * leading
+                + lever["sense_push"][i]
             )
             sense = old_sense[i] + (1.0 - old_sense[i]) * min(gain, 1.0)
             if not active:
@@ -287,9 +298,9 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
                 room = 1.0 - intrinsic if satisfaction > 0 else intrinsic
                 intrinsic += b.intrinsic_learning * satisfaction * room
             old_reactance = last["reactance"][i]
-            intrinsic -= (
-                lever["crowding"][i] * reward + b.reactance_erosion * old_reactance
-            ) * intrinsic
+            # rewards crowd out, then reactance erodes, one after the other (MODEL.md §7.12)
+            intrinsic *= 1.0 - lever["crowding"][i] * reward
+            intrinsic *= 1.0 - b.reactance_erosion * old_reactance
             perceived -= b.reactance_erosion * old_reactance * max(perceived, 0.0)
             extrinsic = max(reward, extrinsic * (1.0 - b.extrinsic_decay))
             seen = _clip(perceived / time_cost[i], 0.0, 1.0)
@@ -304,7 +315,7 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
                 closest = min(
                     closest,
                     abs(u_abandon - p_leave),
-                    abs(perceived - time_cost[i]) / max(1.0, time_cost[i]),
+                    abs(perceived - time_cost[i]) / max(abs(perceived), time_cost[i]),
                 )
                 if perceived < time_cost[i] and u_abandon < p_leave:
                     user = False
@@ -328,7 +339,6 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
         state.value_personal[i] = value_personal
         state.value_strategic[i] = value_strategic
         state.total_value[i] = last["total_value"][i] + value_personal + value_strategic
-        if "time_spent" in last:
-            state.time_spent[i] = time_spent
+        state.time_spent[i] = time_spent
         closest_calls.append(closest)
     return closest_calls
