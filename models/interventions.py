@@ -196,6 +196,11 @@ class Schedule:
             org, group, iv.share, iv.rule, rng, f"scenario.interventions.{iv.name}"
         )
 
+    def window_end(self, horizon: int) -> int:
+        """The last week any intervention runs (``horizon`` if one never ends; 0 if none)."""
+        ends = [horizon if iv.end is None else iv.end for iv in self.items if iv.intensity > 0]
+        return min(max(ends, default=0), horizon)
+
     def reach(self, name: str) -> np.ndarray:
         """Boolean mask of the people an intervention reaches."""
         return self._reach[name]

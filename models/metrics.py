@@ -132,10 +132,16 @@ class Recorder:
         return pd.DataFrame(self.group_rows)
 
 
-def summarise(weekly: pd.DataFrame, s: AgentState, discount_rate: float = 0.0) -> dict:
-    """Run-level outcomes: long-run value, value in the last year, the adoption–value gap.
+def summarise(
+    weekly: pd.DataFrame, s: AgentState, discount_rate: float = 0.0, window_end: int = 0
+) -> dict:
+    """Run-level outcomes: long-run value, value in the last year, the adoption–value gap,
+    value retained after the intervention window.
 
     ``discount_rate`` is annual; week t is weighted by (1 + r)^(-t / 52).
+    ``window_end`` is the last week any intervention runs (0 for none). Value retained is
+    the mean weekly value over the year after it (or what remains of the horizon); when the
+    window runs to the end, there is nothing after it and the value is None.
     The adoption–value gap is the mean, over the last year, of the share who have adopted
     minus the share who created positive net value that week: high when many have signed up
     but few get anything out of it ("lots of users, nobody knows what to use it for").
@@ -149,12 +155,15 @@ def summarise(weekly: pd.DataFrame, s: AgentState, discount_rate: float = 0.0) -
     n_ever = max(int(s.ever.sum()), 1)
     cost = float(weekly["cost"].sum())
     long_run = float(weekly["value_total"].sum())
+    after = weekly[(weekly["week"] > window_end) & (weekly["week"] <= window_end + 52)]
     return {
         "weeks": int(len(weekly)),
         "agents": int(s.n),
         "long_run_value": long_run,
         "discounted_value": float((weekly["value_total"].to_numpy() * weights).sum()),
         "value_last_year": float(last["value_total"].sum()),
+        "window_end": int(window_end),
+        "value_after_window": float(after["value_total"].mean()) if len(after) else None,
         "value_personal_total": float(weekly["value_personal"].sum()),
         "value_strategic_total": float(weekly["value_strategic"].sum()),
         "time_spent_total": float(weekly["time_spent"].sum()),

@@ -109,4 +109,9 @@ class AdoptionModel(mesa.Model):
 
     def summary(self) -> dict:
         """Run-level outcomes (see ``models.metrics.summarise``)."""
-        return summarise(self.recorder.weekly(), self.state, self.discount_rate)
+        return summarise(
+            self.recorder.weekly(),
+            self.state,
+            self.discount_rate,
+            self.schedule.window_end(self.steps),
+        )

@@ -5,6 +5,7 @@ config.yaml, provenance.json, adoption_vs_value.png) and prints where. Bad input
 one message and a non-zero exit status, before anything is written.
 """
 
+import importlib
 import sys
 import warnings
 
@@ -31,6 +32,9 @@ warnings.formatwarning = _format_warning
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     overrides = list(HydraConfig.get().overrides.task)
+    if cfg.experiment.name != "none":
+        run_experiment(cfg, overrides)
+        return
     try:
         check_output_dir(cfg.output.dir)
         result = run(cfg, overrides, progress=cfg.output.progress and sys.stderr.isatty())
@@ -44,6 +48,25 @@ def main(cfg: DictConfig) -> None:
         f"peak weekly-active {s['peak_active_share']:.0%}, "
         f"adopted {s['final_adopted_share']:.0%}, adoption–value gap {s['adoption_value_gap']:.2f}"
     )
+    print(f"wrote {folder}")
+
+
+def run_experiment(cfg: DictConfig, overrides: list[str]) -> None:
+    """A study from ``experiments/`` (``experiment=<name>``), with the same error handling."""
+    studies = {"compare": "experiments.compare"}
+    if cfg.experiment.name not in studies:
+        print(
+            f"error: experiment.name={cfg.experiment.name!r} is not an experiment: choose one of "
+            f"none, {', '.join(studies)}",
+            file=sys.stderr,
+        )
+        sys.exit(2)
+    study = importlib.import_module(studies[cfg.experiment.name])
+    try:
+        folder = study.main(cfg, overrides)
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
     print(f"wrote {folder}")
 
 

@@ -93,6 +93,18 @@ class ChampionsConfig:
 
 
 @_dataclass
+class ExperimentConfig:
+    """What ``python -m sim`` does: one run (``none``), or a study from ``experiments/``."""
+
+    name: str = "none"  # none | compare
+    replications: int = 30  # compare: replications per programme (common random numbers)
+    scenarios: list[str] = field(default_factory=list)  # compare: programmes; [] = all
+    jobs: int = 2  # compare: worker processes
+    bootstrap: int = 2000  # compare: bootstrap resamples for confidence intervals
+    dir: str = "results/compare"  # compare: where its folder is written
+
+
+@_dataclass
 class OutputConfig:
     dir: str = "results/runs"  # where run folders are written
     plot: bool = True  # write adoption_vs_value.png
@@ -108,6 +120,7 @@ class RunConfig:
     discount_rate: float = 0.0  # annual, for the discounted long-run value
     champions: ChampionsConfig = field(default_factory=ChampionsConfig)
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
+    experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 
 
