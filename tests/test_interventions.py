@@ -7,6 +7,7 @@ scenario creates the most value.
 
 import numpy as np
 import pytest
+from conftest import run_cli
 
 import sim
 from models.errors import InputError
@@ -266,3 +267,13 @@ def test_bad_interventions_are_refused_by_name(overrides, words, tmp_path):
     for word in words:
         assert word in message
     assert not any(tmp_path.iterdir())
+
+
+def test_bad_intervention_on_the_command_line_stops_before_writing(tmp_path):
+    args = [*(M + "target=department:Sales").split(), "org.size=60", "weeks=3"]
+    run = run_cli(args, tmp_path)
+    assert run.returncode == 2
+    assert "scenario.interventions.mandate.target" in run.stderr and "Sales" in run.stderr
+    assert "Traceback" not in run.text
+    assert not run.out.exists() or not any(run.out.iterdir())
+    assert not any(run.cwd.iterdir())
