@@ -1,0 +1,765 @@
+"""Sweeps: the folder a Hydra multirun writes, and ``python -m sim.aggregate``, which collects it.
+
+A sweep (``python -m sim -m champions.share=0,0.05 org=hierarchy,small_world``, or a preset
+such as ``python -m sim experiment=sweep_champions``) writes ``results/sweeps/<time>/``::
+
+    sweep.json      how it was started: the command, its overrides, the sweeper's parameters,
+                    the launcher, package versions, git revision; completed at the end with
+                    the jobs that finished and those that failed (``SweepCallback``)
+    multirun.yaml   Hydra's record of the sweep's config
+    0/, 1/, ...     one run folder per job, as ``python -m sim`` writes (weekly.parquet,
+                    summary.json, config.yaml, provenance.json with the job's overrides, ...),
+                    or, for a job that failed, only error.json (its overrides and the message)
+
+Then::
+
+    python -m sim.aggregate results/sweeps/<time> [--outcome long_run_value]
+                            [--x champions.share] [--y org | --by champions.rule]
+
+reads every job folder and writes into the sweep folder ``sweep.parquet`` and ``sweep.csv``
+(one row per completed job: ``job``, every override as a column holding its parsed value,
+``seed``, and every scalar of summary.json; nested ones as ``parent.child``), ``failed.csv``
+(the jobs that failed or never finished, by their overrides, with the message), and a figure
+of the outcome against the swept parameters, PNG and SVG: a heatmap for two (``--x``,
+``--y``), a line plot for one (``--x``, with one line per ``--by`` value). Jobs that differ
+in other swept parameters are averaged, and the figure says so.
+"""
+
+import argparse
+import json
+import math
+import numbers
+import os
+import platform
+import re
+import shlex
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from models.errors import InputError
+from sim.provenance import git_revision, package_versions
+
+SWEEP_JSON = "sweep.json"
+RESULT = "summary.json"
+ERROR = "error.json"
+PROVENANCE = "provenance.json"
+STUDY = "experiment.json"  # a job that ran a study (experiment=...) points to its folder
+TABLE = "sweep"  # sweep.parquet, sweep.csv
+FAILED = "failed.csv"
+LAUNCHER_PACKAGES = ("hydra-joblib-launcher", "joblib", "hydra-submitit-launcher", "submitit")
+JOB_NAME = re.compile(r"\d+(_\d+)?")  # <job number>, or <job number>_<n> if it was taken
+
+
+# --- during the sweep --------------------------------------------------------------------------
+
+
+class SweepCallback(Callback):
+    """Hydra callback (``hydra.callbacks.sweep`` in ``conf/config.yaml``), run in the process
+    that launches the sweep, whatever the launcher.
+
+    Before any job: every swept value must compose (a value of the wrong type, such as
+    ``weeks=ten,20``, stops the sweep with one message and exit status 2, and nothing is
+    written), the sweep folder must be writable and hold no other sweep, and ``sweep.json``
+    is written.
+    After the last job: ``sweep.json`` gets the jobs that completed and failed, a line says
+    where the sweep is, and the exit status is 1 if any job failed.
+    """
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        problems = check_sweep_values(config)
+        if problems:
+            _stop("\n".join(problems), 2)
+        folder = Path(str(config.hydra.sweep.dir))
+        try:
+            check_new_sweep_folder(folder)
+            _write_json(folder / SWEEP_JSON, sweep_record(config))
+        except InputError as e:
+            _stop(str(e), 2)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        folder = Path(str(config.hydra.sweep.dir))
+        jobs = [read_job(d) for d in job_folders(folder)]
+        done = [j for j in jobs if j.status in ("completed", "study")]
+        failed = [j for j in jobs if j.status == "failed"]
+        record = _read_json(folder / SWEEP_JSON) or sweep_record(config)
+        record.update(
+            finished=_now(),
+            jobs=len(jobs),
+            completed=len(done),
+            failed=[
+                {"job": j.name, "overrides": j.overrides, "message": j.message} for j in failed
+            ],
+        )
+        try:
+            _write_json(folder / SWEEP_JSON, record)
+        except InputError:
+            pass  # the jobs are there; sweep.json keeps what it had
+        print(
+            f"{len(jobs)} jobs, {len(done)} completed, {len(failed)} failed: wrote {folder}\n"
+            f"aggregate with: python -m sim.aggregate {shlex.quote(str(folder))}",
+            flush=True,
+        )
+        if failed:
+            names = "; ".join(j.label for j in failed)
+            _stop(f"{len(failed)} of {len(jobs)} jobs failed: {names} (error.json in each)", 1)
+
+
+def _stop(message: str, status: int) -> None:
+    """One message on stderr and the exit status. ``SystemExit`` passes through Hydra's
+    callback machinery, which turns ordinary exceptions into warnings."""
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    raise SystemExit(status)
+
+
+def sweep_choices(config: DictConfig) -> tuple[dict[str, list[str]], bool]:
+    """Each key of the sweep (the sweeper's ``params``, then the command line, which wins)
+    with its values as ``key=value`` overrides, as Hydra's basic sweeper expands them; and
+    whether that is the whole sweep (False if a key sweeps an interval, which only other
+    sweepers understand). Raises Hydra's exception for an override it cannot parse."""
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    loader = GlobalHydra.instance().config_loader()
+    params = config.hydra.sweeper.get("params") or {}
+    lines = [f"{key}={value}" for key, value in params.items()]
+    lines += list(config.hydra.overrides.task)
+    parsed = OverridesParser.create(config_loader=loader).parse_overrides(lines)
+    choices: dict[str, list[str]] = {}
+    complete = True
+    for override in parsed:
+        key = override.get_key_element()
+        if not override.is_sweep_override():
+            choices[key] = [f"{key}={override.get_value_element_as_str()}"]
+        elif override.is_discrete_sweep():
+            choices[key] = [f"{key}={value}" for value in override.sweep_string_iterator()]
+        else:  # the sweeper's business: it refuses what it cannot do
+            complete = False
+    return choices, complete
+
+
+def planned_jobs(config: DictConfig) -> int | None:
+    """How many jobs the sweep will run (None if that is not known in advance)."""
+    try:
+        choices, complete = sweep_choices(config)
+    except Exception:
+        return None
+    return math.prod(len(v) for v in choices.values()) if complete else None
+
+
+def check_sweep_values(config: DictConfig) -> list[str]:
+    """Compose a job for each value of each swept key (the other keys at their first value;
+    numbers only once per type) and return Hydra's messages for those that do not compose.
+    Hydra itself composes every job before launching, but only once it has written into the
+    sweep folder, and its message comes with exit status 1; this comes first, and is cheap
+    (a few jobs per key, not one per combination)."""
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from sim.api import _message
+
+    loader = GlobalHydra.instance().config_loader()
+    try:
+        choices, _ = sweep_choices(config)
+    except HydraException as e:
+        return [_message(e)]
+    first = {key: values[0] for key, values in choices.items() if values}
+    problems: list[str] = []
+    tried: set[tuple[str, ...]] = set()
+    for key, values in choices.items():
+        for value in _representatives(values):
+            job = tuple(value if k == key else first[k] for k in first)
+            if job in tried:
+                continue
+            tried.add(job)
+            try:
+                loader.load_sweep_config(config, list(job))
+            except (HydraException, OmegaConfBaseException) as e:
+                message = _message(e)
+                if message not in problems:
+                    problems.append(message)
+    return problems
+
+
+def _representatives(values: list[str]) -> list[str]:
+    """The swept values worth composing: every string (an option of a config group, or a
+    value that may not fit the key's type) and the first number, boolean or null of each
+    type; composing costs about a tenth of a second, and ``seed=range(0,1000)`` needs one."""
+    kinds: set[type] = set()
+    out = []
+    for value in values:
+        kind = type(parse_override(value)[1])
+        if kind is str or kind not in kinds:
+            out.append(value)
+            kinds.add(kind)
+    return out
+
+
+def check_new_sweep_folder(folder: Path) -> None:
+    """Create the sweep folder; refuse one that cannot be written, or that already holds a
+    sweep (its job folders would be mixed with this one's)."""
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"hydra.sweep.dir={str(folder)!r} is a file, not a folder")
+    if folder.is_dir() and ((folder / SWEEP_JSON).exists() or job_folders(folder)):
+        raise InputError(
+            f"hydra.sweep.dir={str(folder)!r} already holds a sweep: give a new folder "
+            "(the default, results/sweeps/<time>, always is)"
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(
+            f"hydra.sweep.dir={str(folder)!r} cannot be written: {e.strerror or e}"
+        ) from e
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"hydra.sweep.dir={str(folder)!r} cannot be written: no permission")
+
+
+def sweep_record(config: DictConfig) -> dict:
+    """What ``sweep.json`` says about how the sweep was started."""
+    hydra_cfg = config.hydra
+    try:
+        launcher = OmegaConf.to_container(hydra_cfg.launcher, resolve=True)
+    except Exception:  # an interpolation only a job can resolve
+        launcher = OmegaConf.to_container(hydra_cfg.launcher, resolve=False)
+    return {
+        "command": shlex.join(["python", "-m", "sim", *sys.argv[1:]]),
+        "cwd": os.getcwd(),
+        "dir": str(hydra_cfg.sweep.dir),
+        "overrides": list(hydra_cfg.overrides.task),
+        "hydra_overrides": list(hydra_cfg.overrides.hydra),
+        "sweeper": OmegaConf.to_container(hydra_cfg.sweeper, resolve=False),
+        "launcher": launcher,
+        "started": _now(),
+        "jobs_planned": planned_jobs(config),
+        "versions": {**package_versions(), **_versions(LAUNCHER_PACKAGES)},
+        "git": git_revision(),
+        "platform": platform.platform(),
+    }
+
+
+def _versions(names: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for name in names:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def progress(sweep_dir: Path, num: int) -> str:
+    """``"4 of 32, 0:05 elapsed, about 0:35 left"`` for job ``num`` of the sweep whose
+    ``sweep.json`` is in ``sweep_dir`` (read by each job, whatever process it runs in). Jobs
+    finish roughly in order, so job ``num`` stands for ``num + 1`` done; "" if unknown."""
+    record = _read_json(sweep_dir / SWEEP_JSON) or {}
+    total, started = record.get("jobs_planned"), record.get("started")
+    if not isinstance(total, int) or not isinstance(started, str):
+        return ""
+    try:
+        elapsed = (datetime.now().astimezone() - datetime.fromisoformat(started)).total_seconds()
+    except ValueError:
+        return ""
+    done = min(num + 1, total)
+    left = elapsed / done * (total - done)
+    text = f"{done} of {total}, {_clock(elapsed)} elapsed"
+    return text + (f", about {_clock(left)} left" if done < total else "")
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(round(max(seconds, 0)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _write_json(path: Path, data: dict) -> None:
+    """Write ``path`` whole or not at all (a reader never sees half a file)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"cannot write {path}: {e.strerror or e}") from e
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+# --- reading a sweep folder --------------------------------------------------------------------
+
+
+@dataclass
+class Job:
+    """One job folder of a sweep: what it ran (its overrides) and how it ended."""
+
+    name: str
+    folder: Path
+    status: str  # completed | failed | unfinished | study (ran experiment=...; not a run)
+    overrides: list[str] = field(default_factory=list)
+    seed: int | None = None
+    summary: dict | None = None
+    message: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"job {self.name} ({' '.join(self.overrides) or 'overrides unknown'})"
+
+
+def job_folders(folder: Path) -> list[Path]:
+    """The job folders of a sweep folder, in job order: sub-folders named by a job number, or
+    holding a job's summary.json or error.json (hidden ones, such as submitit's, are not)."""
+    found = [
+        d
+        for d in folder.iterdir()
+        if d.is_dir()
+        and not d.name.startswith(".")
+        and (JOB_NAME.fullmatch(d.name) or any((d / f).exists() for f in (RESULT, ERROR, STUDY)))
+    ]
+    return sorted(found, key=_job_order)
+
+
+def _job_order(path: Path) -> tuple:
+    numbers = [int(n) for n in re.findall(r"\d+", path.name)]
+    return (0, numbers, path.name) if JOB_NAME.fullmatch(path.name) else (1, [], path.name)
+
+
+def read_job(folder: Path) -> Job:
+    """A job folder as a ``Job``: completed (summary.json), failed (error.json), a study
+    (experiment.json: the job ran ``experiment=...``, which writes its own folder) or
+    unfinished (none of them: interrupted, timed out, or still running)."""
+    name = folder.name
+    if (folder / RESULT).exists():
+        summary = _read_json(folder / RESULT)
+        provenance = _read_json(folder / PROVENANCE) or {}
+        overrides = [str(o) for o in provenance.get("overrides", [])]
+        if summary is None:
+            return Job(name, folder, "failed", overrides, message=f"{RESULT} is unreadable")
+        return Job(name, folder, "completed", overrides, provenance.get("seed"), summary)
+    if (folder / ERROR).exists():
+        error = _read_json(folder / ERROR) or {}
+        overrides = [str(o) for o in error.get("overrides", [])]
+        return Job(name, folder, "failed", overrides, message=str(error.get("message", "")))
+    if (folder / STUDY).exists():  # a sweep of studies (experiment=compare ...): no row
+        study = _read_json(folder / STUDY) or {}
+        overrides = [str(o) for o in study.get("overrides", [])]
+        message = f"experiment={study.get('experiment')}: its results are in {study.get('folder')}"
+        return Job(name, folder, "study", overrides, message=message)
+    return Job(
+        name,
+        folder,
+        "unfinished",
+        message=f"no {RESULT} or {ERROR}: the job was interrupted, timed out or is still running",
+    )
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"champions.share=0.05"`` → ``("champions.share", 0.05)``: the key (with its package
+    for a group added at a package, without ``+``) and the value as Hydra parses it."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    try:
+        override = OverridesParser.create().parse_override(text)
+    except HydraException:
+        key, _, value = text.partition("=")
+        return key.lstrip("+~"), value
+    key = override.key_or_group + (f"@{override.package}" if override.package else "")
+    if override.is_sweep_override():
+        return key, override.get_value_element_as_str()
+    value = override.value()
+    if isinstance(value, list | dict):
+        value = override.get_value_element_as_str()
+    return key, value
+
+
+def _flatten(summary: dict, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        elif value is None or isinstance(value, bool | int | float | str):
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _tidy(values: list) -> list:
+    """One type per column: numbers stay numbers (ints and floats together become floats in
+    pandas), strings stay strings; a column mixing anything else becomes strings."""
+    kinds = {type(v) for v in values if v is not None}
+    if kinds <= {int, float} or kinds <= {str} or kinds <= {bool}:
+        return values
+    return [None if v is None else str(v) for v in values]
+
+
+def collect(folder: str | Path, progress: bool = True) -> tuple[pd.DataFrame, list[Job], list[str]]:
+    """Read a sweep folder: the table of completed jobs, the jobs that did not complete, and
+    the names of the override columns (in the order they first appear).
+
+    Raises ``InputError`` for a folder that does not exist or holds no job.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        raise InputError(
+            f"{folder}: no such folder; give a sweep folder (results/sweeps/<time>, "
+            "written by python -m sim -m ...)"
+        )
+    if not folder.is_dir():
+        raise InputError(f"{folder} is a file, not a sweep folder")
+    dirs = job_folders(folder)
+    if not dirs:
+        raise InputError(
+            f"{folder} holds no sweep jobs (no sub-folder <n>/ with {RESULT} or {ERROR}); "
+            "a sweep folder is results/sweeps/<time>, written by python -m sim -m ..."
+        )
+    from tqdm import tqdm
+
+    jobs = [
+        read_job(d)
+        for d in tqdm(dirs, desc="reading jobs", unit="job", leave=False, disable=not progress)
+    ]
+    done = [j for j in jobs if j.status == "completed"]
+    rows, keys, metrics = [], {}, {}
+    for job in done:
+        row = dict(parse_override(o) for o in job.overrides)
+        keys.update(dict.fromkeys(row))
+        values = _flatten(job.summary)
+        metrics.update(dict.fromkeys(values))
+        rows.append((job, row, values))
+    override_cols = list(keys)
+    extra = [] if "seed" in keys else ["seed"]
+    metric_cols = [m for m in metrics if m not in keys and m not in extra]  # overrides win
+    numeric = all(j.name.isdigit() for j in done)
+    data: dict[str, list] = {"job": [int(j.name) if numeric else j.name for j, _, _ in rows]}
+    for col in override_cols:
+        data[col] = _tidy([row.get(col) for _, row, _ in rows])
+    if extra:
+        data["seed"] = [job.seed for job, _, _ in rows]
+    for col in metric_cols:
+        data[col] = _tidy([values.get(col) for _, _, values in rows])
+    table = pd.DataFrame(data)
+    return table, [j for j in jobs if j.status != "completed"], override_cols
+
+
+def failed_table(jobs: list[Job]) -> pd.DataFrame:
+    """The jobs that did not complete: job, status, overrides (as given and one column each),
+    and the message."""
+    rows = []
+    for job in jobs:
+        row = {"job": job.name, "status": job.status, "overrides": " ".join(job.overrides)}
+        row.update(parse_override(o) for o in job.overrides)
+        row["message"] = job.message
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --- the figure --------------------------------------------------------------------------------
+
+
+def swept(table: pd.DataFrame, override_cols: list[str], others: list[Job] = ()) -> list[str]:
+    """The overrides that take more than one value among the jobs: the completed ones (the
+    table) and ``others`` (those that failed, which still say what was swept)."""
+
+    def same(value: Any) -> str:  # 0 and 0.0 are one value
+        if isinstance(value, numbers.Number) and not isinstance(value, bool | np.bool_):
+            return repr(float(value))
+        return str(value)
+
+    values = {c: {same(v) for v in table[c]} for c in override_cols}
+    for job in others:
+        for key, value in (parse_override(o) for o in job.overrides):
+            if key in values:
+                values[key].add(same(value))
+    return [c for c in override_cols if len(values[c]) > 1]
+
+
+def choose_axes(
+    varying: list[str], x: str | None, y: str | None, by: str | None
+) -> tuple[str | None, str | None, str | None]:
+    """Which parameters the figure shows. Given ones must be swept; missing ones default to
+    the swept parameters in order: a heatmap of the first two, or a line plot of the only
+    one (``--x`` alone, or with ``--by``, asks for a line plot)."""
+    for flag, name in (("--x", x), ("--y", y), ("--by", by)):
+        if name is not None and name not in varying:
+            raise InputError(
+                f"{flag} {name} is not a swept parameter of this sweep: "
+                + (f"choose one of {', '.join(varying)}" if varying else "nothing was swept")
+            )
+    chosen = [n for n in (x, y, by) if n is not None]
+    if len(set(chosen)) < len(chosen):
+        raise InputError("--x, --y and --by must be different parameters")
+    if not varying:
+        return None, None, None
+    rest = [v for v in varying if v not in chosen]
+    if x is None:
+        x = rest.pop(0) if rest else None
+        if x is None:
+            raise InputError("no swept parameter is left for --x")
+        if y is None and by is None and rest:
+            y = rest.pop(0)
+    return x, y, by
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _fmt(value: float) -> str:
+    if pd.isna(value):
+        return ""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def _categories(series: pd.Series) -> list:
+    values = series.dropna().unique().tolist()
+    try:
+        return sorted(values)
+    except TypeError:
+        return sorted(values, key=str)
+
+
+def plot(
+    table: pd.DataFrame,
+    outcome: str,
+    x: str,
+    y: str | None,
+    by: str | None,
+    averaged: list[str],
+    stem: Path,
+) -> list[Path]:
+    """Heatmap (``y`` given) or line plot of the mean outcome over ``x``; PNG and SVG at
+    ``stem``. Points with several jobs (other swept parameters, seeds) show the mean; a line
+    plot shades their range."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import Normalize, TwoSlopeNorm
+
+    note = f"mean over {', '.join(averaged)}" if averaged else ""
+    xs = _categories(table[x])
+    if y is not None:
+        ys = _categories(table[y])
+        grid = table.groupby([y, x])[outcome].mean().unstack(x).reindex(index=ys, columns=xs)
+        values = grid.to_numpy(dtype=float)
+        lo, hi = pd.Series(values.ravel()).min(), pd.Series(values.ravel()).max()
+        if lo < 0 < hi:
+            cmap, norm = plt.get_cmap("RdBu"), TwoSlopeNorm(vmin=lo, vcenter=0, vmax=hi)
+        else:
+            cmap, norm = plt.get_cmap("viridis"), Normalize(vmin=lo, vmax=hi)
+        fig, ax = plt.subplots(figsize=(1.6 + 1.1 * len(xs), 1.4 + 0.6 * len(ys)))
+        image = ax.imshow(values, cmap=cmap, norm=norm, aspect="auto")
+        for i in range(len(ys)):
+            for j in range(len(xs)):
+                v = values[i, j]
+                if pd.isna(v):
+                    continue
+                r, g, b, _ = cmap(norm(v))
+                ink = "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
+                ax.text(j, i, _fmt(v), ha="center", va="center", color=ink, fontsize=8)
+        ax.set_xticks(range(len(xs)), [_label(v) for v in xs])
+        ax.set_yticks(range(len(ys)), [_label(v) for v in ys])
+        ax.set_xlabel(x)
+        ax.set_ylabel(y)
+        fig.colorbar(image, ax=ax, label=outcome)
+        ax.set_title(outcome + (f"\n{note}" if note else ""), fontsize=10)
+    else:
+        numeric_x = pd.api.types.is_numeric_dtype(table[x]) and table[x].dtype != bool
+        position = {v: (v if numeric_x else i) for i, v in enumerate(xs)}
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        groups = [(None, table)] if by is None else table.groupby(by, sort=True)
+        several = False
+        for name, group in groups:
+            stats = group.groupby(x)[outcome].agg(["mean", "min", "max", "count"])
+            stats = stats.reindex([v for v in xs if v in stats.index])
+            at = [position[v] for v in stats.index]
+            label = None if by is None else _label(name)
+            (line,) = ax.plot(at, stats["mean"], marker="o", label=label)
+            if (stats["count"] > 1).any():
+                several = True
+                ax.fill_between(at, stats["min"], stats["max"], color=line.get_color(), alpha=0.15)
+        if not numeric_x:
+            ax.set_xticks(range(len(xs)), [_label(v) for v in xs])
+        if table[outcome].min() < 0 < table[outcome].max():
+            ax.axhline(0, color="black", lw=0.5)
+        ax.set_xlabel(x)
+        ax.set_ylabel(outcome)
+        if by is not None:
+            ax.legend(title=by, fontsize=8)
+        if several:
+            note = (note + "; " if note else "") + "band: range of the jobs"
+        ax.set_title(f"{outcome} by {x}" + (f"\n{note}" if note else ""), fontsize=10)
+    fig.tight_layout()
+    paths = [stem.with_name(f"{stem.name}.png"), stem.with_name(f"{stem.name}.svg")]
+    fig.savefig(paths[0], dpi=120)
+    fig.savefig(paths[1])
+    plt.close(fig)
+    return paths
+
+
+# --- the command -------------------------------------------------------------------------------
+
+
+def aggregate(
+    folder: str | Path,
+    outcome: str = "long_run_value",
+    x: str | None = None,
+    y: str | None = None,
+    by: str | None = None,
+    draw: bool = True,
+    progress: bool = True,
+) -> dict:
+    """Collect a sweep folder into ``sweep.parquet``, ``sweep.csv``, ``failed.csv`` (if any
+    job failed) and a figure; return what was written and found. ``InputError`` for a folder
+    that is missing, holds no job, or a figure that cannot be drawn as asked."""
+    folder = Path(folder)
+    table, others, override_cols = collect(folder, progress=progress)
+    not_done = [j for j in others if j.status != "study"]
+    metric_cols = [c for c in table.columns if c not in override_cols and c not in ("job", "seed")]
+    varying = swept(table, override_cols, not_done) if len(table) else []
+    axes = (None, None, None)
+    if draw and len(table):
+        if outcome not in metric_cols or not pd.api.types.is_numeric_dtype(table[outcome]):
+            numbers = [c for c in metric_cols if pd.api.types.is_numeric_dtype(table[c])]
+            raise InputError(
+                f"--outcome {outcome} is not a numeric summary metric: choose one of "
+                + ", ".join(numbers)
+            )
+        axes = choose_axes(varying, x, y, by)
+    written: list[Path] = []
+    try:
+        if len(table):
+            written.append(_replace(folder / f"{TABLE}.parquet", table.to_parquet, index=False))
+            written.append(_replace(folder / f"{TABLE}.csv", table.to_csv, index=False))
+        if not_done:
+            written.append(_replace(folder / FAILED, failed_table(not_done).to_csv, index=False))
+        else:
+            (folder / FAILED).unlink(missing_ok=True)  # from an earlier aggregation
+        if not (folder / SWEEP_JSON).exists():
+            _write_json(folder / SWEEP_JSON, _record_from_multirun(folder))
+            written.append(folder / SWEEP_JSON)
+        if axes[0] is not None:
+            x, y, by = axes
+            averaged = [v for v in varying if v not in axes]
+            name = f"{outcome}_vs_{x}" + (f"_and_{y}" if y else "") + (f"_by_{by}" if by else "")
+            stem = folder / re.sub(r"[^\w.=-]+", "_", name)
+            written += plot(table, outcome, x, y, by, averaged, stem)
+    except OSError as e:
+        raise InputError(f"cannot write in {folder}: {e.strerror or e}") from e
+    return {
+        "table": table,
+        "not_done": not_done,
+        "studies": [j for j in others if j.status == "study"],
+        "swept": varying,
+        "axes": axes,
+        "written": written,
+    }
+
+
+def _replace(path: Path, write, **kwargs) -> Path:
+    """``write(tmp, **kwargs)``, then rename the temporary file to ``path``: a reader (or a
+    second aggregation at the same time) never sees half a table."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp, **kwargs)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _record_from_multirun(folder: Path) -> dict:
+    """``sweep.json`` for a sweep that did not write one (run without ``SweepCallback``), from
+    Hydra's ``multirun.yaml``; versions and git revision are those at aggregation."""
+    record: dict[str, Any] = {"written_by": "sim.aggregate (the sweep did not write one)"}
+    try:
+        hydra_cfg = OmegaConf.load(folder / "multirun.yaml").hydra
+        record["overrides"] = list(hydra_cfg.overrides.task)
+        record["hydra_overrides"] = list(hydra_cfg.overrides.hydra)
+        record["sweeper"] = OmegaConf.to_container(hydra_cfg.sweeper, resolve=False)
+        record["launcher"] = OmegaConf.to_container(hydra_cfg.launcher, resolve=False)
+    except Exception:  # no or unreadable multirun.yaml: say what can be said
+        record["overrides"] = "unknown (no readable multirun.yaml)"
+    record.update(
+        aggregated=_now(),
+        versions={**package_versions(), **_versions(LAUNCHER_PACKAGES)},
+        git=git_revision(),
+        platform=platform.platform(),
+    )
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m sim.aggregate",
+        description="Collect a sweep folder (python -m sim -m ...) into one table and a figure.",
+    )
+    parser.add_argument("folder", help="the sweep folder, e.g. results/sweeps/<time>")
+    parser.add_argument(
+        "--outcome", default="long_run_value", help="summary metric to plot (long_run_value)"
+    )
+    parser.add_argument("--x", help="swept parameter on the x axis (default: the first swept)")
+    axes = parser.add_mutually_exclusive_group()
+    axes.add_argument("--y", help="second swept parameter: draws a heatmap")
+    axes.add_argument("--by", help="second swept parameter: one line per value")
+    parser.add_argument("--no-plot", action="store_true", help="write the tables only")
+    args = parser.parse_args(argv)
+    try:
+        out = aggregate(
+            args.folder,
+            args.outcome,
+            args.x,
+            args.y,
+            args.by,
+            draw=not args.no_plot,
+            progress=sys.stderr.isatty(),
+        )
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    table, not_done, studies = out["table"], out["not_done"], out["studies"]
+    failed = sum(j.status == "failed" for j in not_done)
+    counts = [f"{len(table)} completed", f"{failed} failed"]
+    if len(not_done) > failed:
+        counts.append(f"{len(not_done) - failed} unfinished")
+    if studies:
+        counts.append(f"{len(studies)} ran a study")
+    print(f"{len(table) + len(not_done) + len(studies)} jobs: {', '.join(counts)}")
+    for job in studies:
+        print(f"study: {job.label}: {job.message}")
+    for job in not_done:
+        print(f"{job.status}: {job.label}: {job.message}", file=sys.stderr)
+    if out["swept"]:
+        print(f"swept: {', '.join(out['swept'])}")
+    if out["axes"][0] is None and not args.no_plot and len(table):
+        print("nothing was swept: no figure")
+    for path in out["written"]:
+        print(f"wrote {path}")
+    if not len(table) and not studies:
+        print(f"error: no job of {args.folder} completed", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""Seeded replications: independent random streams, common random numbers, parallel runs.
+
+Seeds. One root seed (``cfg.seed``) is split with ``numpy.random.SeedSequence(root).spawn(R)``
+into R independent children; replication i's seed is the integer
+``child_i.generate_state(1)[0]`` and is the model's ``rng``. The seeds are a prefix-stable
+sequence: asking for more replications keeps the first ones as they were.
+
+Common random numbers. Replication i of *every* scenario uses the same seed. The model splits
+its rng into separate streams for the organisation, the roles, the initial state and the
+weekly draws (``models.model``), so replication i of every scenario runs on the same network,
+with the same starting state and the same weekly uniforms; what differs is the programme.
+(A scenario that chooses its champions differently — ``champions.*`` in its file — gets the
+same network with other people as champions.)
+
+Running. A job is one (scenario, replication). The parent composes each scenario's config
+once and sends each worker a small picklable ``Spec`` and a seed; the worker builds the model,
+runs it, and returns the weekly records and the summary's scalars — never the model. Workers
+are joblib processes (``n_jobs``) and keep nothing between jobs, and results are put back in
+job order, so the tables are identical whatever the number of workers. Each replication can
+be re-run alone: ``python -m sim scenario=<name> seed=<its seed>`` (with the same overrides).
+"""
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from omegaconf import DictConfig, OmegaConf
+from tqdm import tqdm
+
+from models.interventions import Intervention
+from models.model import AdoptionModel
+from models.params import Behaviour
+from sim.run import check, scenario_interventions
+
+#: Columns that say which run a row comes from, in every table of a comparison.
+ID_COLUMNS = ("scenario", "replication", "seed")
+
+
+def replication_seeds(root: int, replications: int) -> list[int]:
+    """The seed of each replication: one integer from each child of ``SeedSequence(root)``."""
+    children = np.random.SeedSequence(int(root)).spawn(int(replications))
+    return [int(child.generate_state(1)[0]) for child in children]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """Everything a worker needs to build one scenario's model, except the seed: small and
+    picklable (no config objects, no organisation)."""
+
+    scenario: str
+    org: dict
+    behaviour: Behaviour
+    champion_share: float | None
+    champion_rule: str
+    discount_rate: float
+    interventions: tuple[Intervention, ...]
+    weeks: int
+
+    @classmethod
+    def from_config(cls, cfg: DictConfig, name: str | None = None) -> "Spec":
+        """The spec of a composed run config, checked as ``python -m sim`` checks it; ``name``
+        (default: ``scenario.name``) is what the scenario is called in the tables."""
+        check(cfg)
+        return cls(
+            scenario=str(cfg.scenario.name if name is None else name),
+            org=OmegaConf.to_container(cfg.org, resolve=True),
+            behaviour=Behaviour.from_mapping(cfg.population),
+            champion_share=cfg.champions.share,
+            champion_rule=str(cfg.champions.rule),
+            discount_rate=float(cfg.discount_rate),
+            interventions=tuple(scenario_interventions(cfg)),
+            weeks=int(cfg.weeks),
+        )
+
+    def model(self, seed: int) -> AdoptionModel:
+        """The model of this scenario with ``seed`` as its rng (built, not yet run)."""
+        return AdoptionModel(
+            org=self.org,
+            behaviour=self.behaviour,
+            champion_share=self.champion_share,
+            champion_rule=self.champion_rule,
+            discount_rate=self.discount_rate,
+            interventions=list(self.interventions),
+            rng=int(seed),
+        )
+
+
+def scalar_summary(summary: dict) -> dict:
+    """The summary's scalars, with the stage mix of adopters flattened into
+    ``final_share_of_adopters_<stage>`` columns."""
+    out = {}
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            for sub, v in value.items():
+                out[f"final_share_of_adopters_{sub}"] = v
+        else:
+            out[key] = value
+    return out
+
+
+def run_one(spec: Spec, replication: int, seed: int) -> tuple[pd.DataFrame, dict]:
+    """One job: the weekly records and the summary's scalars, with the run's id columns.
+
+    A pure function of its arguments: nothing is kept between calls.
+    """
+    model = spec.model(seed)
+    model.run(spec.weeks)
+    ids = {"scenario": spec.scenario, "replication": replication, "seed": seed}
+    weekly = model.weekly()
+    for i, (key, value) in enumerate(ids.items()):
+        weekly.insert(i, key, value)
+    return weekly, {**ids, **scalar_summary(model.summary())}
+
+
+def _job(index: int, spec: Spec, replication: int, seed: int) -> tuple[int, pd.DataFrame, dict]:
+    return (index, *run_one(spec, replication, seed))
+
+
+def run_replications(
+    specs: Sequence[Spec], seeds: Sequence[int], n_jobs: int = 1, progress: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every scenario × every replication (common random numbers: replication i of each
+    scenario uses ``seeds[i]``), in ``n_jobs`` worker processes.
+
+    Returns the tidy weekly table (scenario, replication, seed, week, every weekly metric)
+    and the runs table (one row per scenario × replication with the summary's scalars),
+    both in scenario order then replication order, whatever the order the jobs finished in.
+    """
+    jobs = [(spec, r, seed) for spec in specs for r, seed in enumerate(seeds)]
+    results: list = [None] * len(jobs)
+    tasks = (delayed(_job)(i, *job) for i, job in enumerate(jobs))
+    outputs = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks)
+    with tqdm(
+        outputs,
+        total=len(jobs),
+        desc=f"{len(specs)} scenarios × {len(seeds)} replications",
+        unit="run",
+        file=sys.stderr,
+        disable=not progress,
+        mininterval=0.5,
+    ) as bar:
+        for index, weekly, summary in bar:
+            results[index] = (weekly, summary)
+    weekly = pd.concat([w for w, _ in results], ignore_index=True)
+    runs = pd.DataFrame([s for _, s in results])
+    for column in runs.columns.drop("scenario"):  # None (no value after the window, no cost)
+        if runs[column].dtype == object:
+            runs[column] = runs[column].astype(float)
+    return weekly, runs

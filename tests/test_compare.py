@@ -1,0 +1,511 @@
+"""The scenario comparison (``python -m sim experiment=compare``): seeded replications with
+common random numbers, the tables, statistics, figures and report it writes, and how it
+refuses bad input.
+
+The command-line cases are real subprocesses on a tiny organisation, started together by a
+module-scoped fixture; the statistics are checked in-process against hand-worked examples and
+against scipy.
+"""
+
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.stats
+from conftest import RUN_FOLDER_NAME, run_cli_many, write
+from omegaconf import OmegaConf
+
+import sim
+from experiments import compare
+from models.errors import InputError
+from sim import report, stats
+from sim.replicate import Spec, replication_seeds, run_one
+
+SCENARIOS = ["baseline", "mandate", "incentives"]  # incentives end in week 52: an "after"
+COMMON = ["org.size=80", "weeks=60", "seed=5"]
+TINY = [
+    "experiment=compare",
+    *COMMON,
+    "experiment.replications=3",
+    f"experiment.scenarios=[{','.join(SCENARIOS)}]",
+    "experiment.bootstrap=500",
+]
+R = 3
+WEEKS = 60
+FILES = {
+    "weekly.parquet",
+    "weekly.csv",
+    "runs.parquet",
+    "runs.csv",
+    "summary.csv",
+    "summary.md",
+    "tests.csv",
+    "seeds.csv",
+    "config.yaml",
+    "scenarios.yaml",
+    "overrides.yaml",
+    "provenance.json",
+    "report.md",
+    "report.html",
+    *(f"{stem}.{ext}" for stem in report.FIGURES for ext in ("png", "svg")),
+}
+
+
+def compare_job(args: list[str], base: Path, name: str, out: Path | None = None):
+    """A ``run_cli`` job of ``python -m sim <args> experiment.dir=<out>``."""
+    out = out or base / name / "results"
+    return ([*args, f"experiment.dir={out}"], base / name, out)
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory):
+    """The comparison with two workers and with one, and refused comparisons."""
+    base = tmp_path_factory.mktemp("compare")
+    a_file = write(base / "a_file", "not a folder\n")
+    bad = {
+        "unknown scenario": [*TINY, "experiment.scenarios=[baseline,mandatory]"],
+        "no replications": [*TINY, "experiment.replications=0"],
+        "scenario override": [*TINY, "scenario=mandate"],
+        "several experiment errors": [*TINY, "experiment.jobs=0", "experiment.bootstrap=5"],
+        "bad common setting": [*TINY, "weeks=0"],
+    }
+    jobs = {
+        "main": compare_job(TINY, base, "main"),
+        "serial": compare_job([*TINY, "experiment.jobs=1"], base, "serial"),
+    }
+    for name, args in bad.items():
+        jobs[name] = compare_job(args, base, name.replace(" ", "_"))
+    jobs["dir under a file"] = compare_job(TINY, base, "under_file", a_file / "compare")
+    return run_cli_many(jobs)
+
+
+def the_folder(run) -> Path:
+    entries = list(run.out.iterdir())
+    assert len(entries) == 1, f"expected one comparison folder, found {entries}"
+    return entries[0]
+
+
+@pytest.fixture(scope="module")
+def folder(cli) -> Path:
+    run = cli["main"]
+    assert run.returncode == 0, run.text
+    return the_folder(run)
+
+
+@pytest.fixture(scope="module")
+def tables(folder) -> dict[str, pd.DataFrame]:
+    out = {name: pd.read_csv(folder / f"{name}.csv") for name in ("summary", "tests", "seeds")}
+    out["weekly"] = pd.read_parquet(folder / "weekly.parquet")
+    out["runs"] = pd.read_parquet(folder / "runs.parquet")
+    return out
+
+
+# --- the command line --------------------------------------------------------------------------
+
+
+def test_compare_exits_0_prints_the_folder_and_writes_every_file(cli, folder):
+    run = cli["main"]
+    assert re.fullmatch(RUN_FOLDER_NAME, folder.name)  # and nothing else: no temporary folder
+    assert run.stdout.strip().splitlines()[-1] == f"wrote {folder}"
+    assert "Traceback" not in run.text
+    assert {p.name for p in folder.iterdir()} == FILES
+    assert list(run.cwd.iterdir()) == []  # nothing in the working directory
+    assert f"{len(SCENARIOS) * R}/{len(SCENARIOS) * R}" in run.stderr  # the progress bar
+
+
+def test_weekly_table_is_tidy_long_with_every_weekly_metric(tables, folder):
+    weekly = tables["weekly"]
+    assert list(weekly.columns[:4]) == ["scenario", "replication", "seed", "week"]
+    assert set(sim.simulate([*COMMON, "weeks=2"]).weekly.columns) <= set(weekly.columns)
+    assert len(weekly) == len(SCENARIOS) * R * WEEKS
+    counts = weekly.groupby(["scenario", "replication"]).size()
+    assert (counts == WEEKS).all() and len(counts) == len(SCENARIOS) * R
+    assert list(dict.fromkeys(weekly["scenario"])) == SCENARIOS
+    csv = pd.read_csv(folder / "weekly.csv")
+    pd.testing.assert_frame_equal(csv, weekly, check_exact=False, rtol=1e-12, check_dtype=False)
+
+
+def test_runs_table_has_every_summary_scalar_and_common_seeds(tables, folder):
+    runs = tables["runs"]
+    assert len(runs) == len(SCENARIOS) * R
+    summary = sim.simulate([*COMMON, "weeks=2"]).summary
+    scalars = {k for k, v in summary.items() if not isinstance(v, dict)}
+    assert scalars <= set(runs.columns)
+    assert {"final_share_of_adopters_connect", "final_share_of_adopters_innovate"} <= set(
+        runs.columns
+    )
+    seeds = replication_seeds(5, R)
+    for _, g in runs.groupby("scenario"):  # replication i of every scenario: the same seed
+        assert g.sort_values("replication")["seed"].tolist() == seeds
+    assert tables["seeds"]["seed"].tolist() == seeds
+    pd.testing.assert_frame_equal(
+        pd.read_csv(folder / "runs.csv"), runs, check_exact=False, rtol=1e-12, check_dtype=False
+    )
+
+
+def test_a_replication_is_reproduced_by_one_run_with_its_seed(tables):
+    runs = tables["runs"]
+    row = runs[(runs["scenario"] == "incentives") & (runs["replication"] == 1)].iloc[0]
+    alone = sim.simulate([*COMMON, "scenario=incentives", f"seed={row['seed']}"]).summary
+    for key in ("long_run_value", "peak_active_share", "cost_total", "value_after_window"):
+        assert alone[key] == pytest.approx(row[key], rel=1e-12), key
+
+
+def test_one_and_two_workers_give_identical_tables(cli, tables):
+    serial = the_folder(cli["serial"])
+    assert cli["serial"].returncode == 0, cli["serial"].text
+    for name in ("weekly", "runs"):
+        pd.testing.assert_frame_equal(pd.read_parquet(serial / f"{name}.parquet"), tables[name])
+    for name in ("summary", "tests"):
+        pd.testing.assert_frame_equal(pd.read_csv(serial / f"{name}.csv"), tables[name])
+    assert (serial / "report.md").read_text() == (the_folder(cli["main"]) / "report.md").read_text()
+
+
+def test_summary_has_means_and_cis_that_contain_them(tables):
+    summary, runs = tables["summary"], tables["runs"]
+    assert summary["scenario"].tolist() == SCENARIOS
+    for metric in stats.METRICS:
+        mean, low, high = (summary[f"{metric}_{s}"] for s in ("mean", "ci_low", "ci_high"))
+        ok = mean.notna() & low.notna()
+        assert ok.any() or metric.startswith("value_after_window"), metric
+        assert (low[ok] <= mean[ok] + 1e-9).all() and (mean[ok] <= high[ok] + 1e-9).all(), metric
+    by = runs.groupby("scenario", sort=False)
+    assert np.allclose(summary["long_run_value_mean"], by["long_run_value"].mean())
+    assert np.allclose(summary["cost_total_mean"], by["cost_total"].mean())
+    base = summary.set_index("scenario").loc["baseline"]
+    assert base["cost_total_mean"] == 0 and math.isnan(base["value_per_cost_mean"])
+    assert math.isnan(base["value_after_window_mean"])  # no programme, no "after"
+    inc = summary.set_index("scenario").loc["incentives"]
+    assert inc["window_end"] == 52 and not math.isnan(inc["value_after_window_vs_baseline_mean"])
+    assert math.isnan(summary.set_index("scenario").loc["mandate", "value_after_window_mean"])
+    g = runs[runs["scenario"] == "incentives"]
+    assert inc["value_per_cost_mean"] == pytest.approx(
+        g["long_run_value"].mean() / g["cost_total"].mean()
+    )
+
+
+def test_tests_are_paired_against_the_baseline_and_holm_corrected(tables):
+    tests, runs = tables["tests"], tables["runs"]
+    assert set(zip(tests["scenario"], tests["outcome"], strict=True)) == {
+        (s, o) for s in SCENARIOS[1:] for o in stats.TESTED
+    }
+    assert np.allclose(stats.holm(tests["p_value"]), tests["p_holm"], equal_nan=True)
+    assert (tests["beyond_noise"] == (tests["p_holm"] < 0.05)).all()
+    row = tests[(tests["scenario"] == "mandate") & (tests["outcome"] == "long_run_value")].iloc[0]
+    lrv = runs.pivot(index="replication", columns="scenario", values="long_run_value")
+    d = lrv["mandate"] - lrv["baseline"]
+    assert row["mean_difference"] == pytest.approx(d.mean())
+    assert row["p_value"] == pytest.approx(scipy.stats.wilcoxon(d).pvalue)
+    assert row["higher_in"] == (d > 0).sum()
+    after = tests[(tests["scenario"] == "incentives") & (tests["outcome"] == "value_after_window")]
+    inc = tables["summary"].set_index("scenario").loc["incentives"]
+    for suffix, column in (("mean", "mean_difference"), ("ci_low", "difference_ci_low")):
+        assert after[column].iloc[0] == pytest.approx(
+            inc[f"value_after_window_vs_baseline_{suffix}"]
+        )
+    # mandate runs past the horizon: nothing after it to test
+    after = tests[(tests["scenario"] == "mandate") & (tests["outcome"] == "value_after_window")]
+    assert after["p_value"].isna().all() and after["pairs"].eq(0).all()
+
+
+def test_report_numbers_are_the_tables_numbers(folder, tables):
+    md = (folder / "report.md").read_text()
+    summary, tests = tables["summary"], tables["tests"]
+    sections = re.split(r"^### ", md, flags=re.M)
+    for row in summary.itertuples(index=False):
+        section = next(s for s in sections if s.startswith(f"`{row.scenario}`"))
+        assert f"Long-run value {row.long_run_value_mean:,.0f} h" in section
+        lo, hi = row.long_run_value_ci_low, row.long_run_value_ci_high
+        if f"{lo:,.0f}" != f"{hi:,.0f}":
+            assert f"95% CI {lo:,.0f} to {hi:,.0f}" in section
+        assert f"peaks at {row.peak_active_share_mean:.0%}" in section
+        assert f"averages {row.active_share_last_year_mean:.0%} in the last year" in section
+        assert f"{row.adoption_value_gap_mean:,.2f}" in section
+        if row.cost_total_mean > 0:
+            assert f"{row.cost_total_mean:,.0f} h" in section
+            assert f"{row.value_per_cost_mean:,.2f}" in section
+        for t in tests[tests["scenario"] == row.scenario].itertuples(index=False):
+            if math.isnan(t.p_value):
+                continue
+            p = "p < 0.001" if t.p_holm < 0.001 else f"p = {t.p_holm:.3f}"
+            assert f"Holm-corrected {p}" in section
+            assert f"higher in {t.higher_in} of {t.pairs} replications" in section
+    assert "Too few replications to tell" in md  # 3 pairs: the smallest p is 0.25
+    # Every number in the findings is a number of the tables (or a count of them).
+    findings = md.split("## In short")[1].split("## Figures")[0]
+    allowed = formatted(summary) | formatted(tests) | {"95%", str(R), str(WEEKS)}
+    for number in re.findall(r"-?\d[\d,]*(?:\.\d+)?%?", findings):
+        assert number.lstrip("-") in allowed, number
+
+
+def formatted(table: pd.DataFrame) -> set[str]:
+    out = set()
+    for v in table.select_dtypes("number").to_numpy().ravel():
+        if np.isfinite(v):
+            for f in ("{:,.0f}", "{:,.1f}", "{:,.2f}", "{:.0%}", "{:.3f}"):
+                out.add(f.format(abs(v)))
+    return out
+
+
+def test_report_html_is_self_contained_with_figures_by_relative_path(folder):
+    page = (folder / "report.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "<style>" in page
+    sources = re.findall(r'<img src="([^"]+)"', page)
+    assert sorted(sources) == sorted(f"{stem}.png" for stem in report.FIGURES)
+    assert all((folder / s).stat().st_size > 5_000 for s in sources)
+    assert "<table>" in page and "<li>" in page and "http" not in page.split("<body>")[1]
+    assert "Caveats" in page and "MODEL.md" in page
+
+
+def test_config_overrides_and_provenance_are_recorded(cli, folder):
+    config = OmegaConf.load(folder / "config.yaml")
+    assert config.experiment.replications == R and config.org.size == 80 and config.seed == 5
+    scenarios = OmegaConf.load(folder / "scenarios.yaml")
+    assert list(scenarios) == SCENARIOS
+    assert scenarios.incentives.scenario.interventions.points.kind == "incentive"
+    overrides = OmegaConf.load(folder / "overrides.yaml")
+    assert overrides.common[: len(COMMON)] == COMMON  # (run_cli adds output.dir)
+    prov = json.loads((folder / "provenance.json").read_text())
+    assert prov["seed"] == 5 and prov["replication_seeds"] == replication_seeds(5, R)
+    assert prov["overrides"][: len(TINY)] == TINY
+    assert prov["scenarios"] == SCENARIOS
+    assert {"numpy", "mesa", "scipy"} <= set(prov["versions"]) and "commit" in prov["git"]
+    assert prov["seconds"]["simulation"] > 0
+
+
+def test_figures_are_png_and_svg(folder):
+    for stem in report.FIGURES:
+        assert (folder / f"{stem}.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+        assert "<svg" in (folder / f"{stem}.svg").read_text()[:2000]
+
+
+# --- refused comparisons -----------------------------------------------------------------------
+
+
+def assert_refused(run, *patterns) -> None:
+    assert run.returncode == 2, run.text
+    assert run.stderr.startswith("error: ") and run.stderr.count("error:") == 1, run.stderr
+    assert "Traceback" not in run.text and run.stdout == ""
+    for pattern in patterns:
+        assert re.search(pattern, run.stderr), f"{pattern!r} not in:\n{run.stderr}"
+    assert list(run.cwd.iterdir()) == []
+
+
+def test_unknown_scenario_lists_the_programmes(cli):
+    run = cli["unknown scenario"]
+    assert_refused(run, r"experiment\.scenarios: 'mandatory' is not a programme", "sense_making")
+    for name in compare.available_scenarios():
+        assert name in run.stderr
+    assert not run.out.exists()
+
+
+def test_zero_replications_are_refused(cli):
+    run = cli["no replications"]
+    assert_refused(run, r"experiment\.replications=0 is not allowed: it must be at least 1")
+    assert not run.out.exists()
+
+
+def test_unwritable_experiment_dir_is_refused_and_nothing_written(cli):
+    run = cli["dir under a file"]
+    assert_refused(run, r"experiment\.dir=\S+a_file/compare'? cannot be written", "not a folder")
+    assert run.out.parent.read_text() == "not a folder\n"  # the file in the way is untouched
+    assert [p.name for p in run.cwd.parent.iterdir()] == ["cwd"]
+
+
+def test_scenario_override_points_to_experiment_scenarios(cli):
+    assert_refused(cli["scenario override"], r"scenario=mandate", r"experiment\.scenarios")
+
+
+def test_several_experiment_errors_come_in_one_message(cli):
+    run = cli["several experiment errors"]
+    assert_refused(run, r"experiment\.jobs=0 is not allowed", r"experiment\.bootstrap=5 is not")
+
+
+def test_bad_common_setting_is_refused_before_any_run(cli):
+    assert_refused(cli["bad common setting"], r"weeks=0 is not allowed")
+    assert not cli["bad common setting"].out.exists()
+
+
+# --- in-process: seeds, common random numbers, no state in workers ------------------------------
+
+
+@pytest.fixture(scope="module")
+def specs() -> dict[str, Spec]:
+    # champions: another champion share and rule in its file — the network must still be shared
+    return {
+        n: Spec.from_config(sim.compose([*COMMON, f"scenario={n}"]), n)
+        for n in ("baseline", "champions", "mandate")
+    }
+
+
+def test_replication_seeds_are_spawned_independent_and_prefix_stable():
+    children = np.random.SeedSequence(7).spawn(5)
+    assert replication_seeds(7, 5) == [int(c.generate_state(1)[0]) for c in children]
+    assert len(set(replication_seeds(7, 50))) == 50
+    assert replication_seeds(7, 3) == replication_seeds(7, 5)[:3]
+    assert replication_seeds(8, 3) != replication_seeds(7, 3)
+
+
+def test_crn_pairs_share_the_network_and_replications_differ(specs):
+    s0, s1 = replication_seeds(0, 2)
+    a, b = specs["baseline"].model(s0), specs["champions"].model(s0)
+    other = specs["baseline"].model(s1)
+    for x in ("indptr", "indices", "data"):
+        assert np.array_equal(getattr(a.org.adjacency, x), getattr(b.org.adjacency, x))
+    assert np.array_equal(a.org.department, b.org.department)
+    assert np.array_equal(a.org.manager_of, b.org.manager_of)
+    assert (a.org.adjacency != other.org.adjacency).nnz > 0  # another replication, another org
+    # the champions programme picks other people (5% bridging, not 2.5% random) on that network
+    assert a.traits.role.tolist() != b.traits.role.tolist()
+
+
+def test_replications_are_independent_and_workers_keep_no_state(specs):
+    spec = specs["mandate"]
+    s0, s1 = replication_seeds(0, 2)
+    first, summary = run_one(spec, 0, s0)
+    run_one(specs["baseline"], 1, s1)  # another job in between changes nothing
+    again, summary_again = run_one(spec, 0, s0)
+    pd.testing.assert_frame_equal(first, again)
+    assert summary == summary_again
+    other, _ = run_one(spec, 1, s1)
+    assert not np.array_equal(first["active_share"], other["active_share"])
+    assert (first["seed"] == s0).all() and (other["replication"] == 1).all()
+
+
+# --- in-process: statistics ---------------------------------------------------------------------
+
+
+def test_holm_matches_a_hand_worked_example():
+    # sorted: 0.005·4 = 0.02, 0.01·3 = 0.03, 0.03·2 = 0.06, 0.04·1 = 0.04 → max so far 0.06
+    assert np.allclose(stats.holm([0.01, 0.04, 0.03, 0.005]), [0.03, 0.06, 0.06, 0.02])
+    # step-down monotonicity: 0.01·3, 0.02·2, 0.03·1 → 0.03, 0.04, max(0.03, 0.04) = 0.04
+    assert np.allclose(stats.holm([0.03, 0.01, 0.02]), [0.04, 0.03, 0.04])
+    assert np.allclose(stats.holm([0.5, 0.6]), [1.0, 1.0])  # capped at 1
+    got = stats.holm([np.nan, 0.2, 0.01])  # NaN: not a test, not counted
+    assert math.isnan(got[0]) and np.allclose(got[1:], [0.2, 0.02])
+    assert stats.holm([]).size == 0
+
+
+def test_bootstrap_ci_contains_the_mean_is_seeded_and_matches_scipy():
+    x = np.random.default_rng(1).normal(10, 3, size=30)
+    mean, low, high = stats.bootstrap_ci(x, 2000, np.random.default_rng(4))
+    assert mean == pytest.approx(x.mean()) and low < mean < high
+    assert stats.bootstrap_ci(x, 2000, np.random.default_rng(4)) == (mean, low, high)
+    assert stats.bootstrap_ci(x, 2000, stats.rng_for(0, "a", "b")) == stats.bootstrap_ci(
+        x, 2000, stats.rng_for(0, "a", "b")
+    )
+    assert stats.bootstrap_ci(x, 2000, stats.rng_for(1, "a", "b")) != stats.bootstrap_ci(
+        x, 2000, stats.rng_for(0, "a", "b")
+    )
+    ref = scipy.stats.bootstrap(
+        (x,), np.mean, n_resamples=2000, method="percentile", rng=np.random.default_rng(4)
+    ).confidence_interval
+    assert (low, high) == pytest.approx((ref.low, ref.high), rel=1e-12)
+    assert stats.bootstrap_ci([3.0, 3.0, 3.0], 500, np.random.default_rng(0)) == (3.0, 3.0, 3.0)
+    one = stats.bootstrap_ci([3.0], 500, np.random.default_rng(0))
+    assert one[0] == 3.0 and math.isnan(one[1]) and math.isnan(one[2])
+    band_mean, band_low, band_high = stats.bootstrap_bands(
+        np.column_stack([x, 2 * x]), 2000, np.random.default_rng(4)
+    )
+    assert (band_low[0], band_high[0]) == pytest.approx((low, high))
+    assert (band_low[1], band_high[1]) == pytest.approx((2 * low, 2 * high))
+
+
+def test_paired_test_and_ratio_of_means():
+    assert stats.paired_test([1.0, 2.0, 3.0], [1.0, 2.0, 3.0]) == (0.0, 1.0)
+    x = np.arange(20.0)
+    assert stats.paired_test(x + 5, x)[1] < 0.001
+    assert stats.paired_test(x + 5, x)[1] == pytest.approx(scipy.stats.wilcoxon(x + 5 - x).pvalue)
+    ratio, low, high = stats.bootstrap_ratio_ci([10.0, 20, 30], [1.0, 2, 3], 500, stats.rng_for(0))
+    assert (ratio, low, high) == pytest.approx((10.0, 10.0, 10.0))
+    assert math.isnan(stats.bootstrap_ratio_ci([1.0, 2], [0.0, 0], 500, stats.rng_for(0))[0])
+
+
+def test_value_after_the_window_is_compared_over_the_same_weeks():
+    weeks = np.arange(1, 11)
+    weekly = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "scenario": "baseline",
+                    "replication": 0,
+                    "week": weeks,
+                    "value_total": weeks * 1.0,
+                }
+            ),
+            pd.DataFrame(
+                {"scenario": "drive", "replication": 0, "week": weeks, "value_total": 100.0}
+            ),
+        ]
+    )
+    runs = pd.DataFrame(
+        {
+            "scenario": ["baseline", "drive"],
+            "replication": [0, 0],
+            "window_end": [0, 4],
+            "value_after_window": [5.5, 100.0],
+        }
+    )
+    out = stats.add_same_weeks_baseline(runs, weekly).set_index("scenario")
+    # drive ends in week 4: the baseline over weeks 5..10 (what is left of the year) has mean 7.5
+    assert out.loc["drive", "baseline_value_same_weeks"] == 7.5
+    assert out.loc["drive", "value_after_window_vs_baseline"] == 92.5
+    assert math.isnan(out.loc["baseline", "value_after_window_vs_baseline"])
+
+
+# --- in-process: the folder is written whole or not at all --------------------------------------
+
+
+def test_a_failure_while_writing_leaves_nothing(tmp_path, monkeypatch):
+    overrides = [*TINY[:-2], "experiment.scenarios=[baseline]", "experiment.replications=2"]
+    overrides += ["experiment.jobs=1", "weeks=10", f"experiment.dir={tmp_path}/out"]
+    cfg = sim.compose(overrides)
+
+    def boom(*args):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(compare, "write_figures", boom)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        compare.main(cfg, overrides)
+    assert list((tmp_path / "out").iterdir()) == []  # not even a hidden temporary folder
+    monkeypatch.undo()
+    folder = compare.main(cfg, overrides)
+    assert folder.parent == tmp_path / "out" and (folder / "report.md").exists()
+
+
+def test_input_errors_in_process_name_the_key():
+    cfg = sim.compose([*TINY, "experiment.replications=-1"])
+    with pytest.raises(InputError, match=r"experiment\.replications=-1"):
+        compare.main(cfg, [*TINY, "experiment.replications=-1"])
+
+
+def test_markdown_to_html_handles_the_reports_constructs():
+    page = report.markdown_to_html(
+        "# T\n\nSome **bold** and *it* and `code` <b>.\n\n- one\n- two\n\n"
+        "| a | b |\n|---|---:|\n| x | 1 |\n\n![fig](f.png)\n",
+        "title",
+    )
+    assert "<h1>T</h1>" in page and "<strong>bold</strong>" in page and "<em>it</em>" in page
+    assert "<code>code</code>" in page and "&lt;b&gt;" in page
+    assert page.count("<li>") == 2 and '<td class="num">1</td>' in page
+    assert '<img src="f.png" alt="fig">' in page
+
+
+def test_programmes_default_to_all_with_the_baseline_first_and_always_there():
+    def names(*overrides):
+        return compare.scenario_names(sim.compose(["experiment=compare", *overrides]).experiment)
+
+    every = compare.available_scenarios()
+    assert len(every) >= 10 and "baseline" in every
+    assert names() == (["baseline", *(n for n in every if n != "baseline")], False)
+    assert names("experiment.scenarios=[mandate,sense_making,mandate]") == (
+        ["baseline", "mandate", "sense_making"],
+        True,
+    )
+    assert compare.common_overrides(
+        ["experiment=compare", "experiment.jobs=1", "+experiment.x=1", "org.size=9", "seed=2"]
+    ) == ["org.size=9", "seed=2"]
