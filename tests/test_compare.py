@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.stats
-from conftest import RUN_FOLDER_NAME, run_cli_many, write
+from conftest import RUN_FOLDER_NAME, run_cli, run_cli_many, write
 from omegaconf import OmegaConf
 
 import sim
@@ -509,3 +509,11 @@ def test_programmes_default_to_all_with_the_baseline_first_and_always_there():
     assert compare.common_overrides(
         ["experiment=compare", "experiment.jobs=1", "+experiment.x=1", "org.size=9", "seed=2"]
     ) == ["org.size=9", "seed=2"]
+
+
+def test_an_experiment_that_does_not_exist_is_refused(tmp_path):
+    run = run_cli(["experiment=nonexistent", "org.size=50", "weeks=2"], tmp_path)
+    assert run.returncode != 0
+    assert "experiment/nonexistent" in run.text and "compare" in run.text
+    assert "Traceback" not in run.text
+    assert not run.out.exists() and not any(run.cwd.iterdir())
