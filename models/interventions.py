@@ -201,10 +201,6 @@ class Schedule:
         ends = [horizon if iv.end is None else iv.end for iv in self.items if iv.intensity > 0]
         return min(max(ends, default=0), horizon)
 
-    def reach(self, name: str) -> np.ndarray:
-        """Boolean mask of the people an intervention reaches."""
-        return self._reach[name]
-
     def awareness(self, iv: Intervention, week: int) -> float:
         """A campaign's awareness in ``week``: the intensity at each pulse, decaying between
         pulses and after the last one."""

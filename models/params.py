@@ -104,11 +104,6 @@ class Behaviour:
     champion_lift: float = 0.3  # champions start with this much more intrinsic motivation and sense
 
     @property
-    def stage_benefit(self) -> tuple[float, float, float, float]:
-        """Benefit added at each stage, Connect to Innovate."""
-        return (self.benefit_connect, self.benefit_share, self.benefit_solve, self.benefit_innovate)
-
-    @property
     def stage_posting(self) -> tuple[float, float, float, float]:
         """Posting factor at each stage, Connect to Innovate."""
         return (self.posting_connect, self.posting_share, self.posting_solve, self.posting_innovate)
