@@ -24,7 +24,6 @@ renamed when complete):
 """
 
 import json
-import os
 import secrets
 import shutil
 import sys
@@ -43,7 +42,7 @@ from sim import report, stats
 from sim.api import CONF_DIR
 from sim.provenance import provenance
 from sim.replicate import Spec, replication_seeds, run_replications
-from sim.run import _move_into_place, check, new_run_folder
+from sim.run import _move_into_place, check, check_output_dir, new_run_folder
 
 MIN_BOOTSTRAP = 100
 BAND_COLUMNS = ("active_share", "adopted_share", "value_total")
@@ -132,24 +131,6 @@ def compose(overrides: list[str]) -> DictConfig:
         return hydra_compose(config_name="config", overrides=list(overrides))
     except (HydraException, OmegaConfBaseException) as e:
         raise InputError(_message(e)) from e
-
-
-def check_dir(path: str | Path) -> None:
-    """Refuse an ``experiment.dir`` that cannot be written, before anything is simulated.
-    Creates nothing."""
-    base = Path(path)
-    existing = base
-    while not existing.exists() and existing.parent != existing:
-        existing = existing.parent
-    if existing.exists() and not existing.is_dir():
-        raise InputError(
-            f"experiment.dir={str(base)!r} cannot be written: {existing} is a file, not a "
-            "folder; experiment.dir must be a folder (it is created if missing)"
-        )
-    if existing.exists() and not os.access(existing, os.W_OK | os.X_OK):
-        raise InputError(
-            f"experiment.dir={str(base)!r} cannot be written: no permission to write in {existing}"
-        )
 
 
 @dataclass
@@ -286,7 +267,7 @@ def main(cfg: DictConfig, overrides: list[str]) -> Path:
     started = time.perf_counter()
     experiment = cfg.experiment
     names, baseline_added = scenario_names(experiment)
-    check_dir(experiment.dir)
+    check_output_dir(experiment.dir, key="experiment.dir")
     common = common_overrides(list(overrides))
     check(cfg)  # the common setting, once, before the programmes
     configs, specs = {}, []

@@ -68,7 +68,11 @@ def main(cfg: DictConfig) -> dict | None:
 
 def run_experiment(cfg: DictConfig, overrides: list[str]) -> Path | None:
     """A study from ``experiments/`` (``experiment=<name>``), with the same error handling."""
-    studies = {"compare": "experiments.compare"}
+    studies = {
+        "compare": "experiments.compare",
+        "validate": "experiments.validate",
+        "sensitivity": "experiments.sensitivity",
+    }
     if cfg.experiment.name not in studies:
         print(
             f"error: experiment.name={cfg.experiment.name!r} is not an experiment: choose one of "

@@ -36,7 +36,6 @@ import shlex
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -241,20 +240,10 @@ def sweep_record(config: DictConfig) -> dict:
         "launcher": launcher,
         "started": _now(),
         "jobs_planned": planned_jobs(config),
-        "versions": {**package_versions(), **_versions(LAUNCHER_PACKAGES)},
+        "versions": {**package_versions(), **package_versions(LAUNCHER_PACKAGES)},
         "git": git_revision(),
         "platform": platform.platform(),
     }
-
-
-def _versions(names: tuple[str, ...]) -> dict[str, str]:
-    out = {}
-    for name in names:
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = "not installed"
-    return out
 
 
 def _now() -> str:
@@ -702,7 +691,7 @@ def _record_from_multirun(folder: Path) -> dict:
         record["overrides"] = "unknown (no readable multirun.yaml)"
     record.update(
         aggregated=_now(),
-        versions={**package_versions(), **_versions(LAUNCHER_PACKAGES)},
+        versions={**package_versions(), **package_versions(LAUNCHER_PACKAGES)},
         git=git_revision(),
         platform=platform.platform(),
     )

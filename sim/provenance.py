@@ -21,10 +21,11 @@ PACKAGES = (
 REPO = Path(__file__).resolve().parent.parent
 
 
-def package_versions() -> dict[str, str]:
-    """Installed versions of the packages that decide a run's numbers."""
+def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
+    """Python's version and the installed versions of ``names`` (by default the packages
+    that decide a run's numbers)."""
     out = {"python": sys.version.split()[0]}
-    for name in PACKAGES:
+    for name in names:
         try:
             out[name] = version(name)
         except PackageNotFoundError:

@@ -166,8 +166,9 @@ def run(cfg: DictConfig, overrides: list[str] = (), progress: bool = False) -> R
     )
 
 
-def check_output_dir(base: str | Path) -> None:
-    """Refuse an ``output.dir`` that cannot be written, before any time is spent simulating.
+def check_output_dir(base: str | Path, key: str = "output.dir") -> None:
+    """Refuse a results folder (config key ``key``) that cannot be written, before any time is
+    spent simulating.
 
     Creates nothing: it looks at the nearest part of the path that exists, which must be a
     folder this process may write in.
@@ -178,12 +179,12 @@ def check_output_dir(base: str | Path) -> None:
         existing = existing.parent
     if existing.exists() and not existing.is_dir():
         raise InputError(
-            f"output.dir={str(base)!r} cannot be written: {existing} is a file, not a folder; "
-            "output.dir must be a folder (it is created if missing)"
+            f"{key}={str(base)!r} cannot be written: {existing} is a file, not a folder; "
+            f"{key} must be a folder (it is created if missing)"
         )
     if existing.exists() and not os.access(existing, os.W_OK | os.X_OK):
         raise InputError(
-            f"output.dir={str(base)!r} cannot be written: no permission to write in {existing}"
+            f"{key}={str(base)!r} cannot be written: no permission to write in {existing}"
         )
 
 

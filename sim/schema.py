@@ -96,7 +96,7 @@ class ChampionsConfig:
 class ExperimentConfig:
     """What ``python -m sim`` does: one run (``none``), or a study from ``experiments/``."""
 
-    name: str = "none"  # none | compare
+    name: str = "none"  # none | compare | validate | sensitivity
     replications: int = 30  # compare: replications per programme (common random numbers)
     scenarios: list[str] = field(default_factory=list)  # compare: programmes; [] = all
     jobs: int = 2  # compare: worker processes
