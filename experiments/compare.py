@@ -41,7 +41,7 @@ from models.state import STAGE_NAMES
 from sim import report, stats
 from sim.api import CONF_DIR
 from sim.provenance import provenance
-from sim.replicate import Spec, replication_seeds, run_replications
+from sim.replicate import Spec, replication_seeds, run_replications, write_study_inputs
 from sim.run import _move_into_place, check, check_output_dir, new_run_folder
 
 MIN_BOOTSTRAP = 100
@@ -225,18 +225,7 @@ def write(
             report.summary_markdown(c.summary, len(c.seeds)), encoding="utf-8"
         )
         c.tests.to_csv(tmp / "tests.csv", index=False)
-        pd.DataFrame({"replication": range(len(c.seeds)), "seed": c.seeds}).to_csv(
-            tmp / "seeds.csv", index=False
-        )
-        (tmp / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
-        scenarios = {}
-        for name, scfg in configs.items():
-            container = OmegaConf.to_container(scfg, resolve=True)
-            container.pop("experiment", None)
-            scenarios[name] = container
-        (tmp / "scenarios.yaml").write_text(
-            OmegaConf.to_yaml(OmegaConf.create(scenarios)), encoding="utf-8"
-        )
+        write_study_inputs(tmp, cfg, configs, c.seeds)
         overrides = {
             "command": record["overrides"],
             "common": record["common_overrides"],

@@ -66,14 +66,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from tqdm import tqdm
 
 from experiments.compare import available_scenarios, compose, write_atomically
 from models.errors import InputError
 from models.params import BOUNDS, Behaviour
 from sim.provenance import provenance
-from sim.replicate import Spec, replication_seeds
+from sim.replicate import Spec, replication_seeds, write_study_inputs
 from sim.run import check, check_output_dir, new_run_folder
 
 #: Varied parameters: (low, high), uniform. Defaults (models.params) in the comments.
@@ -527,18 +527,7 @@ def main(cfg: DictConfig, overrides: list[str], settings: Settings | None = None
             },
         }
         (tmp / "problem.json").write_text(json.dumps(problem, indent=2) + "\n")
-        pd.DataFrame({"replication": range(len(seeds)), "seed": seeds}).to_csv(
-            tmp / "seeds.csv", index=False
-        )
-        (tmp / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
-        scenarios = {}
-        for name, scfg in configs.items():
-            container = OmegaConf.to_container(scfg, resolve=True)
-            container.pop("experiment", None)
-            scenarios[name] = container
-        (tmp / "scenarios.yaml").write_text(
-            OmegaConf.to_yaml(OmegaConf.create(scenarios)), encoding="utf-8"
-        )
+        write_study_inputs(tmp, cfg, configs, seeds)
         record["seconds"]["total"] = round(time.perf_counter() - started, 2)
         (tmp / "provenance.json").write_text(json.dumps(record, indent=2) + "\n")
 

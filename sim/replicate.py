@@ -23,6 +23,7 @@ be re-run alone: ``python -m sim scenario=<name> seed=<its seed>`` (with the sam
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -150,3 +151,23 @@ def run_replications(
         if runs[column].dtype == object:
             runs[column] = runs[column].astype(float)
     return weekly, runs
+
+
+def write_study_inputs(
+    folder: Path, cfg: DictConfig, configs: dict[str, DictConfig], seeds: Sequence[int]
+) -> None:
+    """What a study ran, so any replication can be re-run: ``config.yaml`` (the study's
+    resolved config), ``scenarios.yaml`` (each programme's composed config) and ``seeds.csv``
+    (replication i's seed)."""
+    pd.DataFrame({"replication": range(len(seeds)), "seed": list(seeds)}).to_csv(
+        folder / "seeds.csv", index=False
+    )
+    (folder / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
+    scenarios = {}
+    for name, scenario_cfg in configs.items():
+        container = OmegaConf.to_container(scenario_cfg, resolve=True)
+        container.pop("experiment", None)
+        scenarios[name] = container
+    (folder / "scenarios.yaml").write_text(
+        OmegaConf.to_yaml(OmegaConf.create(scenarios)), encoding="utf-8"
+    )
