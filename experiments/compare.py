@@ -24,11 +24,8 @@ renamed when complete):
 """
 
 import json
-import secrets
-import shutil
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,8 +38,14 @@ from models.state import STAGE_NAMES
 from sim import report, stats
 from sim.api import CONF_DIR
 from sim.provenance import provenance
-from sim.replicate import Spec, replication_seeds, run_replications, write_study_inputs
-from sim.run import _move_into_place, check, check_output_dir, new_run_folder
+from sim.replicate import (
+    Spec,
+    experiment_problems,
+    replication_seeds,
+    run_replications,
+    write_study_inputs,
+)
+from sim.run import check, check_output_dir, new_run_folder, write_atomically
 
 MIN_BOOTSTRAP = 100
 BAND_COLUMNS = ("active_share", "adopted_share", "value_total")
@@ -64,17 +67,7 @@ def available_scenarios() -> list[str]:
 def scenario_names(experiment: DictConfig) -> tuple[list[str], bool]:
     """The programmes to compare, baseline first, and whether the baseline was added; refuses
     bad settings of ``experiment.*`` with one message naming every bad key."""
-    errors = []
-    if experiment.replications < 1:
-        errors.append(
-            f"experiment.replications={experiment.replications} is not allowed: "
-            "it must be at least 1"
-        )
-    if experiment.jobs == 0 or experiment.jobs < -1:
-        errors.append(
-            f"experiment.jobs={experiment.jobs} is not allowed: give the number of worker "
-            "processes, at least 1 (or -1 for one per CPU)"
-        )
+    errors = experiment_problems(experiment)
     if experiment.bootstrap < MIN_BOOTSTRAP:
         errors.append(
             f"experiment.bootstrap={experiment.bootstrap} is not allowed: it must be at least "
@@ -173,28 +166,6 @@ def analyse(
     return Comparison(weekly, runs, summary, tests, bands, stages, seeds, about)
 
 
-def write_atomically(folder: Path, build: Callable[[Path], None]) -> Path:
-    """Build a folder under a hidden temporary name beside ``folder`` and rename it into place
-    (``folder_1``, ... if taken); on any failure remove it, so nothing half-written remains."""
-    tmp = folder.parent / f".{folder.name}.{secrets.token_hex(6)}.tmp"
-    try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp.mkdir()
-    except OSError as e:
-        raise InputError(f"experiment.dir: cannot write to {folder.parent}: {e.strerror}") from e
-    try:
-        build(tmp)
-        return _move_into_place(tmp, folder)
-    except BaseException as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(e, OSError):
-            raise InputError(
-                f"experiment.dir: cannot write the comparison folder in {folder.parent}: "
-                f"{e.strerror or e}"
-            ) from e
-        raise
-
-
 def write_figures(c: Comparison, folder: Path) -> list[Path]:
     """The comparison's figures, PNG and SVG (names as in ``sim.report.FIGURES``)."""
     from sim import plots
@@ -244,7 +215,7 @@ def write(
         record["seconds"]["total"] = round(time.perf_counter() - record.pop("_started"), 2)
         (tmp / "provenance.json").write_text(json.dumps(record, indent=2) + "\n")
 
-    return write_atomically(folder, build)
+    return write_atomically(folder, build, key="experiment.dir")
 
 
 def main(cfg: DictConfig, overrides: list[str]) -> Path:

@@ -69,12 +69,12 @@ from joblib import Parallel, delayed
 from omegaconf import DictConfig
 from tqdm import tqdm
 
-from experiments.compare import available_scenarios, compose, write_atomically
+from experiments.compare import available_scenarios, compose
 from models.errors import InputError
 from models.params import BOUNDS, Behaviour
 from sim.provenance import provenance
-from sim.replicate import Spec, replication_seeds, write_study_inputs
-from sim.run import check, check_output_dir, new_run_folder
+from sim.replicate import Spec, experiment_problems, replication_seeds, write_study_inputs
+from sim.run import check, check_output_dir, new_run_folder, write_atomically
 
 #: Varied parameters: (low, high), uniform. Defaults (models.params) in the comments.
 PARAMETERS: dict[str, tuple[float, float]] = {
@@ -430,17 +430,7 @@ def main(cfg: DictConfig, overrides: list[str], settings: Settings | None = None
     started = time.perf_counter()
     settings = settings or Settings()
     experiment = cfg.experiment
-    errors = settings.problems()
-    if experiment.replications < 1:
-        errors.append(
-            f"experiment.replications={experiment.replications} is not allowed: "
-            "it must be at least 1"
-        )
-    if experiment.jobs == 0 or experiment.jobs < -1:
-        errors.append(
-            f"experiment.jobs={experiment.jobs} is not allowed: give the number of worker "
-            "processes, at least 1 (or -1 for one per CPU)"
-        )
+    errors = settings.problems() + experiment_problems(experiment)
     if any(o.lstrip("+~").split("=", 1)[0] == "scenario" for o in overrides):
         errors.append(
             "scenario=: experiment=sensitivity runs the programmes its outcomes need "
@@ -531,7 +521,7 @@ def main(cfg: DictConfig, overrides: list[str], settings: Settings | None = None
         record["seconds"]["total"] = round(time.perf_counter() - started, 2)
         (tmp / "provenance.json").write_text(json.dumps(record, indent=2) + "\n")
 
-    folder = write_atomically(new_run_folder(experiment.dir), build)
+    folder = write_atomically(new_run_folder(experiment.dir), build, key="experiment.dir")
     print(
         f"sensitivity: {len(samples)} samples × {len(specs)} programmes × {len(seeds)} "
         f"replications in {time.perf_counter() - started:.1f} s; indices: {folder / 'indices.csv'}",

@@ -851,7 +851,7 @@ def bass_overrides(overrides: list[str]) -> dict:
 
 def main(cfg: DictConfig, overrides: list[str]) -> Path:
     """``python -m sim experiment=validate``: run every pattern and write the folder."""
-    from experiments.compare import write_atomically
+    from sim.run import write_atomically
 
     started = time.perf_counter()
     experiment = cfg.experiment
@@ -893,7 +893,7 @@ def main(cfg: DictConfig, overrides: list[str]) -> Path:
         record["seconds"] = round(time.perf_counter() - started, 2)
         (tmp / "provenance.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
 
-    folder = write_atomically(new_run_folder(experiment.dir), build)
+    folder = write_atomically(new_run_folder(experiment.dir), build, key="experiment.dir")
     print(
         f"validation: Bass max gap {numbers['bass']['max_gap']:.3f}; Watts window "
         f"z={numbers['watts']['window_low']}..{numbers['watts']['window_high']}; "

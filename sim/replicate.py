@@ -40,6 +40,22 @@ from sim.run import check, scenario_interventions
 ID_COLUMNS = ("scenario", "replication", "seed")
 
 
+def experiment_problems(experiment: DictConfig) -> list[str]:
+    """Messages for bad replication settings shared by every study (replications, jobs)."""
+    errors = []
+    if experiment.replications < 1:
+        errors.append(
+            f"experiment.replications={experiment.replications} is not allowed: "
+            "it must be at least 1"
+        )
+    if experiment.jobs == 0 or experiment.jobs < -1:
+        errors.append(
+            f"experiment.jobs={experiment.jobs} is not allowed: give the number of worker "
+            "processes, at least 1 (or -1 for one per CPU)"
+        )
+    return errors
+
+
 def replication_seeds(root: int, replications: int) -> list[int]:
     """The seed of each replication: one integer from each child of ``SeedSequence(root)``."""
     children = np.random.SeedSequence(int(root)).spawn(int(replications))

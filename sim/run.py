@@ -11,6 +11,7 @@ import json
 import os
 import secrets
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -46,15 +47,8 @@ class Result:
         finished in the same second, say), the run goes to ``<folder>_1``, ``<folder>_2``, ...
         and ``self.folder`` says where.
         """
-        folder = Path(folder)
-        # mkdir honours the umask; tempfile.mkdtemp would leave the run folder private (0700).
-        tmp = folder.parent / f".{folder.name}.{secrets.token_hex(6)}.tmp"
-        try:
-            folder.parent.mkdir(parents=True, exist_ok=True)
-            tmp.mkdir()
-        except OSError as e:
-            raise InputError(f"output.dir: cannot write to {folder.parent}: {e.strerror}") from e
-        try:
+
+        def build(tmp: Path) -> None:
             self.weekly.to_parquet(tmp / "weekly.parquet", index=False)
             self.groups.to_parquet(tmp / "groups.parquet", index=False)
             (tmp / "summary.json").write_text(json.dumps(self.summary, indent=2) + "\n")
@@ -64,16 +58,32 @@ class Result:
                 from sim.plots import adoption_vs_value
 
                 adoption_vs_value(self.weekly, tmp / "adoption_vs_value.png")
-            folder = _move_into_place(tmp, folder)
-        except BaseException as e:
-            shutil.rmtree(tmp, ignore_errors=True)
-            if isinstance(e, OSError):
-                raise InputError(
-                    f"output.dir: cannot write the run folder in {folder.parent}: {e.strerror or e}"
-                ) from e
-            raise
-        self.folder = folder
-        return folder
+
+        self.folder = write_atomically(Path(folder), build, key="output.dir")
+        return self.folder
+
+
+def write_atomically(folder: Path, build: Callable[[Path], None], key: str) -> Path:
+    """Build a folder under a hidden temporary name beside ``folder`` and rename it into place
+    (``folder_1``, ... if taken); on any failure remove it, so nothing half-written remains.
+    ``key`` is the config key of the results folder, for messages. mkdir honours the umask
+    (tempfile.mkdtemp would leave the folder private, 0700)."""
+    tmp = folder.parent / f".{folder.name}.{secrets.token_hex(6)}.tmp"
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir()
+    except OSError as e:
+        raise InputError(f"{key}: cannot write to {folder.parent}: {e.strerror}") from e
+    try:
+        build(tmp)
+        return _move_into_place(tmp, folder)
+    except BaseException as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError):
+            raise InputError(
+                f"{key}: cannot write the results folder in {folder.parent}: {e.strerror or e}"
+            ) from e
+        raise
 
 
 def _move_into_place(tmp: Path, folder: Path) -> Path:
