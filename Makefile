@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench clean dashboard export
 
 setup: $(STAMP)
 
@@ -26,7 +26,15 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 bench: $(STAMP)
-	$(BIN)/python -m experiments.benchmark_step $(ARGS)
+	$(BIN)/python -m experiments.benchmark $(ARGS)
+
+# The workshop page on http://127.0.0.1:8765/ (ARGS="--port 9000" to move it).
+dashboard: $(STAMP)
+	$(BIN)/python -m sim.dashboard $(ARGS)
+
+# A run to an animated GIF and PNG stills, e.g. ARGS="--scenario mandate --stills 13 52 104".
+export: $(STAMP)
+	$(BIN)/python -m sim.dashboard.export $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

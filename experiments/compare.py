@@ -21,6 +21,11 @@ renamed when complete):
 - ``tests.csv``: paired tests of each scenario against the baseline, Holm-corrected;
 - ``report.md``/``.html``: the strategist's report; figures as PNG and SVG;
 - ``config.yaml``, ``scenarios.yaml``, ``overrides.yaml``, ``seeds.csv``, ``provenance.json``.
+
+Each replication is saved to ``<experiment.dir>/.partial/`` as soon as it completes, so an
+interrupted comparison (Ctrl-C, SIGTERM, a crash) run again with the same command simulates
+only the replications still missing, and writes the same tables as an uninterrupted run
+(``sim.resume``); the saved replications are deleted once the folder is written.
 """
 
 import json
@@ -45,7 +50,8 @@ from sim.replicate import (
     run_replications,
     write_study_inputs,
 )
-from sim.run import check, check_output_dir, new_run_folder, write_atomically
+from sim.resume import PARTIAL, RunCache, run_key
+from sim.run import check_output_dir, config_problems, new_run_folder, write_atomically
 
 MIN_BOOTSTRAP = 100
 BAND_COLUMNS = ("active_share", "adopted_share", "value_total")
@@ -226,10 +232,19 @@ def main(cfg: DictConfig, overrides: list[str]) -> Path:
     """
     started = time.perf_counter()
     experiment = cfg.experiment
-    names, baseline_added = scenario_names(experiment)
-    check_output_dir(experiment.dir, key="experiment.dir")
-    common = common_overrides(list(overrides))
-    check(cfg)  # the common setting, once, before the programmes
+    errors = []  # every problem of the settings and of the common config, in one message
+    try:
+        names, baseline_added = scenario_names(experiment)
+    except InputError as e:
+        errors.append(str(e))
+    try:
+        check_output_dir(experiment.dir, key="experiment.dir")
+        common = common_overrides(list(overrides))
+    except InputError as e:
+        errors.append(str(e))
+    errors += config_problems(cfg)  # the common setting, once, before the programmes
+    if errors:
+        raise InputError("\n".join(errors))
     configs, specs = {}, []
     for name in names:
         try:
@@ -240,8 +255,13 @@ def main(cfg: DictConfig, overrides: list[str]) -> Path:
     seeds = replication_seeds(cfg.seed, experiment.replications)
 
     t0 = time.perf_counter()
+    cache = RunCache(Path(experiment.dir) / PARTIAL)
     weekly, runs = run_replications(
-        specs, seeds, n_jobs=int(experiment.jobs), progress=bool(cfg.output.progress)
+        specs,
+        seeds,
+        n_jobs=int(experiment.jobs),
+        progress=bool(cfg.output.progress),
+        cache=cache,
     )
     simulated = time.perf_counter() - t0
 
@@ -273,6 +293,7 @@ def main(cfg: DictConfig, overrides: list[str]) -> Path:
         "_started": started,
     }
     folder = write(c, new_run_folder(experiment.dir), cfg, record, configs)
+    cache.discard(run_key(spec, r, seed) for spec in specs for r, seed in enumerate(seeds))
     print(
         f"compared {len(names)} programmes × {len(seeds)} replications "
         f"({c.about['agents']:,} people, {c.about['weeks']} weeks) in "

@@ -23,21 +23,25 @@ then replaces the varied fields of the programme's ``Behaviour`` and runs the mo
 Hydra compose. Samples are joblib jobs (``experiment.jobs`` workers) with a tqdm bar; the
 tables do not depend on the number of workers.
 
-Method settings are module-level defaults, collected in ``Settings`` (override from Python:
-``main(cfg, overrides, Settings(methods=("morris",), morris_trajectories=4))``):
+Method settings are ``experiment.params.*`` on the command line (the preset
+``conf/experiment/sensitivity.yaml`` lists them; e.g. ``experiment.params.sobol_n=512``), or a
+``Settings`` from Python (``main(cfg, overrides, Settings(methods=("morris",)))``). Their
+defaults are the module-level constants:
 
 - ``METHODS`` — ``("morris", "sobol", "discovery")``: all three, in that order;
 - ``MORRIS_TRAJECTORIES`` = 10 and ``MORRIS_LEVELS`` = 4: r·(k+1) = 160 samples for k = 15;
-- ``SOBOL_N`` = 32 (a power of two): N·(k+2) = 544 samples (Saltelli, first and total order
-  only). Small: the confidence intervals are wide; raise it for a publication;
+- ``SOBOL_TOP`` = 6: Sobol varies the 6 parameters Morris ranks highest (μ* relative to the
+  outcome's largest, each parameter's best outcome), the others stay at their values — the
+  usual two-stage design; 0 varies all 15;
+- ``SOBOL_N`` = 256 (a power of two): N·(k+2) = 2,048 samples for k = 6 (Saltelli, first and
+  total order only);
 - ``DISCOVERY_N`` = 128: a Latin hypercube of independent points for scenario discovery
   (method ``discovery``);
 - ``RESAMPLES`` = 1000 bootstrap resamples for the 95% confidence intervals.
 
-The preset (``conf/experiment/sensitivity.yaml``) runs 2 replications per sample on 300
-people; add ``weeks=156`` for a three-year horizon (the preset cannot set ``weeks``: the main
-config's own ``weeks`` is merged after it). With ``weeks=156`` the defaults take about
-7 minutes on 2 cores (832 samples × 4 programmes × 2 replications = 6,656 model runs).
+The preset runs 2 replications per sample on 300 people for 156 weeks (``weeks=260`` for the
+five years): 2,336 samples × 4 programmes × 2 replications = 18,688 model runs, about
+15 minutes on 2 cores.
 
 Writes ``<experiment.dir>/<timestamp>/`` atomically:
 
@@ -66,7 +70,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from experiments.compare import available_scenarios, compose
@@ -120,7 +124,8 @@ CLAIMS: dict[str, tuple[str, int, str]] = {
 METHODS = ("morris", "sobol", "discovery")
 MORRIS_TRAJECTORIES = 10
 MORRIS_LEVELS = 4
-SOBOL_N = 32
+SOBOL_N = 256
+SOBOL_TOP = 6
 DISCOVERY_N = 128
 RESAMPLES = 1000
 CONF_LEVEL = 0.95
@@ -149,9 +154,28 @@ class Settings:
     morris_trajectories: int = MORRIS_TRAJECTORIES
     morris_levels: int = MORRIS_LEVELS
     sobol_n: int = SOBOL_N
+    sobol_top: int = SOBOL_TOP
     discovery_n: int = DISCOVERY_N
     resamples: int = RESAMPLES
     conf_level: float = CONF_LEVEL
+
+    @classmethod
+    def from_params(cls, params) -> "Settings":
+        """The settings ``experiment.params`` gives (conf/experiment/sensitivity.yaml lists
+        every key; Hydra refuses others). Types are checked here, ranges by ``problems``."""
+        values = dict(params or {})
+        if "methods" in values:
+            values["methods"] = tuple(values["methods"])
+        for name, value in values.items():
+            kind = float if name == "conf_level" else int
+            if name != "methods" and not (
+                isinstance(value, kind | int) and not isinstance(value, bool)
+            ):
+                raise InputError(
+                    f"experiment.params.{name}={value!r} is not allowed: it must be "
+                    f"{'a number' if kind is float else 'an integer'}"
+                )
+        return cls(**values)
 
     def problem(self) -> dict:
         """The SALib problem: names and bounds of the varied parameters."""
@@ -194,6 +218,12 @@ class Settings:
             out.append("Morris needs at least 2 trajectories and 2 levels")
         if self.sobol_n < 2 or self.sobol_n & (self.sobol_n - 1):
             out.append(f"sobol_n={self.sobol_n}: it must be a power of two, at least 2")
+        if not 0 <= self.sobol_top <= len(self.parameters) or self.sobol_top == 1:
+            out.append(
+                f"sobol_top={self.sobol_top}: give 0 (every parameter) or 2..{len(self.parameters)}"
+            )
+        if self.resamples < 10 or not 0 < self.conf_level < 1:
+            out.append("resamples must be at least 10 and conf_level in (0, 1)")
         if self.discovery_n < 2:
             out.append(f"discovery_n={self.discovery_n}: it must be at least 2")
         return out
@@ -370,15 +400,29 @@ def failure_boxes(
     return pd.DataFrame(out, columns=BOX_COLUMNS)
 
 
+def screened(settings: Settings, morris: pd.DataFrame) -> Settings:
+    """The settings for Sobol after Morris screening: the ``sobol_top`` parameters with the
+    largest μ* relative to the outcome's largest, taking each parameter's best outcome (the
+    usual two-stage design: screen many cheaply, decompose the variance of the few)."""
+    if not settings.sobol_top or settings.sobol_top >= len(settings.parameters):
+        return settings
+    relative = morris["mu_star"] / morris.groupby("outcome")["mu_star"].transform("max")
+    score = relative.fillna(0).groupby(morris["parameter"]).max()
+    top = set(score.sort_values(ascending=False, kind="stable").index[: settings.sobol_top])
+    return replace(settings, parameters={n: r for n, r in settings.parameters.items() if n in top})
+
+
 def indices_table(
-    settings: Settings, samples: pd.DataFrame, x: dict[str, np.ndarray], seed: int
+    per_method: dict[str, Settings], samples: pd.DataFrame, x: dict[str, np.ndarray], seed: int
 ) -> pd.DataFrame:
-    """Every method's indices of every outcome, one row per (method, outcome, parameter)."""
-    names = list(settings.parameters)
+    """Every method's indices of every outcome, one row per (method, outcome, parameter);
+    ``per_method`` holds each method's settings (Sobol may vary fewer parameters)."""
     frames = []
     for method, xm in x.items():
         if method == "discovery":
             continue
+        settings = per_method[method]
+        names = list(settings.parameters)
         sub = samples[samples["method"] == method]
         for outcome in settings.outcomes:
             r = analyse(settings, method, xm, sub[outcome].to_numpy(float), seed)
@@ -428,8 +472,8 @@ def main(cfg: DictConfig, overrides: list[str], settings: Settings | None = None
     """Run the sensitivity analysis ``cfg`` and ``settings`` describe and write its folder;
     returns the path. Bad input is refused (``InputError``) before the first run."""
     started = time.perf_counter()
-    settings = settings or Settings()
     experiment = cfg.experiment
+    settings = settings or Settings.from_params(OmegaConf.to_container(experiment.params))
     errors = settings.problems() + experiment_problems(experiment)
     if any(o.lstrip("+~").split("=", 1)[0] == "scenario" for o in overrides):
         errors.append(
@@ -461,15 +505,24 @@ def main(cfg: DictConfig, overrides: list[str], settings: Settings | None = None
     progress = bool(cfg.output.progress)
 
     t0 = time.perf_counter()
-    xs, frames, seconds = {}, [], {}
+    xs, frames, seconds, per_method = {}, [], {}, {}
+    fixed = {n: float(cfg.population[n]) for n in settings.parameters}
     for k, method in enumerate(settings.methods):
         t = time.perf_counter()
-        x = sample(settings, method, int(cfg.seed) + k)
+        chosen = settings
+        if method == "sobol" and "morris" in xs:
+            so_far = pd.concat(frames, ignore_index=True)
+            morris = indices_table(per_method, so_far, {"morris": xs["morris"]}, int(cfg.seed))
+            chosen = screened(settings, morris)
+        per_method[method] = chosen
+        x = sample(chosen, method, int(cfg.seed) + k)
         xs[method] = x
         out = run_samples(
-            specs, x, seeds, settings, int(experiment.jobs), progress, f"{method}: samples"
+            specs, x, seeds, chosen, int(experiment.jobs), progress, f"{method}: samples"
         )
-        params = pd.DataFrame(x, columns=list(settings.parameters))
+        params = pd.DataFrame(x, columns=list(chosen.parameters))
+        params = params.assign(**{n: v for n, v in fixed.items() if n not in params})
+        params = params[list(settings.parameters)]
         frames.append(
             pd.concat(
                 [pd.DataFrame({"method": method, "sample": range(len(x))}), params, out], axis=1
@@ -478,7 +531,7 @@ def main(cfg: DictConfig, overrides: list[str], settings: Settings | None = None
         seconds[method] = round(time.perf_counter() - t, 2)
     simulated = time.perf_counter() - t0
     samples = pd.concat(frames, ignore_index=True)
-    indices = indices_table(settings, samples, xs, int(cfg.seed))
+    indices = indices_table(per_method, samples, xs, int(cfg.seed))
     table = claims_table(samples, settings)
     discovery = pd.concat(
         [failure_boxes(table, list(settings.parameters), c) for c in settings.claims],
@@ -492,6 +545,7 @@ def main(cfg: DictConfig, overrides: list[str], settings: Settings | None = None
         "replications": len(seeds),
         "replication_seeds": seeds,
         "samples": {m: len(x) for m, x in xs.items()},
+        "varied": {m: list(s.parameters) for m, s in per_method.items()},
         "runs": int(len(samples) * len(seeds) * len(specs)),
         "jobs": int(experiment.jobs),
         "agents": int(cfg.org.get("size", 0) or 0),

@@ -358,17 +358,21 @@ def _move_stages(state, ex, b, levers, active, u) -> None:
     (DESIGN §3 step 5). Sharing needs an audience (active contacts), solving needs engaged
     contacts and alignment, innovating needs engaged contacts in other teams."""
     stage = state.stage
-    aligned = state.sense * state.alignment
+    # Only active people move up: readiness is computed for their rows alone.
+    who = np.flatnonzero(active)
+    at, sense = stage[who], state.sense[who]
+    aligned = sense * state.alignment[who]
     readiness = np.where(
-        stage == CONNECT,
-        state.sense * ex.g_active,
+        at == CONNECT,
+        sense * ex.g_active[who],
         np.where(
-            stage == SHARE,
-            aligned * ex.g_engaged,
-            (stage == SOLVE) * aligned * ex.g_cross * levers.innovate_boost,
+            at == SHARE,
+            aligned * ex.g_engaged[who],
+            (at == SOLVE) * aligned * ex.g_cross[who] * levers.innovate_boost[who],
         ),
     )
-    up = active & (u < b.stage_up * np.minimum(readiness, 1.0))
+    up = np.zeros(stage.size, bool)
+    up[who] = u[who] < b.stage_up * np.minimum(readiness, 1.0)
     down = ~active & (state.idle + 1 >= b.idle_weeks) & (stage >= SHARE) & (u < b.stage_down)
     state.stage = (stage + up - down).astype(np.int8)
 

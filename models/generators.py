@@ -222,7 +222,10 @@ def random(rng: np.random.Generator, size: int = 1000, mean_degree: float = 10.0
     """Erdős–Rényi G(n, p) with p = mean_degree / (size - 1), in O(n + ties) time."""
     size = whole("size", size, 2)
     mean_degree = number("mean_degree", mean_degree, 0.0, size - 1)
-    graph = nx.fast_gnp_random_graph(size, mean_degree / (size - 1), seed=_seed(rng))
+    p = mean_degree / (size - 1)
+    if 1.0 - p == 1.0:  # p below float precision: networkx would divide by log(1 - p) = 0
+        p = 0.0
+    graph = nx.fast_gnp_random_graph(size, p, seed=_seed(rng))
     return _from_networkx(graph, "random")
 
 

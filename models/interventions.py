@@ -147,6 +147,8 @@ def crowding_rate(d: float, b: Behaviour) -> float:
     sd = sqrt(m(1-m)/9)) gives rate = -ln(1 - d·sd/m) / weeks.
     """
     m = b.intrinsic_mean
+    if m <= 0:  # nobody starts with intrinsic motivation: nothing to crowd out
+        return 0.0
     sd = np.sqrt(m * (1 - m) / 9.0)
     return float(-np.log(max(1 - d * sd / m, 1e-9)) / b.crowding_reference_weeks)
 

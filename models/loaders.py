@@ -10,8 +10,10 @@ Ids are numbered 0..n-1 in order of first appearance (the nodes file or org char
 
 What is wrong in a file raises :class:`InputError` naming the config key (``org.path``,
 ``org.nodes_path``, ``org.ties_path``), the file, the line, the bad value and what is allowed.
-What can be repaired without guessing is repaired with a warning that says how much: self-loops
-and repeated ties are dropped, isolated people are kept.
+What can be repaired without guessing is repaired with a warning that says how much and where
+the first case is: self-loops and repeated ties are dropped, isolated people are kept (and
+named), and a file that gives roles or reporting lines but no manager runs without managers.
+An org chart in which nobody has a manager is refused. docs/RELIABILITY.md lists every case.
 """
 
 from __future__ import annotations
@@ -143,7 +145,15 @@ def _id_column(table: _Table, column: str) -> pd.Series:
     raw = table.columns[column]
     blank = np.flatnonzero(raw.to_numpy() == "")
     if blank.size:
-        raise InputError(f"{table.at(blank[0])}: {column} is blank; every row needs one")
+        row = blank[0]
+        others = [raw.iloc[row]] + [c.iloc[row] for c in table.columns.values()]
+        mixed = [name for d, name in _DELIMITERS.items() if any(d in v for v in others)]
+        hint = (
+            f" (it holds {mixed[0]}: separate every line's fields as the header's are)"
+            if mixed
+            else ""
+        )
+        raise InputError(f"{table.at(row)}: {column} is blank; every row needs one{hint}")
     return _normalise_ids(raw)
 
 
@@ -272,7 +282,7 @@ def _read_ties(
     else:
         src = _codes(source, people, table, "source", listed_in)
         dst = _codes(target, people, table, "target", listed_in)
-    _warn_repairs(table.label, src, dst, len(people))
+    _warn_repairs(table.label, src, dst, len(people), lambda row: f"line {table.line[row]}")
     return src, dst, people
 
 
@@ -304,7 +314,13 @@ def _read_graphml(path: str) -> tuple[np.ndarray, np.ndarray, _People]:
         return pd.Series(["" if v is None else str(v) for v in values], dtype=object)
 
     role = attribute("role")
-    _warn_repairs(label, edges[:, 0], edges[:, 1], len(names))
+    _warn_repairs(
+        label,
+        edges[:, 0],
+        edges[:, 1],
+        len(names),
+        lambda row: f"the edge {names[edges[row, 0]]!r}–{names[edges[row, 1]]!r}",
+    )
     return (
         edges[:, 0],
         edges[:, 1],
@@ -318,27 +334,40 @@ def _read_graphml(path: str) -> tuple[np.ndarray, np.ndarray, _People]:
     )
 
 
-def _warn_repairs(label: str, src: np.ndarray, dst: np.ndarray, n: int) -> None:
-    loops = int((src == dst).sum())
+def _warn_repairs(
+    label: str, src: np.ndarray, dst: np.ndarray, n: int, where: Callable[[int], str]
+) -> None:
+    """Warn about the self-loops and repeated ties that ``Organisation.from_edges`` drops,
+    with how many and where the first one is (``where(row)``: a file line, or a node)."""
+    loops = np.flatnonzero(src == dst)
     low, high = np.minimum(src, dst), np.maximum(src, dst)
-    distinct = pd.unique((low * n + high)[src != dst]).size
-    repeats = int(src.size - loops - distinct)
-    if loops:
+    pair = pd.Series(low * n + high)
+    repeated = np.flatnonzero(pair.duplicated().to_numpy() & (src != dst))
+    if loops.size:
         warnings.warn(
-            f"{label}: dropped {loops} self-loop(s) (a tie from a person to themself)", stacklevel=4
+            f"{label}: dropped {loops.size} self-loop(s) (a tie from a person to themself; "
+            f"the first on {where(loops[0])})",
+            stacklevel=4,
         )
-    if repeats:
+    if repeated.size:
+        first = np.flatnonzero((pair == pair.iloc[repeated[0]]).to_numpy())[0]
         warnings.warn(
-            f"{label}: dropped {repeats} repeated tie(s) (ties are undirected, so a→b and b→a "
-            "count as one)",
+            f"{label}: dropped {repeated.size} repeated tie(s) (ties are undirected, so a→b and "
+            f"b→a count as one; the first on {where(repeated[0])}, a repeat of {where(first)})",
             stacklevel=4,
         )
 
 
 def _warn_isolated(org: Organisation, label: str) -> Organisation:
-    isolated = int((org.degree == 0).sum())
-    if isolated:
-        warnings.warn(f"{label}: {isolated} person(s) have no ties; they are kept", stacklevel=3)
+    isolated = np.flatnonzero(org.degree == 0)
+    if isolated.size:
+        ids = org.node_ids or tuple(range(org.n))
+        shown = ", ".join(repr(ids[i]) for i in isolated[:3]) + (", …" if isolated.size > 3 else "")
+        warnings.warn(
+            f"{label}: {isolated.size} person(s) have no ties ({shown}); they are kept, and can "
+            "only adopt on their own",
+            stacklevel=3,
+        )
     return org
 
 
@@ -395,7 +424,15 @@ def load_network(
         node_ids=tuple(people.ids),
         kind="file",
     )
-    if people.role is not None and people.manager_of is None:
+    if (people.role is not None or people.manager_of is not None) and not org.is_manager.any():
+        key, source = ("nodes_path", nodes_path) if nodes_path is not None else ("path", path)
+        warnings.warn(
+            f"org.{key}: {os.fspath(source)}: nobody is a manager (no one has the role manager "
+            "or a direct report); the run goes on without managers, so role modelling by "
+            "managers and manager-led interventions (sense_making) have no effect",
+            stacklevel=2,
+        )
+    elif people.role is not None and people.manager_of is None:
         org = dataclasses.replace(org, manager_of=_assign_neighbouring_managers(org))
         assigned = int((org.manager_of >= 0).sum())
         key, source = ("nodes_path", nodes_path) if nodes_path is not None else ("path", path)
@@ -435,6 +472,12 @@ def load_orgchart(
     if len(people) < 2:
         raise InputError(f"{table.label}: an org chart needs at least 2 employees")
     manager_of = _reporting_lines(table.columns["manager_id"], people, table, "manager_id")
+    if not (manager_of >= 0).any():
+        raise InputError(
+            f"{table.label} lines {table.line[0]}–{table.line[-1]}: every manager_id is blank, "
+            "so nobody reports to anyone; an org chart needs each employee's manager "
+            "(blank only for the top of the organisation)"
+        )
     department, department_names = _departments(table.columns.get("department"), len(people))
     team_src, team_dst = team_ties(rng, manager_of, team_density)
     if ties_path is None:

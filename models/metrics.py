@@ -14,6 +14,7 @@ import pandas as pd
 from models.state import NONE, ROLE_NAMES, STAGE_NAMES, AgentState, Traits
 
 WEEKS_IN_LAST_YEAR = 52
+_STAGES = len(STAGE_NAMES)
 
 
 def inequality(counts: np.ndarray, top: float = 0.01) -> tuple[float, float]:
@@ -47,43 +48,50 @@ def inequality_of_histogram(freq: np.ndarray, top: float = 0.01) -> tuple[float,
 class Recorder:
     """Collects one row a week for the organisation, and one per role and per department.
 
-    Group sums come from one ``bincount`` per quantity over a combined role × department
-    code, whose margins give both the role rows and the department rows.
+    The counts come from one ``bincount`` a week over a combined code of role × department
+    cell, active, ever adopted and stage; its margins give the organisation's stage mix and
+    the role and department rows. The group rows are kept as one small array a week (cells ×
+    quantities) and turned into a table when asked for, not built row by row every week.
     """
 
     def __init__(self, traits: Traits, department: np.ndarray, department_names: tuple[str, ...]):
         self._n_departments = len(department_names)
-        self._cell = traits.role.astype(np.int64) * self._n_departments + department
+        cell = traits.role.astype(np.int64) * self._n_departments + department
         self._n_cells = len(ROLE_NAMES) * self._n_departments
+        self._cell = cell
+        self._code_base = cell * (4 * _STAGES)
         self._names = {"role": ROLE_NAMES, "department": department_names}
-        self._time_cost = traits.time_cost
-        sizes = self._margins(np.bincount(self._cell, minlength=self._n_cells))
-        self._sizes = sizes
+        self._sizes = self._margins(np.bincount(cell, minlength=self._n_cells))
         self.rows: list[dict] = []
-        self.group_rows: list[dict] = []
+        self._cells: list[np.ndarray] = []  # per week: (4, cells) active, ever, value, stage sum
 
     def _margins(self, cells: np.ndarray) -> dict[str, np.ndarray]:
-        table = cells.reshape(len(ROLE_NAMES), self._n_departments)
-        return {"role": table.sum(axis=1), "department": table.sum(axis=0)}
-
-    def _group_sums(self, weights: np.ndarray) -> dict[str, np.ndarray]:
-        return self._margins(np.bincount(self._cell, weights=weights, minlength=self._n_cells))
+        table = cells.reshape(*cells.shape[:-1], len(ROLE_NAMES), self._n_departments)
+        return {"role": table.sum(axis=-1), "department": table.sum(axis=-2)}
 
     def record(self, week: int, s: AgentState, cost: float = 0.0) -> None:
         n = s.n
         active = s.active
-        n_active = np.count_nonzero(active)
         value = s.value_personal + s.value_strategic
-        stage_counts = np.bincount(s.stage, minlength=len(STAGE_NAMES))
+        code = self._code_base + s.stage
+        code += active * (2 * _STAGES)
+        code += s.ever * _STAGES
+        counts = np.bincount(code, minlength=self._n_cells * 4 * _STAGES)
+        counts = counts.reshape(self._n_cells, 2, 2, _STAGES)
+        by_stage = counts.sum(axis=(1, 2))  # cells × stages
+        stage_counts = by_stage.sum(axis=0)
+        cell_active = counts[:, 1].sum(axis=(1, 2))
+        cell_ever = counts[:, :, 1].sum(axis=(1, 2))
+        n_active, n_ever = int(cell_active.sum()), int(cell_ever.sum())
         # Among those who have ever adopted; the others have posted nothing, so they are
         # taken off the zero bin of everyone's histogram instead of being filtered out.
         posts_histogram = np.bincount(s.total_posts.astype(np.int64))
-        posts_histogram[0] -= n - np.count_nonzero(s.ever)
+        posts_histogram[0] -= n - n_ever
         gini, top1 = inequality_of_histogram(posts_histogram)
         row = {
             "week": week,
             "active_share": n_active / n,
-            "adopted_share": np.count_nonzero(s.ever) / n,
+            "adopted_share": n_ever / n,
             "user_share": np.count_nonzero(s.user) / n,
             **{f"stage_{name}": stage_counts[i] / n for i, name in enumerate(STAGE_NAMES)},
             "value_personal": float(s.value_personal.sum()),
@@ -105,31 +113,51 @@ class Recorder:
             "cost": float(cost),
         }
         self.rows.append(row)
-        act = self._margins(np.bincount(self._cell[active], minlength=self._n_cells))
-        ever = self._group_sums(s.ever)
-        val = self._group_sums(value)
-        stage = self._group_sums(s.stage)
-        for kind, names in self._names.items():
-            sizes = self._sizes[kind]
-            for g in np.flatnonzero(sizes):
-                self.group_rows.append(
-                    {
-                        "week": week,
-                        "group_type": kind,
-                        "group": names[g],
-                        "size": int(sizes[g]),
-                        "active_share": act[kind][g] / sizes[g],
-                        "adopted_share": ever[kind][g] / sizes[g],
-                        "value_total": val[kind][g],
-                        "mean_stage": stage[kind][g] / sizes[g],
-                    }
-                )
+        cell_value = np.bincount(self._cell, weights=value, minlength=self._n_cells)
+        cell_stage = by_stage @ np.arange(_STAGES)
+        self._cells.append(np.stack([cell_active, cell_ever, cell_value, cell_stage]))
 
     def weekly(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows)
 
+    def memory_bytes(self) -> int:
+        """Bytes the records hold beyond their fixed set-up: a number of weekly rows and cell
+        arrays that depends on weeks (and departments), never on agents."""
+        return sum(c.nbytes for c in self._cells) + 8 * sum(len(r) for r in self.rows)
+
     def groups(self) -> pd.DataFrame:
-        return pd.DataFrame(self.group_rows)
+        """One row per week per role and per department (groups with nobody are left out):
+        size, active and adopted shares, value, mean stage."""
+        columns = ["week", "group_type", "group", "size", "active_share", "adopted_share"]
+        columns += ["value_total", "mean_stage"]
+        if not self._cells:
+            return pd.DataFrame(columns=columns)
+        cells = np.stack(self._cells)  # weeks × 4 × cells
+        weeks = np.array([row["week"] for row in self.rows])
+        frames = []
+        for kind, sums in self._margins(cells).items():  # weeks × 4 × groups
+            sizes = self._sizes[kind]
+            present = np.flatnonzero(sizes)
+            k, w = len(present), len(weeks)
+            size = sizes[present].astype(float)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "week": np.repeat(weeks, k),
+                        "group_type": kind,
+                        "group": np.tile(np.asarray(self._names[kind], dtype=object)[present], w),
+                        "size": np.tile(sizes[present], w),
+                        "active_share": (sums[:, 0, present] / size).ravel(),
+                        "adopted_share": (sums[:, 1, present] / size).ravel(),
+                        "value_total": sums[:, 2, present].ravel(),
+                        "mean_stage": (sums[:, 3, present] / size).ravel(),
+                    }
+                )
+            )
+        table = pd.concat(frames, ignore_index=True)
+        # week-major, as the rows were recorded: each week's role rows, then its departments
+        order = np.lexsort((np.arange(len(table)), table["week"].to_numpy()))
+        return table.iloc[order].reset_index(drop=True)
 
 
 def summarise(

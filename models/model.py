@@ -20,6 +20,7 @@ from models.interventions import Intervention, Schedule
 from models.metrics import Recorder, summarise
 from models.organisation import Organisation
 from models.params import Behaviour
+from models.snapshots import Snapshots
 from models.state import CHAMPION, EMPLOYEE, MANAGER, Levers, initial_state
 
 
@@ -37,6 +38,8 @@ class AdoptionModel(mesa.Model):
         interventions: what the organisation does besides deploying (models.interventions);
             none is the baseline, "deploy and wait".
         rng: seed or numpy Generator (Mesa's ``rng``).
+        snapshot_every: keep every agent's state after every this many weeks
+            (``model.snapshots``, models.snapshots); 0, the default, keeps none.
     """
 
     def __init__(
@@ -48,6 +51,7 @@ class AdoptionModel(mesa.Model):
         discount_rate: float = 0.0,
         interventions: list[Intervention] = (),
         rng=None,
+        snapshot_every: int = 0,
     ) -> None:
         super().__init__(rng=rng)
         org_rng, role_rng, init_rng, step_rng = self.rng.spawn(4)
@@ -69,6 +73,9 @@ class AdoptionModel(mesa.Model):
         self.schedule = Schedule(list(interventions), org, role, self.behaviour, role_rng)
         self.network = Network.build(org, role)
         self.recorder = Recorder(self.traits, org.department, org.department_names)
+        self.snapshots = Snapshots(
+            snapshot_every, self.traits, org.department, org.department_names
+        )
 
         self._agent_at: list = [None] * org.n
         for code, cls in AGENT_CLASSES.items():
@@ -86,6 +93,7 @@ class AdoptionModel(mesa.Model):
         draws = self._step_rng.random((N_DRAWS, self.org.n), dtype=np.float32)
         advance(self.state, self.traits, self.network, self.behaviour, self.levers, draws)
         self.recorder.record(week, self.state, cost)
+        self.snapshots.take(week, self.state)
 
     def run(self, weeks: int, progress=None) -> None:
         """Advance ``weeks`` weeks, calling ``progress(1)`` after each if given."""

@@ -7,27 +7,39 @@ one message and a non-zero exit status, before anything is written.
 With ``-m`` (Hydra multirun, or a preset that sets ``hydra.mode: MULTIRUN``) every job writes
 the same run folder at ``<sweep dir>/<job number>``. A job that fails writes only
 ``error.json`` there and prints one line; the other jobs carry on (``sim.aggregate`` has the
-sweep's start and end, and the aggregation command).
+sweep's start and end, and the aggregation command). The same sweep run again into the same
+``hydra.sweep.dir`` skips the jobs whose folder already holds their complete, valid result
+(``sim.resume``) and runs the others.
+
+Ctrl-C and SIGTERM stop a run, a study or a sweep with one line saying what was kept
+(``sim.signals``); nothing half-written is left. An unexpected error (a bug) is one line too,
+with the traceback saved to a file for a bug report (``crashed``).
 """
 
 import importlib
 import json
 import os
 import shlex
+import shutil
 import sys
+import tempfile
 import traceback
 import warnings
+from datetime import datetime
 from pathlib import Path
+from typing import NoReturn
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from models.errors import InputError
 from sim import schema
 from sim.aggregate import progress
+from sim.resume import code_fingerprint, completed_job
 from sim.run import check_output_dir, new_run_folder, run
+from sim.signals import interrupted, terminate_like_interrupt
 
 schema.register()
 
@@ -40,12 +52,20 @@ def _format_warning(message, category, filename, lineno, line=None) -> str:
 
 warnings.formatwarning = _format_warning
 
+#: What an interruption stops, and what the user can do then (set as the command proceeds).
+STOPPING = {"what": "the run", "hint": ""}
+
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> dict | None:
     hydra_cfg = HydraConfig.get()
     overrides = list(hydra_cfg.overrides.task)
     if hydra_cfg.mode == RunMode.MULTIRUN:
+        STOPPING["what"] = "the sweep"
+        STOPPING["hint"] = (
+            "finished jobs are kept; run the same command again with "
+            f"hydra.sweep.dir={shlex.quote(str(hydra_cfg.sweep.dir))} to run the others"
+        )
         return sweep_job(cfg, overrides)
     if cfg.experiment.name != "none":
         run_experiment(cfg, overrides)
@@ -57,6 +77,8 @@ def main(cfg: DictConfig) -> dict | None:
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+    except Exception as e:
+        crashed(e)
     s = result.summary
     print(
         f"{s['weeks']} weeks, {s['agents']} agents: long-run value {s['long_run_value']:,.0f} h, "
@@ -81,11 +103,20 @@ def run_experiment(cfg: DictConfig, overrides: list[str]) -> Path | None:
         )
         sys.exit(2)
     study = importlib.import_module(studies[cfg.experiment.name])
+    STOPPING["what"] = f"experiment={cfg.experiment.name}"
+    if cfg.experiment.name == "compare":
+        STOPPING["hint"] = (
+            "no results folder was written; the replications completed so far are saved in "
+            f"{Path(cfg.experiment.dir) / '.partial'}, and the same command run again "
+            "simulates only the others"
+        )
     try:
         folder = study.main(cfg, overrides)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+    except Exception as e:
+        crashed(e)
     print(f"wrote {folder}")
     return folder
 
@@ -100,6 +131,11 @@ def sweep_job(cfg: DictConfig, overrides: list[str]) -> dict:
     folder = Path(hydra_cfg.runtime.output_dir)
     label = f"job {num} ({' '.join(overrides) or 'no overrides'})"
     try:
+        config = OmegaConf.to_container(cfg, resolve=True)
+        if cfg.experiment.name == "none" and completed_job(folder, overrides, config):
+            print(f"{label}: already complete in {folder}, skipped", flush=True)
+            return {"job": num, "status": "completed", "skipped": True}
+        _clear_job_folder(folder)
         if cfg.experiment.name != "none":  # a study per job: it writes its own folder
             study = run_experiment(cfg, overrides)
             note = {"experiment": cfg.experiment.name, "folder": str(study), "overrides": overrides}
@@ -108,6 +144,7 @@ def sweep_job(cfg: DictConfig, overrides: list[str]) -> dict:
         result = run(cfg, overrides)
         result.provenance["command"] = reproduce_command(overrides)
         result.provenance["sweep"] = {"dir": str(folder.parent), "job": num}
+        result.provenance["code"] = code_fingerprint()  # a re-run sweep reuses the job if equal
         result.save(folder, plot=cfg.output.plot)
     except (Exception, SystemExit) as e:
         if isinstance(e, SystemExit) and e.code in (0, None):
@@ -124,6 +161,60 @@ def sweep_job(cfg: DictConfig, overrides: list[str]) -> dict:
         flush=True,
     )
     return {"job": num, "status": "completed"}
+
+
+def crashed(error: Exception) -> NoReturn:
+    """An error that is not the user's (a bug, or the machine ran out of memory): one message
+    on stderr instead of a traceback, the traceback saved to a file in the system's temporary
+    folder for a bug report, exit status 1. ``HYDRA_FULL_ERROR=1`` raises it instead."""
+    if os.environ.get("HYDRA_FULL_ERROR") == "1":
+        raise error
+    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    report = Path(tempfile.gettempdir()) / f"beyond-adoption-crash-{stamp}-{os.getpid()}.txt"
+    try:
+        report.write_text(
+            f"command: {shlex.join(['python', '-m', 'sim', *sys.argv[1:]])}\n\n"
+            + "".join(traceback.format_exception(error)),
+            encoding="utf-8",
+        )
+        details = f"; the details for a bug report are in {report}"
+    except OSError:
+        details = ""
+    if isinstance(error, MemoryError):
+        what = (
+            "the machine ran out of memory; try a smaller organisation (org.size), a shorter "
+            "horizon (weeks) or fewer worker processes (experiment.jobs)"
+        )
+    else:
+        what = f"this is a bug in beyond-adoption ({type(error).__name__}: {error})"
+    print(f"error: the run stopped unexpectedly: {what}{details}", file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+#: What a job writes in its folder; a job that runs again (in a resumed sweep) removes these
+#: first, so that its new result lands in ``<n>/`` itself. Anything else is left alone.
+JOB_FILES = (
+    "error.json",
+    ".error.json.tmp",
+    "experiment.json",
+    "summary.json",
+    "provenance.json",
+    "config.yaml",
+    "weekly.parquet",
+    "groups.parquet",
+    "snapshots.parquet",
+    "adoption_vs_value.png",
+)
+
+
+def _clear_job_folder(folder: Path) -> None:
+    """Before a job runs (again, in a resumed sweep): remove what an earlier attempt left in
+    its folder (error.json, a result of other overrides or code) and its hidden temporary
+    folders (``.<n>.<hex>.tmp`` beside it, from a process killed while writing)."""
+    for name in JOB_FILES:
+        (folder / name).unlink(missing_ok=True)
+    for stale in folder.parent.glob(f".{folder.name}.*.tmp"):
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def reproduce_command(overrides: list[str]) -> str:
@@ -161,4 +252,8 @@ def job_error(folder: Path, num: int, overrides: list[str], error: BaseException
 
 
 if __name__ == "__main__":
-    main()
+    terminate_like_interrupt()
+    try:
+        main()
+    except KeyboardInterrupt as stopped:
+        interrupted(stopped, STOPPING["what"], STOPPING["hint"])

@@ -71,6 +71,11 @@ class SweepCallback(Callback):
     is written.
     After the last job: ``sweep.json`` gets the jobs that completed and failed, a line says
     where the sweep is, and the exit status is 1 if any job failed.
+
+    Resuming: if the folder's ``sweep.json`` records this very sweep (same overrides and swept
+    values), the sweep is resumed instead of refused: each job whose folder already holds its
+    complete, valid result is skipped (``sim.__main__.sweep_job``, ``sim.resume``), the others
+    run, and ``sweep.json`` records when it was resumed.
     """
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
@@ -79,8 +84,20 @@ class SweepCallback(Callback):
             _stop("\n".join(problems), 2)
         folder = Path(str(config.hydra.sweep.dir))
         try:
-            check_new_sweep_folder(folder)
-            _write_json(folder / SWEEP_JSON, sweep_record(config))
+            earlier = resumable_sweep(folder, config)
+            if earlier is None:
+                check_new_sweep_folder(folder)
+                _write_json(folder / SWEEP_JSON, sweep_record(config))
+            else:
+                done = sum(read_job(d).status == "completed" for d in job_folders(folder))
+                earlier.setdefault("resumed", []).append(_now())
+                earlier["command"] = sweep_record(config)["command"]
+                _write_json(folder / SWEEP_JSON, earlier)
+                print(
+                    f"resuming the sweep in {folder}: {done} job(s) already complete are "
+                    "skipped if still valid, the others run",
+                    flush=True,
+                )
         except InputError as e:
             _stop(str(e), 2)
 
@@ -203,6 +220,18 @@ def _representatives(values: list[str]) -> list[str]:
     return out
 
 
+def resumable_sweep(folder: Path, config: DictConfig) -> dict | None:
+    """``sweep.json`` of an earlier run of this very sweep in ``folder`` (the same overrides
+    and swept values; the launcher may differ), which this run resumes; None otherwise."""
+    record = _read_json(folder / SWEEP_JSON) if folder.is_dir() else None
+    if record is None:
+        return None
+    same = record.get("overrides") == list(config.hydra.overrides.task) and record.get(
+        "sweeper"
+    ) == OmegaConf.to_container(config.hydra.sweeper, resolve=False)
+    return record if same else None
+
+
 def check_new_sweep_folder(folder: Path) -> None:
     """Create the sweep folder; refuse one that cannot be written, or that already holds a
     sweep (its job folders would be mixed with this one's)."""
@@ -210,8 +239,9 @@ def check_new_sweep_folder(folder: Path) -> None:
         raise InputError(f"hydra.sweep.dir={str(folder)!r} is a file, not a folder")
     if folder.is_dir() and ((folder / SWEEP_JSON).exists() or job_folders(folder)):
         raise InputError(
-            f"hydra.sweep.dir={str(folder)!r} already holds a sweep: give a new folder "
-            "(the default, results/sweeps/<time>, always is)"
+            f"hydra.sweep.dir={str(folder)!r} already holds a sweep (not this one): give a new "
+            "folder (the default, results/sweeps/<time>, always is); to finish an interrupted "
+            "sweep, run exactly the command that started it, with this hydra.sweep.dir"
         )
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -751,4 +781,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from sim.signals import interrupted, terminate_like_interrupt
+
+    terminate_like_interrupt()
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt as stopped:
+        interrupted(
+            stopped,
+            "the aggregation",
+            "each table is written under a temporary name and renamed, so none is half-written; "
+            "run it again",
+        )

@@ -1,5 +1,6 @@
 """The Python entry points: compose a config from overrides, and simulate it."""
 
+import threading
 from pathlib import Path
 
 from hydra import compose as hydra_compose
@@ -14,6 +15,10 @@ from sim.run import Result, check_output_dir, new_run_folder, run
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 
+# Hydra keeps global state while it composes ("GlobalHydra is already initialized" when two
+# threads compose at once, e.g. two dashboard tabs pressing Reset): one composer at a time.
+_COMPOSING = threading.Lock()
+
 
 def compose(overrides: list[str] = (), config_name: str = "config") -> DictConfig:
     """The config ``python -m sim <overrides>`` would use, with Hydra's own checks.
@@ -23,7 +28,7 @@ def compose(overrides: list[str] = (), config_name: str = "config") -> DictConfi
     """
     schema.register()
     try:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        with _COMPOSING, initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
             return hydra_compose(config_name=config_name, overrides=list(overrides))
     except (HydraException, OmegaConfBaseException) as e:
         raise InputError(_message(e)) from e

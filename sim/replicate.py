@@ -24,6 +24,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,9 @@ from models.interventions import Intervention
 from models.model import AdoptionModel
 from models.params import Behaviour
 from sim.run import check, scenario_interventions
+
+if TYPE_CHECKING:
+    from sim.resume import RunCache
 
 #: Columns that say which run a row comes from, in every table of a comparison.
 ID_COLUMNS = ("scenario", "replication", "seed")
@@ -137,7 +141,11 @@ def _job(index: int, spec: Spec, replication: int, seed: int) -> tuple[int, pd.D
 
 
 def run_replications(
-    specs: Sequence[Spec], seeds: Sequence[int], n_jobs: int = 1, progress: bool = False
+    specs: Sequence[Spec],
+    seeds: Sequence[int],
+    n_jobs: int = 1,
+    progress: bool = False,
+    cache: "RunCache | None" = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every scenario × every replication (common random numbers: replication i of each
     scenario uses ``seeds[i]``), in ``n_jobs`` worker processes.
@@ -145,14 +153,33 @@ def run_replications(
     Returns the tidy weekly table (scenario, replication, seed, week, every weekly metric)
     and the runs table (one row per scenario × replication with the summary's scalars),
     both in scenario order then replication order, whatever the order the jobs finished in.
+
+    With a ``cache`` (``sim.resume.RunCache``), each run is saved there as soon as it
+    completes, and runs already saved (by an earlier, interrupted call with the same specs
+    and seeds) are loaded instead of simulated; the tables are the same either way.
     """
     jobs = [(spec, r, seed) for spec in specs for r, seed in enumerate(seeds)]
     results: list = [None] * len(jobs)
-    tasks = (delayed(_job)(i, *job) for i, job in enumerate(jobs))
-    outputs = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks)
+    keys: list[str | None] = [None] * len(jobs)
+    if cache is not None:
+        from sim.resume import run_key
+
+        for i, (spec, r, seed) in enumerate(jobs):
+            keys[i] = run_key(spec, r, seed)
+            results[i] = cache.load(keys[i], spec.weeks)
+    todo = [i for i, done in enumerate(results) if done is None]
+    reused = len(jobs) - len(todo)
+    if reused:
+        print(
+            f"resuming: {reused} of {len(jobs)} runs were already complete in {cache.folder}",
+            file=sys.stderr,
+            flush=True,
+        )
+    tasks = (delayed(_job)(i, *jobs[i]) for i in todo)
+    outputs = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks) if todo else ()
     with tqdm(
         outputs,
-        total=len(jobs),
+        total=len(todo),
         desc=f"{len(specs)} scenarios × {len(seeds)} replications",
         unit="run",
         file=sys.stderr,
@@ -161,6 +188,8 @@ def run_replications(
     ) as bar:
         for index, weekly, summary in bar:
             results[index] = (weekly, summary)
+            if cache is not None:
+                cache.save(keys[index], weekly, summary)
     weekly = pd.concat([w for w, _ in results], ignore_index=True)
     runs = pd.DataFrame([s for _, s in results])
     for column in runs.columns.drop("scenario"):  # None (no value after the window, no cost)

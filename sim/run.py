@@ -38,6 +38,8 @@ class Result:
     provenance: dict = field(default_factory=dict)
     model: AdoptionModel | None = field(default=None, repr=False)
     folder: Path | None = None  # set once the run folder is written
+    # agent-level snapshots (output.snapshots > 0), written as snapshots.parquet
+    snapshots: pd.DataFrame | None = field(default=None, repr=False)
 
     def save(self, folder: str | Path, plot: bool = True) -> Path:
         """Write the run folder atomically: build it under a hidden temporary name beside
@@ -54,6 +56,8 @@ class Result:
             (tmp / "summary.json").write_text(json.dumps(self.summary, indent=2) + "\n")
             (tmp / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(self.config)))
             (tmp / "provenance.json").write_text(json.dumps(self.provenance, indent=2) + "\n")
+            if self.snapshots is not None:
+                self.snapshots.to_parquet(tmp / "snapshots.parquet", index=False)
             if plot:
                 from sim.plots import adoption_vs_value
 
@@ -104,13 +108,27 @@ def _move_into_place(tmp: Path, folder: Path) -> Path:
 
 
 def check(cfg: DictConfig) -> None:
-    """Refuse a config with out-of-range values, naming every bad key at once."""
-    missing = sorted(OmegaConf.missing_keys(cfg))
-    if missing:  # e.g. org=file without org.path (OmegaConf's "???")
-        raise InputError(
-            "\n".join(f"{key} is required but not given: add {key}=<value>" for key in missing)
-        )
-    errors = problems(cfg.population)
+    """Refuse a config with a missing, out-of-range or unknown value, naming every bad key at
+    once (``config_problems``)."""
+    errors = config_problems(cfg)
+    if errors:
+        raise InputError("\n".join(errors))
+
+
+def config_problems(cfg: DictConfig) -> list[str]:
+    """One message per problem of a composed run config (empty when it is valid): required
+    keys not given; behavioural parameters outside their ranges or not finite; the
+    organisation's parameters and files; horizon, seed and discount rate; the champions' share
+    and rule; every field of every intervention, including start ≤ end. Each message names the
+    full key, the bad value and what is allowed. Types and unknown keys were refused earlier,
+    by Hydra, while composing (``sim.api.compose``)."""
+    errors = [
+        f"{key} is required but not given: add {key}=<value>"
+        for key in sorted(OmegaConf.missing_keys(cfg))  # e.g. org=file without org.path
+    ]
+    errors += problems(cfg.population)
+    errors += _too_large("population", cfg.population, already=errors)
+    errors += org_problems(cfg.org)
     if cfg.weeks < 1:
         errors.append(f"weeks={cfg.weeks} is not allowed: it must be at least 1")
     if cfg.seed < 0:
@@ -119,19 +137,119 @@ def check(cfg: DictConfig) -> None:
         errors.append(
             f"discount_rate={cfg.discount_rate} is not allowed: it must be a non-negative number"
         )
-    if cfg.champions.share is not None and not 0 <= cfg.champions.share <= 1:
+    share = cfg.champions.share
+    if share is not None and not 0 <= share <= 1:
+        errors.append(f"champions.share={share} is not allowed: it must be between 0 and 1")
+    elif share == 1:
         errors.append(
-            f"champions.share={cfg.champions.share} is not allowed: it must be between 0 and 1"
+            f"champions.share={share} is not allowed: it would make every non-manager a "
+            "champion and leave no employees; it must be between 0 and 1, below 1"
         )
     if cfg.champions.rule not in targeting.RULES:
         errors.append(
             f"champions.rule={cfg.champions.rule!r} is not a targeting rule: "
             f"choose one of {', '.join(targeting.RULES)}"
         )
-    for iv in scenario_interventions(cfg):
-        errors.extend(iv.problems())
-    if errors:
-        raise InputError("\n".join(errors))
+    nodes = OmegaConf.to_container(cfg.scenario.interventions, resolve=True)
+    for name, node in nodes.items():
+        try:
+            iv = interventions.from_config(name, node)
+        except InputError as e:
+            errors.append(str(e))
+            continue
+        found = iv.problems()
+        errors += found + _too_large(f"scenario.interventions.{name}", node, already=found)
+    return errors
+
+
+#: Largest magnitude of any number in the config: the agents' state is float32 (largest
+#: about 3.4e38), and products of a few such numbers must stay finite. No parameter of an
+#: organisation in hours, weeks or rates comes anywhere near it.
+MAX_MAGNITUDE = 1e12
+
+
+def _too_large(prefix: str, values, already: list[str]) -> list[str]:
+    """Messages for numbers that are infinite or larger than ``MAX_MAGNITUDE`` (NaN fails
+    every range check already), except for keys ``already`` has a message about."""
+    out = []
+    for key, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        full = f"{prefix}.{key}"
+        if abs(value) > MAX_MAGNITUDE and not any(m.startswith(f"{full}=") for m in already):
+            out.append(
+                f"{full}={value} is not allowed: it must be a finite number, at most "
+                f"{MAX_MAGNITUDE:g} in size"
+            )
+    return out
+
+
+#: Ranges of the generated organisations' parameters, as the generators check them
+#: (``models.generators``): (checker, low, high); ``"size-1"`` is the organisation's size - 1.
+ORG_LIMITS = {
+    "span": ("whole", 1, None),
+    "k": ("whole", 0, "size-1"),
+    "m": ("whole", 1, "size-1"),
+    "mean_degree": ("number", 0.0, "size-1"),
+    "rewire": ("number", 0.0, 1.0),
+    "team_density": ("number", 0.0, 1.0),
+    "informal_degree": ("number", 0.0, None),  # may exceed size - 1: the mean saturates
+    "department_bias": ("number", 0.0, 1.0),
+}
+ORG_FILES = ("path", "nodes_path", "ties_path")
+
+
+def org_problems(org) -> list[str]:
+    """Every problem of an ``org`` config node found without building the organisation: the
+    generator's parameters out of range (with the generators' own messages) and network files
+    that do not exist. What only the build can find (a malformed file, a span too wide for the
+    size) is refused when the organisation is built, still before the first week."""
+    from models import generators
+
+    if isinstance(org, DictConfig):
+        missing = {key for key in org if OmegaConf.is_missing(org, key)}
+        org = OmegaConf.to_container(org, resolve=True, throw_on_missing=False)
+        org = {key: value for key, value in org.items() if key not in missing}
+    kind = org.get("generator")
+    if kind not in generators.BUILDERS:
+        return [
+            f"org.generator={kind!r} is not an organisation: "
+            f"choose one of {', '.join(generators.BUILDERS)}"
+        ]
+    out: list[str] = []
+
+    def attempt(check, *args):
+        try:
+            return check(*args)
+        except InputError as e:
+            out.append(str(e))
+            return None
+
+    size = org.get("size")
+    if "size" in org:
+        size = attempt(generators.whole, "size", size, 2)
+    for key, (how, low, high) in ORG_LIMITS.items():
+        value = org.get(key)
+        if value is None:
+            continue
+        if high == "size-1":
+            high = None if size is None else size - 1
+        if how == "whole":
+            value = attempt(generators.whole, key, value, low, high)
+            if key == "k" and value is not None and value % 2:
+                out.append(
+                    f"org.k: {value} is not allowed; it must be even (k/2 neighbours each side)"
+                )
+        else:
+            attempt(generators.number, key, value, low, float("inf") if high is None else high)
+    for key in ORG_FILES:
+        if org.get(key) is not None:
+            path = str(org[key])
+            if not os.path.exists(path):
+                out.append(f"org.{key}: {path}: no such file")
+            elif os.path.isdir(path):
+                out.append(f"org.{key}: {path} is a folder; give a network file")
+    return out
 
 
 def scenario_interventions(cfg: DictConfig) -> list[Intervention]:
@@ -145,6 +263,12 @@ def scenario_interventions(cfg: DictConfig) -> list[Intervention]:
 def build_model(cfg: DictConfig) -> AdoptionModel:
     """The model a config describes (the organisation is built, or loaded, here)."""
     check(cfg)
+    snapshots = OmegaConf.select(cfg, "output.snapshots", default=0)
+    if snapshots < 0:
+        raise InputError(
+            f"output.snapshots={snapshots} is not allowed: it must be 0 (no agent-level "
+            "snapshots) or a number of weeks between snapshots"
+        )
     return AdoptionModel(
         org=OmegaConf.to_container(cfg.org, resolve=True),
         behaviour=Behaviour.from_mapping(cfg.population),
@@ -153,6 +277,7 @@ def build_model(cfg: DictConfig) -> AdoptionModel:
         discount_rate=cfg.discount_rate,
         interventions=scenario_interventions(cfg),
         rng=int(cfg.seed),
+        snapshot_every=snapshots,
     )
 
 
@@ -173,6 +298,7 @@ def run(cfg: DictConfig, overrides: list[str] = (), progress: bool = False) -> R
         config=OmegaConf.to_container(cfg, resolve=True),
         provenance=provenance(int(cfg.seed), list(overrides)),
         model=model,
+        snapshots=model.snapshots.frame() if model.snapshots.every else None,
     )
 
 

@@ -102,6 +102,12 @@ class ExperimentConfig:
     jobs: int = 2  # compare: worker processes
     bootstrap: int = 2000  # compare: bootstrap resamples for confidence intervals
     dir: str = "results/compare"  # compare: where its folder is written
+    # validate: which patterns to run ([] = all of them); see experiments/validate.py
+    patterns: list[str] = field(default_factory=list)
+    # validate: each pattern's parameters; sensitivity: the method settings. The presets in
+    # conf/experiment/ list every key, so each can be overridden from the command line
+    # (``experiment.params.bass.p=0.05``); the study checks names, types and ranges.
+    params: Any = field(default_factory=dict)
 
 
 @_dataclass
@@ -109,6 +115,9 @@ class OutputConfig:
     dir: str = "results/runs"  # where run folders are written
     plot: bool = True  # write adoption_vs_value.png
     progress: bool = True  # show a progress bar on a terminal
+    # agent-level snapshots.parquet every this many weeks (0: none; they grow with agents ×
+    # weeks, the weekly records do not); models/snapshots.py
+    snapshots: int = 0
 
 
 @_dataclass

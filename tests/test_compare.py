@@ -163,6 +163,9 @@ def test_one_and_two_workers_give_identical_tables(cli, tables):
     for name in ("summary", "tests"):
         pd.testing.assert_frame_equal(pd.read_csv(serial / f"{name}.csv"), tables[name])
     assert (serial / "report.md").read_text() == (the_folder(cli["main"]) / "report.md").read_text()
+    # Byte for byte, too (issue 8: reproducible across 1 and 2 workers).
+    for name in ("weekly.parquet", "runs.parquet", "summary.csv", "tests.csv", "runs.csv"):
+        assert (serial / name).read_bytes() == (the_folder(cli["main"]) / name).read_bytes(), name
 
 
 def test_summary_has_means_and_cis_that_contain_them(tables):
@@ -471,10 +474,14 @@ def test_a_failure_while_writing_leaves_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(compare, "write_figures", boom)
     with pytest.raises(RuntimeError, match="disk on fire"):
         compare.main(cfg, overrides)
-    assert list((tmp_path / "out").iterdir()) == []  # not even a hidden temporary folder
+    # No results folder, not even a hidden temporary one: only the completed replications,
+    # saved for a re-run (sim.resume), in the hidden .partial/.
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [".partial"]
+    assert len(list((tmp_path / "out" / ".partial").glob("*.parquet"))) == 2
     monkeypatch.undo()
     folder = compare.main(cfg, overrides)
     assert folder.parent == tmp_path / "out" and (folder / "report.md").exists()
+    assert list((tmp_path / "out").iterdir()) == [folder]  # the saved runs were used, then removed
 
 
 def test_input_errors_in_process_name_the_key():

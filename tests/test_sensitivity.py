@@ -140,6 +140,61 @@ def test_bad_settings_are_refused_before_any_run(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_the_preset_lists_every_method_setting_with_its_default():
+    params = sim.compose(["experiment=sensitivity"]).experiment.params
+    assert Settings.from_params(params) == Settings()
+    cli = {"methods", "morris_trajectories", "morris_levels", "sobol_n", "sobol_top"}
+    assert set(params) == cli | {"discovery_n", "resamples", "conf_level"}
+
+
+def test_method_settings_come_from_the_command_line(tmp_path):
+    overrides = [
+        *TINY,
+        "experiment.replications=1",
+        "experiment.params.methods=[morris,sobol]",
+        "experiment.params.morris_trajectories=2",
+        "experiment.params.sobol_n=2",
+        "experiment.params.sobol_top=2",
+        "experiment.params.resamples=10",
+        f"experiment.dir={tmp_path}",
+    ]
+    folder = sensitivity.main(sim.compose(overrides), overrides)
+    record = json.loads((folder / "provenance.json").read_text())
+    k = len(PARAMETERS)
+    assert record["samples"] == {"morris": 2 * (k + 1), "sobol": 2 * (2 + 2)}
+    top = record["varied"]["sobol"]
+    assert len(top) == 2 and record["varied"]["morris"] == list(PARAMETERS)
+    indices = pd.read_csv(folder / "indices.csv")
+    sobol = indices[indices["method"] == "sobol"]
+    assert set(sobol["parameter"]) == set(top)
+    # Sobol varies the two parameters Morris ranked highest
+    morris = indices[indices["method"] == "morris"]
+    best = sensitivity.screened(Settings(sobol_top=2), morris)
+    assert set(best.parameters) == set(top)
+    samples = pd.read_parquet(folder / "samples.parquet")
+    rest = [n for n in PARAMETERS if n not in top]
+    sobol_rows = samples[samples["method"] == "sobol"]
+    for name in rest:  # the others stay at their configured values
+        assert (sobol_rows[name] == getattr(Behaviour(), name)).all(), name
+
+
+@pytest.mark.parametrize(
+    ("override", "needle"),
+    [
+        ("experiment.params.sobol_n=12", "sobol_n=12"),
+        ("experiment.params.sobol_top=1", "sobol_top=1"),
+        ("experiment.params.methods=[morris,prim]", "choose from morris, sobol, discovery"),
+        ("experiment.params.morris_levels=abc", "experiment.params.morris_levels='abc'"),
+    ],
+)
+def test_bad_method_settings_from_the_command_line_are_refused(override, needle, tmp_path):
+    overrides = [*TINY, override, f"experiment.dir={tmp_path / 'out'}"]
+    with pytest.raises(InputError) as e:
+        sensitivity.main(sim.compose(overrides), overrides)
+    assert needle in str(e.value)
+    assert not (tmp_path / "out").exists()
+
+
 def test_failure_boxes_find_a_planted_region():
     rng = np.random.default_rng(0)
     x = pd.DataFrame(rng.uniform(0, 1, size=(400, 3)), columns=["a", "b", "c"])
@@ -159,3 +214,21 @@ def test_command_line_dispatches_and_refuses_a_scenario(tmp_path):
     assert result.returncode == 2, result.text
     assert "experiment=sensitivity runs the programmes" in result.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_docs_block_is_generated_from_a_run(morris_run, tmp_path):
+    from experiments import sensitivity_report as report
+
+    text = report.block(morris_run)
+    for name in PARAMETERS:
+        assert f"`{name}`" in text
+    for claim in sensitivity.CLAIMS.values():
+        assert claim[2] in text
+    assert "sensitivity_sobol.png" not in text  # this run had no Sobol
+    docs = tmp_path / "VALIDATION.md"
+    docs.write_text(f"# V\n\nbefore\n{report.BEGIN}\nSTALE-BLOCK\n{report.END}\nafter\n")
+    report.update(morris_run, docs, tmp_path / "img")
+    new = docs.read_text()
+    assert "STALE-BLOCK" not in new and "before" in new and "after" in new
+    assert new.count(report.BEGIN) == 1 and "| `relevance_mean` |" in new
+    assert (tmp_path / "img" / "sensitivity_morris.png").exists()

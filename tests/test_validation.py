@@ -12,18 +12,19 @@ from experiments import validate as v
 from models.model import AdoptionModel
 from models.params import Behaviour
 
+PRESET = v.preset_params()
 SMALL = {
-    "bass": {"size": 1000, "weeks": 520},
-    "watts": {"size": 2000, "degrees": (0.5, 2.0, 4.0, 10.0), "trials": 20},
-    "centola": {"size": 600, "k": 6, "weeks": 52},
-    "baseline": {"weeks": 260, "period": 52},
-    "crowding": {"weeks": 12, "weeks_after": 26},
+    "bass": {**PRESET["bass"], "size": 1000, "weeks": 520},
+    "watts": {**PRESET["watts"], "size": 2000, "degrees": (0.5, 2.0, 4.0, 10.0), "trials": 20},
+    "centola": {**PRESET["centola"], "size": 600},
+    "baseline": {**PRESET["baseline"], "posting_connect": [0.01]},
+    "crowding": PRESET["crowding"],
 }
 
 
 @pytest.fixture(scope="module")
 def results():
-    return v.run_all(seed=1, replications=4, n_jobs=2, params=SMALL)
+    return v.run_all(SMALL, seed=1, replications=4, n_jobs=2)
 
 
 def test_bass_closed_form():
@@ -109,10 +110,26 @@ def test_active_falls_while_cumulative_rises(results):
 def test_crowding_out_matches_meta_analysis(results):
     c = results[0]["crowding"]
     for kind, published in v.CROWDING_PUBLISHED.items():
-        assert c["d"][kind] < 0, c  # rewards lower free-choice intrinsic motivation
-        assert c["d"][kind] == pytest.approx(published, abs=0.1), (kind, c)
-    d = c["d"]
-    assert d["engagement"] < d["completion"] < d["performance"], d
+        # rewards lower free-choice activity, by roughly the published amount
+        assert c["lab_d"][kind] < 0, c
+        assert c["lab_d"][kind] == pytest.approx(published, abs=0.15), (kind, c)
+    d = c["lab_d"]
+    assert d["engagement"] < d["performance"] and d["completion"] < d["performance"], d
+    # in the field, after the rewards, people who were rewarded for showing up choose the
+    # network less than if there had been no points
+    assert c["field_d"]["engagement"] < 0 and c["field_d"]["completion"] < 0, c
+
+
+def test_participation_moves_toward_published_with_rarer_connect_posts(results):
+    p = results[0]["participation"]
+    (rarer,) = p["alternatives"]
+    assert rarer["posting_connect"] == 0.01
+    assert rarer["observers"] > p["observers"] + 0.1, (p, rarer)
+
+
+def test_a_pattern_alone_gives_the_same_numbers(results):
+    alone, _ = v.run_all(SMALL, seed=1, replications=4, n_jobs=1, patterns=("centola",))
+    assert alone == {"centola": results[0]["centola"]}
 
 
 def test_docs_keep_other_sections(results, tmp_path):
@@ -133,25 +150,57 @@ def test_docs_keep_other_sections(results, tmp_path):
         assert f"img/validation_{n}.png" in again
 
 
-def test_bass_overrides():
-    got = v.bass_overrides(["population.innovation_p=0.01", "org.size=800", "seed=3"])
-    assert got == {"p": 0.01, "size": 800}
+def test_the_preset_lists_every_parameter_of_every_pattern():
+    import inspect
+
+    functions = {"bass": v.bass, "watts": v.watts, "centola": v.centola}
+    functions.update(baseline=v.baseline, crowding=v.crowding)
+    assert list(PRESET) == list(v.PATTERNS)
+    for name, fn in functions.items():
+        wanted = set(inspect.signature(fn).parameters) - {"seed", "seeds", "n_jobs", "progress"}
+        assert set(PRESET[name]) == wanted, name
+        assert set(PRESET[name]) == {k for p, k in v._RULES if p == name}, name
 
 
-def test_experiment_writes_folder(tmp_path, monkeypatch):
-    tiny = {
-        "bass": {**v.DEFAULTS["bass"], "weeks": 52},
-        "watts": {**v.DEFAULTS["watts"], "size": 300, "degrees": (2.0, 10.0), "trials": 2},
-        "centola": {**v.DEFAULTS["centola"], "size": 200, "weeks": 10},
-        "baseline": {"weeks": 60, "period": 52},
-        "crowding": {"weeks": 4, "weeks_after": 4},
-    }
-    monkeypatch.setattr(v, "DEFAULTS", tiny)
+@pytest.mark.parametrize(
+    ("override", "needle"),
+    [
+        ("experiment.params.bass.p=0", "experiment.params.bass.p=0 is not allowed"),
+        ("experiment.params.bass.size=abc", "experiment.params.bass.size='abc'"),
+        ("experiment.params.watts.degrees=[2,-1]", "experiment.params.watts.degrees"),
+        ("experiment.params.centola.k=5", "an even integer"),
+        ("experiment.patterns=[bass,nope]", "choose from bass, watts"),
+        ("experiment.params.bass.pp=1", "Key 'pp' is not in struct"),
+    ],
+)
+def test_bad_pattern_settings_are_refused_before_any_run(override, needle, tmp_path):
+    from models.errors import InputError
+
+    overrides = ["experiment=validate", override, f"experiment.dir={tmp_path}/v"]
+    with pytest.raises(InputError, match=None) as error:
+        v.main(sim.compose(overrides), overrides)
+    assert needle in str(error.value)
+    assert not (tmp_path / "v").exists()
+
+
+def test_experiment_writes_folder(tmp_path):
     overrides = [
         "experiment=validate",
         "experiment.replications=1",
         "experiment.jobs=1",
         f"experiment.dir={tmp_path}",
+        "experiment.params.bass.size=200",
+        "experiment.params.bass.weeks=52",
+        "experiment.params.watts.size=300",
+        "experiment.params.watts.degrees=[2.0,10.0]",
+        "experiment.params.watts.trials=2",
+        "experiment.params.centola.size=200",
+        "experiment.params.centola.weeks=10",
+        "experiment.params.baseline.weeks=60",
+        "experiment.params.baseline.posting_connect=[]",
+        "experiment.params.crowding.weeks=4",
+        "experiment.params.crowding.field_start=4",
+        "experiment.params.crowding.field_after=2",
         "org.size=200",
         "output.progress=false",
     ]
@@ -163,3 +212,26 @@ def test_experiment_writes_folder(tmp_path, monkeypatch):
     assert {"VALIDATION.md", "provenance.json", "bass.csv", "validation_watts.png"} <= {
         p.name for p in folder.iterdir()
     }
+
+
+def test_a_preset_runs_one_pattern_with_its_overrides(tmp_path):
+    overrides = [
+        "experiment=bass",
+        "experiment.params.bass.p=0.05",
+        "experiment.params.bass.size=100",
+        "experiment.params.bass.weeks=26",
+        "experiment.replications=2",
+        "experiment.jobs=1",
+        f"experiment.dir={tmp_path}",
+        "output.progress=false",
+    ]
+    folder = v.main(sim.compose(overrides), overrides)
+    numbers = json.loads((folder / "validation.json").read_text())
+    assert list(numbers) == ["bass"]
+    assert (numbers["bass"]["p"], numbers["bass"]["size"], numbers["bass"]["weeks"]) == (
+        0.05,
+        100,
+        26,
+    )
+    text = (folder / "VALIDATION.md").read_text()
+    assert "## 1. Bass diffusion" in text and "## 2." not in text

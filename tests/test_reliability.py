@@ -1,0 +1,645 @@
+"""Reliability (issue 8; docs/RELIABILITY.md): how the tool fails, on purpose.
+
+* config validation before any work: every problem of a config at once, by full key, value
+  and what is allowed (items 1, 6);
+* nothing half-written, and resuming: an interrupted comparison or sweep (SIGTERM, Ctrl-C, a
+  crashing job) leaves nothing that looks complete, and the same command run again reuses the
+  runs already complete and valid and writes byte for byte what an uninterrupted run writes
+  (items 3, 4);
+* faults: a job that raises, a full disk, an unwritable results folder (item 7);
+* numerical soundness of a 10,000-week run and of every parameter at the edges of its allowed
+  range (item 5).
+
+The command-line cases are real subprocesses, started together by a module-scoped fixture
+(each is mostly start-up time); the interrupted ones are stopped by a signal once they have
+completed part of their work.
+"""
+
+import errno
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import fields, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet
+import pytest
+from conftest import cli_env
+from invariants import assert_sound_model, assert_sound_state
+
+import sim
+import sim.run
+from experiments import compare
+from models import generators
+from models.errors import InputError
+from models.interventions import KINDS, Intervention
+from models.model import AdoptionModel
+from models.params import BOUNDS, NON_NEGATIVE, Behaviour
+from sim import resume, signals
+from sim.replicate import Spec, run_replications
+from sim.run import MAX_MAGNITUDE, check, org_problems, write_atomically
+
+# --- running the command line, and stopping it ------------------------------------------------
+
+COMPARE = [
+    "experiment=compare",
+    "org.size=200",
+    "weeks=600",
+    "experiment.replications=3",
+    "experiment.scenarios=[mandate]",
+    "experiment.bootstrap=200",
+    "output.progress=true",
+]
+SWEEP = ["-m", "org.size=200", "weeks=600", "output.plot=false", "seed=0,1,2"]
+#: ``python -m sim`` in which the job with seed=1 fails with a bug (not bad input): ``run`` is
+#: replaced before ``sim.__main__`` imports it (the basic launcher runs the jobs in this process).
+CRASHING_SWEEP = """
+import runpy
+import sys
+
+import sim.run
+
+real_run = sim.run.run
+
+
+def run(cfg, *args, **kwargs):
+    if cfg.seed == 1:
+        raise RuntimeError("the simulated bug")
+    return real_run(cfg, *args, **kwargs)
+
+
+sim.run.run = run
+sys.argv = ["sim", *sys.argv[1:]]
+runpy.run_module("sim", run_name="__main__", alter_sys=True)
+"""
+
+
+def start(args: list[str], cwd: Path, code: str | None = None) -> subprocess.Popen:
+    cwd.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-c", code, *args] if code else [sys.executable, "-m", "sim", *args]
+    return subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        encoding="utf-8",
+    )
+
+
+def finish(proc: subprocess.Popen) -> subprocess.CompletedProcess:
+    out, err = proc.communicate(timeout=300)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def run(args: list[str], cwd: Path, code: str | None = None) -> subprocess.CompletedProcess:
+    return finish(start(args, cwd, code))
+
+
+def handles_sigterm(pid: int) -> bool:
+    """Whether the process has installed its SIGTERM handler (Linux: SigCgt in /proc;
+    elsewhere, assumed once it has had two seconds to start)."""
+    if not Path("/proc/self/status").exists():
+        time.sleep(2)
+        return True
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    caught = int(re.search(r"^SigCgt:\s*([0-9a-f]+)", status, re.M).group(1), 16)
+    return bool(caught >> (signal.SIGTERM - 1) & 1)
+
+
+def stop_when(proc: subprocess.Popen, ready, sig: int) -> subprocess.CompletedProcess:
+    """Send ``sig`` to ``proc`` as soon as ``ready()`` holds (and its handler is in place)."""
+    deadline = time.monotonic() + 120
+    while not (ready() and handles_sigterm(proc.pid)):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    proc.send_signal(sig)
+    return finish(proc)
+
+
+def partial_runs(folder: Path) -> list[Path]:
+    return sorted((folder / ".partial").glob("*.parquet"))
+
+
+def interrupted_compare(base: Path) -> dict:
+    out = base / "results"
+    proc = start([*COMPARE, "experiment.jobs=1", f"experiment.dir={out}"], base / "cwd")
+    stopped = stop_when(proc, lambda: len(partial_runs(out)) >= 1, signal.SIGTERM)
+    left = {p.name for p in out.iterdir()}
+    saved = len(partial_runs(out))
+    again = run([*COMPARE, "experiment.jobs=1", f"experiment.dir={out}"], base / "cwd")
+    return {"stopped": stopped, "left": left, "saved": saved, "again": again, "out": out}
+
+
+def interrupted_sweep(base: Path) -> dict:
+    out = base / "sweep"
+    args = [*SWEEP, f"hydra.sweep.dir={out}"]
+    proc = start(args, base / "cwd")
+    stopped = stop_when(proc, lambda: (out / "0" / "summary.json").exists(), signal.SIGINT)
+    left = {p.name: sorted(q.name for q in p.iterdir()) for p in out.iterdir() if p.is_dir()}
+    first = (out / "0" / "summary.json").stat().st_mtime_ns
+    again = run(args, base / "cwd")
+    kept = (out / "0" / "summary.json").stat().st_mtime_ns == first
+    return {"stopped": stopped, "left": left, "again": again, "out": out, "kept": kept}
+
+
+def interrupted_run(base: Path) -> dict:
+    out = base / "runs"
+    proc = start(["org.size=200", "weeks=1000000", f"output.dir={out}"], base / "cwd")
+    time.sleep(0.5)
+    stopped = stop_when(proc, lambda: True, signal.SIGTERM)
+    return {"stopped": stopped, "out": out}
+
+
+def crashing_sweep(base: Path) -> dict:
+    out = base / "sweep"
+    args = ["-m", "org.size=80", "weeks=12", "output.plot=false", "seed=0,1,2"]
+    args.append(f"hydra.sweep.dir={out}")
+    crashed = run(args, base / "cwd", CRASHING_SWEEP)
+    done = {n: (out / n / "summary.json").stat().st_mtime_ns for n in ("0", "2")}
+    error = json.loads((out / "1" / "error.json").read_text())
+    files = {n: sorted(p.name for p in (out / n).iterdir()) for n in ("0", "1", "2")}
+    again = run(args, base / "cwd")
+    kept = all((out / n / "summary.json").stat().st_mtime_ns == t for n, t in done.items())
+    return {
+        "crashed": crashed,
+        "error": error,
+        "files": files,
+        "again": again,
+        "out": out,
+        "kept": kept,
+    }
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory):
+    base = tmp_path_factory.mktemp("reliability")
+    jobs = {
+        "compare": (interrupted_compare, base / "compare"),
+        "sweep": (interrupted_sweep, base / "sweep"),
+        "run": (interrupted_run, base / "run"),
+        "crash": (crashing_sweep, base / "crash"),
+        "several errors": (
+            run,
+            [
+                "org.size=-5",
+                "population.stage_up=2",
+                "champions.share=1",
+                "scenario=mandate",
+                "scenario.interventions.mandate.start=60",
+                "scenario.interventions.mandate.end=10",
+                "weeks=0",
+                f"output.dir={base / 'bad' / 'runs'}",
+            ],
+            base / "bad" / "cwd",
+        ),
+        "unwritable": (
+            run,
+            ["org.size=50", "weeks=5", "output.dir=/sys/beyond-adoption-results"],
+            base / "unwritable",
+        ),
+    }
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        futures = {name: pool.submit(fn, *args) for name, (fn, *args) in jobs.items()}
+        results = {name: f.result() for name, f in futures.items()}
+    return results
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> dict[str, Path]:
+    """What the comparison and the sweep write when nothing stops them: the comparison with two
+    workers, the sweep's jobs as single runs (in this process: the bytes do not depend on the
+    process, test_cli.py)."""
+    base = tmp_path_factory.mktemp("uninterrupted")
+    overrides = [*COMPARE, "experiment.jobs=2", f"experiment.dir={base / 'compare'}"]
+    compared = compare.main(sim.compose(overrides), overrides)
+    jobs = {}
+    for seed in range(3):
+        result = sim.simulate([*SWEEP[1:-1], f"seed={seed}"])
+        jobs[str(seed)] = result.save(base / "sweep" / str(seed), plot=False)
+    return {"compare": compared, **jobs}
+
+
+def no_traceback(proc) -> None:
+    assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
+
+
+def the_folder(out: Path) -> Path:
+    folders = [p for p in out.iterdir() if not p.name.startswith(".")]
+    assert len(folders) == 1, folders
+    return folders[0]
+
+
+# --- item 1: every problem at once, before any work --------------------------------------------
+
+
+def test_several_kinds_of_error_are_reported_together_and_nothing_is_created(cli, tmp_path):
+    proc = cli["several errors"]
+    assert proc.returncode == 2, proc.stderr
+    no_traceback(proc)
+    lines = proc.stderr.strip().splitlines()
+    assert lines[0].startswith("error: ")
+    for pattern in (
+        r"org\.size: -5 is not allowed; it must be a whole number ≥ 2",
+        r"population\.stage_up=2\.0 is not allowed: it must be between 0 and 1",
+        r"champions\.share=1\.0 is not allowed: .*leave no employees",
+        r"scenario\.interventions\.mandate\.end=10 is not allowed: .*not before start \(60\)",
+        r"weeks=0 is not allowed: it must be at least 1",
+    ):
+        assert any(re.search(pattern, line) for line in lines), (pattern, lines)
+    assert len(lines) == 5
+    assert proc.stdout == ""
+    assert not (Path(proc.args[-1].split("=", 1)[1])).exists()  # no output.dir, no folder
+
+
+@pytest.mark.parametrize(
+    ("overrides", "pattern"),
+    [
+        (["population.time_cost=inf"], r"population\.time_cost=inf .* finite number"),
+        (["population.activity_base=1e39"], r"population\.activity_base=1e\+39 .* at most 1e\+12"),
+        (
+            ["scenario=mandate", "scenario.interventions.mandate.cost_per_person=inf"],
+            r"scenario\.interventions\.mandate\.cost_per_person=inf .* finite",
+        ),
+        (["champions.share=1"], r"champions\.share=1\.0 is not allowed: .*no employees"),
+        (["org=small_world", "org.k=3"], r"org\.k: 3 is not allowed; it must be even"),
+        (
+            ["org=random", "org.size=50", "org.mean_degree=80"],
+            r"org\.mean_degree: 80\.0 is not allowed; it must be a number between 0 and 49",
+        ),
+        (["org=file", "org.path=/no/such.csv"], r"org\.path: /no/such\.csv: no such file"),
+    ],
+)
+def test_config_rules_beyond_the_ranges(overrides, pattern):
+    with pytest.raises(InputError, match=pattern):
+        check(sim.compose([*overrides, "weeks=5"]))
+
+
+@pytest.mark.parametrize(
+    ("kind", "key", "value"),
+    [
+        ("hierarchy", "size", 1),
+        ("hierarchy", "span", 0),
+        ("hierarchy", "team_density", 1.5),
+        ("hierarchy", "department_bias", -0.1),
+        ("small_world", "k", 200),
+        ("small_world", "rewire", 2.0),
+        ("scale_free", "m", 0),
+        ("random", "mean_degree", 500.0),
+    ],
+)
+def test_organisation_checks_agree_with_the_generators(kind, key, value):
+    """``org_problems`` finds, before building, what the generator would refuse, in the
+    generator's own words."""
+    params = {"size": 100, key: value} if key != "size" else {key: value}
+    with pytest.raises(InputError) as built:
+        generators.build(kind, params, np.random.default_rng(0))
+    assert org_problems({"generator": kind, **params}) == [str(built.value)]
+    assert org_problems({"generator": kind, "size": 100}) == []
+
+
+def test_a_comparison_reports_its_settings_and_the_common_config_together(tmp_path):
+    overrides = ["experiment=compare", "experiment.replications=0", "weeks=0"]
+    overrides += [f"experiment.dir={tmp_path / 'out'}"]
+    with pytest.raises(InputError) as raised:
+        compare.main(sim.compose(overrides), overrides)
+    message = str(raised.value)
+    assert "experiment.replications=0" in message and "weeks=0" in message
+    assert not (tmp_path / "out").exists()
+
+
+# --- items 3 and 4: interrupted, resumed, identical ---------------------------------------------
+
+
+COMPARED_FILES = ("weekly.parquet", "runs.parquet", "summary.csv", "tests.csv", "weekly.csv")
+
+
+def test_an_interrupted_comparison_leaves_only_its_saved_replications(cli):
+    stopped = cli["compare"]["stopped"]
+    assert stopped.returncode == 128 + signal.SIGTERM, stopped.stderr
+    no_traceback(stopped)
+    assert re.search(
+        r"^interrupted: experiment=compare was stopped by SIGTERM", stopped.stderr, re.M
+    )
+    assert ".partial" in stopped.stderr and "wrote" not in stopped.stdout
+    assert cli["compare"]["left"] == {".partial"}  # no results folder, not even a hidden one
+    assert 1 <= cli["compare"]["saved"] < 6
+
+
+def test_a_resumed_comparison_reuses_saved_runs_and_matches_an_uninterrupted_one(cli, reference):
+    again, out = cli["compare"]["again"], cli["compare"]["out"]
+    assert again.returncode == 0, again.stderr
+    no_traceback(again)
+    saved = cli["compare"]["saved"]
+    assert f"resuming: {saved} of 6 runs were already complete" in again.stderr
+    assert sorted(p.name for p in out.iterdir()) == [the_folder(out).name]  # .partial is gone
+    ref = reference["compare"]
+    # Resumed with one worker, the reference with two: the same bytes.
+    for name in COMPARED_FILES:
+        assert (the_folder(out) / name).read_bytes() == (ref / name).read_bytes(), name
+
+
+def test_an_interrupted_sweep_keeps_finished_jobs_and_nothing_half_written(cli):
+    stopped, left = cli["sweep"]["stopped"], cli["sweep"]["left"]
+    assert stopped.returncode == 128 + signal.SIGINT, stopped.stderr
+    no_traceback(stopped)
+    assert "interrupted: the sweep was stopped by Ctrl-C" in stopped.stderr
+    assert "hydra.sweep.dir=" in stopped.stderr
+    assert left["0"] == sorted(
+        ["config.yaml", "groups.parquet", "provenance.json"]
+        + [
+            "summary.json",
+            "weekly.parquet",
+        ]
+    )
+    assert all(files == [] for name, files in left.items() if name != "0"), left
+    assert not any(name.startswith(".") for name in left), left  # no temporary folder
+
+
+def test_a_resumed_sweep_skips_finished_jobs_and_matches_an_uninterrupted_one(cli, reference):
+    again, out = cli["sweep"]["again"], cli["sweep"]["out"]
+    assert again.returncode == 0, again.stderr
+    no_traceback(again)
+    assert "resuming the sweep in" in again.stdout
+    assert re.search(
+        r"^job 0 \(.*seed=0\): already complete in \S+/0, skipped$", again.stdout, re.M
+    )
+    assert cli["sweep"]["kept"]  # job 0's files were not rewritten
+    assert len(re.findall(r"^job [12] \(.*\): long-run value", again.stdout, re.M)) == 2
+    record = json.loads((out / "sweep.json").read_text())
+    assert len(record["resumed"]) == 1 and record["completed"] == 3 and record["failed"] == []
+    for job in ("0", "1", "2"):
+        for name in ("weekly.parquet", "groups.parquet", "summary.json"):
+            ours, theirs = out / job / name, reference[job] / name
+            assert ours.read_bytes() == theirs.read_bytes(), (job, name)
+
+
+def test_a_sigterm_during_a_run_writes_nothing(cli):
+    stopped, out = cli["run"]["stopped"], cli["run"]["out"]
+    assert stopped.returncode == 128 + signal.SIGTERM, stopped.stderr
+    no_traceback(stopped)
+    assert "interrupted: the run was stopped by SIGTERM; no results folder was written" in (
+        stopped.stderr
+    )
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_a_sweep_reruns_only_what_is_not_complete_and_valid(cli, tmp_path):
+    """``completed_job``: the same overrides, config, code, and readable result files."""
+    job = tmp_path / "0"
+    shutil.copytree(cli["sweep"]["out"] / "0", job)
+    prov = json.loads((job / "provenance.json").read_text())
+    config = sim.run.OmegaConf.to_container(sim.run.OmegaConf.load(job / "config.yaml"))
+    overrides = prov["overrides"]
+    assert resume.completed_job(job, overrides, config)
+    assert not resume.completed_job(job, [*overrides, "weeks=5"], config)
+    assert not resume.completed_job(job, overrides, {**config, "weeks": 5})
+    (job / "weekly.parquet").write_bytes((job / "weekly.parquet").read_bytes()[:100])
+    assert not resume.completed_job(job, overrides, config)  # truncated
+    (job / "weekly.parquet").unlink()
+    assert not resume.completed_job(job, overrides, config)
+
+
+# --- item 7: faults ----------------------------------------------------------------------------
+
+
+def test_a_job_that_raises_is_reported_by_its_overrides_and_the_others_land(cli):
+    crashed = cli["crash"]["crashed"]
+    assert crashed.returncode == 1, crashed.stderr
+    no_traceback(crashed)
+    assert re.search(
+        r"^error: job 1 \(org\.size=80 weeks=12 output\.plot=False seed=1\) failed: "
+        r"RuntimeError: the simulated bug$",
+        crashed.stderr,
+        re.M,
+    )
+    assert re.search(r"^error: 1 of 3 jobs failed: job 1 \(.*seed=1\)", crashed.stderr, re.M)
+    error = cli["crash"]["error"]
+    assert error["overrides"][-1] == "seed=1" and "traceback" in error  # kept for a bug report
+    assert cli["crash"]["files"]["1"] == ["error.json"]
+    for job in ("0", "2"):
+        assert "summary.json" in cli["crash"]["files"][job]
+
+
+def test_the_failed_job_runs_again_when_the_sweep_is_resumed(cli):
+    again, out = cli["crash"]["again"], cli["crash"]["out"]
+    assert again.returncode == 0, again.stderr
+    assert cli["crash"]["kept"]
+    assert len(re.findall(r"already complete in \S+, skipped", again.stdout)) == 2
+    assert sorted(p.name for p in (out / "1").iterdir()) == sorted(
+        ["config.yaml", "groups.parquet", "provenance.json", "summary.json", "weekly.parquet"]
+    )
+
+
+def test_an_unwritable_results_folder_gives_one_message(cli):
+    proc = cli["unwritable"]
+    if proc.returncode == 0:
+        pytest.skip("/sys is writable here")
+    assert proc.returncode == 2
+    no_traceback(proc)
+    assert re.fullmatch(
+        r"error: output\.dir: cannot write to /sys/beyond-adoption-results: .+\n", proc.stderr
+    )
+
+
+def no_space(*args, **kwargs):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_a_full_disk_while_writing_a_run_gives_a_clear_error_and_leaves_nothing(
+    tmp_path, monkeypatch
+):
+    result = sim.simulate(["org.size=50", "weeks=5"])
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", no_space)
+    with pytest.raises(InputError, match=r"output\.dir: cannot write the results folder in "):
+        result.save(tmp_path / "runs" / "run", plot=False)
+    assert list((tmp_path / "runs").iterdir()) == []
+
+
+def test_a_full_disk_while_saving_a_replication_gives_a_clear_error(tmp_path, monkeypatch):
+    spec = Spec.from_config(sim.compose(["org.size=40", "weeks=5"]))
+    cache = resume.RunCache(tmp_path / ".partial")
+    monkeypatch.setattr(pyarrow.parquet, "write_table", no_space)
+    with pytest.raises(InputError, match=r"experiment\.dir: cannot save a completed run in .*"):
+        run_replications([spec], [1, 2], cache=cache)
+    assert not any(cache.folder.glob("*"))
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, signals.Terminated, RuntimeError])
+def test_an_interruption_while_writing_removes_the_temporary_folder(tmp_path, stop):
+    def build(tmp: Path) -> None:
+        (tmp / "summary.json").write_text("{}")
+        raise stop("stopped")
+
+    with pytest.raises(stop):
+        write_atomically(tmp_path / "out" / "run", build, key="output.dir")
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_damaged_saved_replication_is_simulated_again(tmp_path):
+    specs = [Spec.from_config(sim.compose(["org.size=40", "weeks=8", "seed=1"]))]
+    cache = resume.RunCache(tmp_path / ".partial")
+    weekly, runs = run_replications(specs, [3, 4, 5], cache=cache)
+    files = sorted(cache.folder.glob("*.parquet"))
+    assert len(files) == 3
+    files[0].write_bytes(files[0].read_bytes()[:50])  # truncated, as by a crash mid-copy
+    other = cache.folder / "0other.parquet"  # a run of another study
+    other.write_bytes(files[1].read_bytes())
+    again_weekly, again_runs = run_replications(specs, [3, 4, 5], cache=cache)
+    pd.testing.assert_frame_equal(again_weekly, weekly)
+    pd.testing.assert_frame_equal(again_runs, runs)
+    assert pq_readable(files[0])  # simulated again and saved whole
+    cache.discard(resume.run_key(specs[0], r, s) for r, s in enumerate([3, 4, 5]))
+    assert list(cache.folder.iterdir()) == [other]  # another study's run is left alone
+    other.unlink()
+    cache.discard([])
+    assert not cache.folder.exists()
+
+
+def pq_readable(path: Path) -> bool:
+    try:
+        pyarrow.parquet.read_metadata(path)
+    except Exception:
+        return False
+    return True
+
+
+def test_a_changed_network_file_is_not_taken_for_the_same_run(tmp_path):
+    path = tmp_path / "ties.csv"
+    path.write_text("source,target\n1,2\n2,3\n")
+    spec = Spec.from_config(sim.compose(["org=file", f"org.path={path}", "weeks=4"]))
+    before = resume.run_key(spec, 0, 1)
+    path.write_text("source,target\n1,2\n2,3\n3,1\n")
+    assert resume.run_key(spec, 0, 1) != before
+    assert resume.run_key(spec, 1, 1) != resume.run_key(spec, 0, 1)
+
+
+def test_an_unexpected_error_is_one_message_with_the_traceback_in_a_file(
+    tmp_path, monkeypatch, capsys
+):
+    import sim.__main__ as cli_module
+
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    monkeypatch.setattr(cli_module.tempfile, "gettempdir", lambda: str(tmp_path))
+    try:
+        raise ZeroDivisionError("a bug")
+    except ZeroDivisionError as e:
+        with pytest.raises(SystemExit) as exited:
+            cli_module.crashed(e)
+    assert exited.value.code == 1
+    err = capsys.readouterr().err
+    assert re.fullmatch(
+        r"error: the run stopped unexpectedly: this is a bug in beyond-adoption "
+        r"\(ZeroDivisionError: a bug\); the details for a bug report are in \S+\.txt\n",
+        err,
+    )
+    (report,) = tmp_path.glob("beyond-adoption-crash-*.txt")
+    assert "Traceback" in report.read_text() and "ZeroDivisionError" in report.read_text()
+
+
+# --- item 5: numerically sound ------------------------------------------------------------------
+
+
+def test_ten_thousand_weeks_stay_sound():
+    """200 people for 10,000 weeks (192 years): the state every 20 weeks, then every week's
+    records (which hold each week's shares and means, so a NaN in any week shows there)."""
+    model = AdoptionModel(org={"generator": "hierarchy", "size": 200}, rng=7)
+    with np.errstate(over="ignore"):
+        for week in range(10_000):
+            model.step()
+            if week % 20 == 0:
+                assert_sound_state(model.state, 200)
+    assert_sound_model(model)
+    assert len(model.weekly()) == 10_000
+
+
+def edges(name: str) -> list[float]:
+    """The ends of a parameter's allowed range; an unbounded end is the largest magnitude the
+    config allows (``sim.run.MAX_MAGNITUDE``)."""
+    low, high = BOUNDS.get(name, NON_NEGATIVE)
+    return [max(low, -MAX_MAGNITUDE), min(high, MAX_MAGNITUDE)]
+
+
+NUMERIC = [f.name for f in fields(Behaviour) if f.type is not bool]
+INTEGER = {f.name for f in fields(Behaviour) if f.type is int}
+EDGE_CASES = [(name, end) for name in NUMERIC for end in (0, 1)]
+
+
+def behaviour_at(assignments: dict[str, float]) -> Behaviour:
+    values = {k: int(v) if k in INTEGER else float(v) for k, v in assignments.items()}
+    return replace(Behaviour(), **values)
+
+
+def run_checked(behaviour: Behaviour, weeks: int = 40, interventions=(), size: int = 60):
+    model = AdoptionModel(
+        org={"generator": "hierarchy", "size": size, "span": 4},
+        behaviour=behaviour,
+        champion_share=0.1,
+        interventions=list(interventions),
+        rng=11,
+    )
+    with np.errstate(over="ignore"):  # extreme logits overflow exp() harmlessly (to 0 or 1)
+        for _ in range(weeks):
+            model.step()
+            assert_sound_state(model.state, size)
+    assert_sound_model(model)
+    return model
+
+
+def every_intervention(intensity_cap: float) -> list[Intervention]:
+    """Every kind at once, at full intensity, with the largest costs allowed."""
+    return [
+        Intervention(
+            name=kind,
+            kind=kind,
+            intensity=1.0 if kind not in ("champions", "experiment") else intensity_cap,
+            cost_fixed=MAX_MAGNITUDE,
+            cost_per_week=MAX_MAGNITUDE,
+            cost_per_person=MAX_MAGNITUDE,
+            cost_per_reward=MAX_MAGNITUDE,
+            sense_gain=1.0,
+            decay=0.0,
+            niche=1.0,
+            end=20,
+        )
+        for kind in KINDS
+    ]
+
+
+@pytest.mark.parametrize(("name", "end"), EDGE_CASES, ids=[f"{n}-{'lh'[e]}" for n, e in EDGE_CASES])
+def test_every_parameter_at_either_edge_of_its_range_stays_sound(name, end):
+    value = edges(name)[end]
+    if name in INTEGER:
+        value = min(value, 10_000)  # idle_weeks, threshold_count: weeks and people
+    assert not sim.run.problems(behaviour_at({name: value}))  # inside the allowed range
+    run_checked(behaviour_at({name: value}))
+
+
+@pytest.mark.parametrize("end", [0, 1], ids=["all-low", "all-high"])
+def test_every_parameter_at_the_same_edge_with_every_intervention_stays_sound(end):
+    values = {name: edges(name)[end] for name in NUMERIC}
+    for name in INTEGER:
+        values[name] = min(values[name], 10_000)
+    run_checked(behaviour_at(values), interventions=every_intervention(MAX_MAGNITUDE))
+
+
+def test_an_incentive_when_nobody_has_intrinsic_motivation_stays_sound():
+    incentive = Intervention(name="points", kind="incentive")
+    run_checked(behaviour_at({"intrinsic_mean": 0.0}), weeks=5, interventions=[incentive])
+
+
+def test_a_random_network_with_a_tiny_mean_degree_is_built():
+    org = generators.build("random", {"size": 3, "mean_degree": 1e-98}, np.random.default_rng(0))
+    assert org.n_edges == 0
