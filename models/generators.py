@@ -98,6 +98,12 @@ def informal_ties(
     repeated draws of a pair collapse into one tie, so the mean saturates below n - 1.
     """
     n = department.size
+    if n * mean_degree / 2 > _MAX_TIES:
+        raise InputError(
+            f"org.informal_degree: {mean_degree:g} is too many for {n:,} people: they would "
+            f"start about {n * mean_degree / 2:,.0f} ties, more than the {_MAX_TIES:,} this "
+            f"model can tie; at this size use at most {2 * _MAX_TIES / n:,.0f}"
+        )
     starter = np.repeat(np.arange(n), rng.poisson(mean_degree / 2, n))
     by_department = np.argsort(department, kind="stable")
     size = np.bincount(department)

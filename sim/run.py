@@ -193,7 +193,7 @@ ORG_LIMITS = {
     "mean_degree": ("number", 0.0, "size-1"),
     "rewire": ("number", 0.0, 1.0),
     "team_density": ("number", 0.0, 1.0),
-    "informal_degree": ("number", 0.0, None),  # may exceed size - 1: the mean saturates
+    "informal_degree": ("number", 0.0, None),  # above size - 1 allowed; tie budget: at build
     "department_bias": ("number", 0.0, 1.0),
 }
 ORG_FILES = ("path", "nodes_path", "ties_path")

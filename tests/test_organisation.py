@@ -253,6 +253,11 @@ def test_any_hierarchy_is_valid(size, span, team_density, informal_degree, depar
         ("hierarchy", {"informal_degree": float("inf")}, "org.informal_degree: inf"),
         ("hierarchy", {"department_bias": float("nan")}, "org.department_bias"),
         ("hierarchy", {"size": 100_000, "span": 10_000}, "org.span: 10000 is too wide"),
+        (
+            "hierarchy",
+            {"size": 100_000, "informal_degree": 1e6},
+            "org.informal_degree: 1e\\+06 is too many for 100,000 people.*at most 250",
+        ),
         ("small_world", {"size": 10, "k": 3}, "org.k: 3 .* even"),
         ("small_world", {"size": 10, "k": 10}, "org.k: 10 .* 0..9"),
         ("small_world", {"rewire": -0.1}, "org.rewire"),
