@@ -198,3 +198,15 @@ def test_every_named_programme_is_documented(text):
     assert names, f"no programmes found in {SCENARIOS}"
     missing = undocumented(text, names)
     assert not missing, f"programmes in conf/scenario/ not named in MODEL.md: {missing}"
+
+
+def test_the_programme_table_of_section_9_is_what_the_code_gives():
+    """docs/MODEL.md §9's table of the named programmes (seeds 0–9, five years) is measured,
+    not typed: regenerate it with ``python -m experiments.calibration --docs``."""
+    from experiments import calibration
+
+    measured = calibration.table(calibration.measure())
+    assert measured == calibration.documented(), (
+        "docs/MODEL.md §9 no longer matches the model: run "
+        "`python -m experiments.calibration --docs` and reread the text around the table"
+    )
