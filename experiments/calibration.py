@@ -11,14 +11,14 @@ table (and the reading of it in §9) is brought up to date.
 """
 
 import argparse
-import statistics
 from pathlib import Path
 
-from joblib import Parallel, delayed
+import pandas as pd
 
 from experiments.compare import available_scenarios
+from experiments.docs_blocks import block, replace_block
 from sim.api import compose
-from sim.replicate import Spec
+from sim.replicate import Spec, run_replications
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "MODEL.md"
@@ -38,34 +38,15 @@ ORDER = (
     "terry_five_elements",
     "connect_basf",
 )
-KEYS = (
-    "long_run_value",
-    "value_last_year",
-    "peak_active_share",
-    "active_share_last_year",
-    "adoption_value_gap",
-    "cost_total",
-)
 
 
-def _summary(spec: Spec, seed: int) -> dict:
-    model = spec.model(seed)
-    model.run(spec.weeks)
-    summary = model.summary()
-    return {k: summary[k] for k in KEYS}
-
-
-def measure(seeds=SEEDS, overrides: tuple[str, ...] = (), n_jobs: int = 2) -> dict[str, list]:
-    """Each programme's summaries, one per seed (``overrides`` apply to every programme)."""
+def measure(seeds=SEEDS, overrides: tuple[str, ...] = (), n_jobs: int = 2) -> pd.DataFrame:
+    """One row per programme × seed with the run's summary (``overrides`` apply to every
+    programme), programmes in the table's order."""
     names = [n for n in ORDER if n in available_scenarios()]
     names += sorted(set(available_scenarios()) - set(names))
-    specs = {n: Spec.from_config(compose([*overrides, f"scenario={n}"]), n) for n in names}
-    jobs = [(n, s) for n in names for s in seeds]
-    out = Parallel(n_jobs=n_jobs)(delayed(_summary)(specs[n], s) for n, s in jobs)
-    runs: dict[str, list] = {n: [] for n in names}
-    for (n, _), summary in zip(jobs, out, strict=True):
-        runs[n].append(summary)
-    return runs
+    specs = [Spec.from_config(compose([*overrides, f"scenario={n}"]), n) for n in names]
+    return run_replications(specs, list(seeds), n_jobs=n_jobs)[1]
 
 
 def _hours(x: float, step: int = 100) -> str:
@@ -74,41 +55,29 @@ def _hours(x: float, step: int = 100) -> str:
     return text.replace("-", "−")
 
 
-def table(runs: dict[str, list]) -> str:
-    """The markdown table of §9."""
+def table(runs: pd.DataFrame) -> str:
+    """The markdown table of §9: means over the seeds, with the range of long-run value."""
     lines = [
         "| programme | long-run value (min to max) | value in the last year | peak weekly active "
         "| weekly active, last year | adoption–value gap | cost | long-run value − cost |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for name, summaries in runs.items():
-
-        def mean(key, summaries=summaries):
-            return statistics.fmean(s[key] for s in summaries)
-
-        values = [s["long_run_value"] for s in summaries]
+    for name, r in runs.groupby("scenario", sort=False):
+        mean = r.mean(numeric_only=True)
+        value = r["long_run_value"]
         lines.append(
-            f"| `{name}` | {_hours(mean('long_run_value'))} ({_hours(min(values))} to "
-            f"{_hours(max(values))}) | {_hours(mean('value_last_year'))} | "
-            f"{mean('peak_active_share'):.2f} | {mean('active_share_last_year'):.2f} | "
-            f"{mean('adoption_value_gap'):.2f} | {_hours(mean('cost_total'), 1)} | "
-            f"{_hours(mean('long_run_value') - mean('cost_total'))} |"
+            f"| `{name}` | {_hours(mean['long_run_value'])} ({_hours(value.min())} to "
+            f"{_hours(value.max())}) | {_hours(mean['value_last_year'])} | "
+            f"{mean['peak_active_share']:.2f} | {mean['active_share_last_year']:.2f} | "
+            f"{mean['adoption_value_gap']:.2f} | {_hours(mean['cost_total'], 1)} | "
+            f"{_hours(mean['long_run_value'] - mean['cost_total'])} |"
         )
     return "\n".join(lines)
 
 
 def documented(docs: Path = DOCS) -> str:
     """The table as docs/MODEL.md has it."""
-    text = docs.read_text(encoding="utf-8")
-    return text.split(BEGIN, 1)[1].split(END, 1)[0].strip()
-
-
-def update(new: str, docs: Path = DOCS) -> Path:
-    text = docs.read_text(encoding="utf-8")
-    head, rest = text.split(BEGIN, 1)
-    tail = rest.split(END, 1)[1]
-    docs.write_text(f"{head}{BEGIN}\n{new}\n{END}{tail}", encoding="utf-8")
-    return docs
+    return block(docs, BEGIN, END)
 
 
 def cli(argv: list[str] | None = None) -> None:
@@ -119,7 +88,7 @@ def cli(argv: list[str] | None = None) -> None:
     new = table(measure(n_jobs=args.jobs))
     print(new)
     if args.docs:
-        print(f"wrote {update(new)}")
+        print(f"wrote {replace_block(DOCS, BEGIN, END, new)}")
 
 
 if __name__ == "__main__":

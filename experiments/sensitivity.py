@@ -167,13 +167,14 @@ class Settings:
         if "methods" in values:
             values["methods"] = tuple(values["methods"])
         for name, value in values.items():
-            kind = float if name == "conf_level" else int
-            if name != "methods" and not (
-                isinstance(value, kind | int) and not isinstance(value, bool)
-            ):
+            if name == "methods":  # checked by ``problems``
+                continue
+            # conf_level is a share (an integer is a number too); the rest are counts
+            allowed = (int, float) if name == "conf_level" else int
+            if isinstance(value, bool) or not isinstance(value, allowed):
+                what = "a number" if name == "conf_level" else "an integer"
                 raise InputError(
-                    f"experiment.params.{name}={value!r} is not allowed: it must be "
-                    f"{'a number' if kind is float else 'an integer'}"
+                    f"experiment.params.{name}={value!r} is not allowed: it must be {what}"
                 )
         return cls(**values)
 

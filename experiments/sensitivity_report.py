@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from experiments.docs_blocks import replace_block
 from experiments.sensitivity import CLAIMS, PARAMETERS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,7 +109,7 @@ def _claims(experiments: pd.DataFrame, discovery: pd.DataFrame) -> list[str]:
 
 
 def block(folder: Path, img: str = "img") -> str:
-    """The generated markdown for the run in ``folder``."""
+    """The generated markdown for the run in ``folder`` (what goes between the markers)."""
     record = json.loads((folder / "provenance.json").read_text())
     indices = pd.read_csv(folder / "indices.csv")
     experiments = pd.read_csv(folder / "experiments.csv")
@@ -117,8 +118,6 @@ def block(folder: Path, img: str = "img") -> str:
     if (folder / "sensitivity_sobol.png").exists():
         figures.append(f"![Sobol indices]({img}/sensitivity_sobol.png)")
     lines = [
-        BEGIN,
-        "",
         _settings(record, folder),
         "",
         "Morris μ* (mean absolute elementary effect, hours), μ (signed), σ (spread: "
@@ -133,20 +132,13 @@ def block(folder: Path, img: str = "img") -> str:
         "**Claims and where they fail** (scenario discovery on the Latin-hypercube points):",
         "",
         *_claims(experiments, discovery),
-        "",
-        END,
     ]
     return "\n".join(lines) + "\n"
 
 
 def update(folder: Path, docs: Path = DOCS, img: Path = IMG) -> Path:
     """Replace the generated block in ``docs`` and copy the charts to ``img``."""
-    text = docs.read_text(encoding="utf-8")
-    if BEGIN not in text or END not in text:
-        raise SystemExit(f"{docs}: the markers {BEGIN!r} and {END!r} are missing")
-    head, rest = text.split(BEGIN, 1)
-    tail = rest.split(END, 1)[1]
-    docs.write_text(head + block(folder).rstrip("\n") + tail, encoding="utf-8")
+    replace_block(docs, BEGIN, END, block(folder))
     img.mkdir(parents=True, exist_ok=True)
     for png in folder.glob("sensitivity_*.png"):
         shutil.copyfile(png, img / png.name)

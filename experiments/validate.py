@@ -436,25 +436,14 @@ def baseline(
         for s in seeds
     ]
     everything = parallel(tasks, n_jobs, progress, f"baseline: {len(tasks)} runs")
-    runs = everything[: len(seeds)]
-    part = _mean_split(runs, period)
+    by_rate = [everything[k * len(seeds) : (k + 1) * len(seeds)] for k in range(len(rates))]
+    runs = by_rate[0]
     weekly = pd.concat([r["weekly"].assign(replication=i) for i, r in enumerate(runs)])
-    part["weekly_observer_share"] = _weekly_observers(weekly, weeks, period)
-    part["active_share_last_year"] = float(
-        weekly[weekly["week"] >= weeks - period]["active_share"].mean()
-    )
-    part["posting_connect"] = Behaviour().posting_connect
-    part["alternatives"] = []
-    for k, rate in enumerate(posting_connect, start=1):
-        alt = everything[k * len(seeds) : (k + 1) * len(seeds)]
-        alt_weekly = pd.concat([r["weekly"] for r in alt])
-        split = _mean_split(alt, period)
-        split["posting_connect"] = float(rate)
-        split["weekly_observer_share"] = _weekly_observers(alt_weekly, weeks, period)
-        split["active_share_last_year"] = float(
-            alt_weekly[alt_weekly["week"] >= weeks - period]["active_share"].mean()
-        )
-        part["alternatives"].append(split)
+    part = _last_year(runs, weeks, period, Behaviour().posting_connect)
+    part["alternatives"] = [
+        _last_year(alt, weeks, period, float(rate))
+        for rate, alt in zip(posting_connect, by_rate[1:], strict=True)
+    ]
     part.update(period_weeks=period, replications=len(seeds))
     mean = weekly.groupby("week")[["active_share", "adopted_share", "user_share"]].mean()
     mean = mean.reset_index()
@@ -465,13 +454,17 @@ def baseline(
     return part, drop, mean
 
 
-def _mean_split(runs: list[dict], period: int) -> dict:
+def _last_year(runs: list[dict], weeks: int, period: int, posting_connect: float) -> dict:
+    """The participation split of the last ``period`` weeks (mean over ``runs``), with the
+    weekly observer and active shares of those weeks and the Connect posting rate used."""
     splits = [participation_split(r["posts"], period=period) for r in runs]
-    return {k: float(np.mean([s[k] for s in splits])) for k in splits[0] if k != "people"}
-
-
-def _weekly_observers(weekly: pd.DataFrame, weeks: int, period: int) -> float:
-    return float(weekly[weekly["week"] >= weeks - period]["observer_share"].mean())
+    out = {k: float(np.mean([s[k] for s in splits])) for k in splits[0] if k != "people"}
+    weekly = pd.concat([r["weekly"] for r in runs])
+    last = weekly[weekly["week"] >= weeks - period]
+    out["weekly_observer_share"] = float(last["observer_share"].mean())
+    out["active_share_last_year"] = float(last["active_share"].mean())
+    out["posting_connect"] = posting_connect
+    return out
 
 
 def active_fall(weekly: pd.DataFrame, early: int = 104, late: int = 156, smooth: int = 13) -> dict:

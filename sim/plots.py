@@ -10,7 +10,10 @@ import pandas as pd  # noqa: E402
 
 from models.state import STAGE_NAMES  # noqa: E402
 
-STAGE_COLOURS = ("#d9d9d9", "#c6dbef", "#6baed6", "#2171b5", "#08306b")
+#: Colours of the maturity stages, from "never used" (pale grey) to Innovate (deep purple):
+#: distinct hues, so that stages can be told apart on the dashboard's network as well as in
+#: stacked areas. The one palette of every figure and page.
+STAGE_COLOURS = ("#d9d9d9", "#9ecae1", "#41ab5d", "#fd8d3c", "#7a0177")
 
 
 def adoption_vs_value(weekly: pd.DataFrame, path: str | Path) -> Path:

@@ -18,9 +18,8 @@ from matplotlib.ticker import MaxNLocator, MultipleLocator, PercentFormatter
 from models.model import AdoptionModel
 from models.state import CHAMPION, EMPLOYEE, MANAGER, STAGE_NAMES
 from sim.dashboard.layout import OrgLayout
+from sim.plots import STAGE_COLOURS
 
-#: Colours of the maturity stages, from "never used" (pale grey) to Innovate (deep purple).
-STAGE_COLOURS = ("#d9d9d9", "#9ecae1", "#41ab5d", "#fd8d3c", "#7a0177")
 #: How the roles are marked on the network.
 ROLE_MARKERS = {EMPLOYEE: ("o", "employee"), MANAGER: ("s", "manager"), CHAMPION: ("*", "champion")}
 #: Line styles of the runs on one chart: the main run solid, the comparison dashed.
