@@ -202,11 +202,14 @@ def summarise(
         "top10_value_share": float(positive[:top].sum() / positive.sum())
         if positive.sum()
         else 0.0,
-        "final_stage_shares_of_adopters": {
-            name: float(stage_counts[i] / n_ever) for i, name in enumerate(STAGE_NAMES) if i != NONE
+        **{
+            f"final_adopter_share_{name}": float(stage_counts[i] / n_ever)
+            for i, name in enumerate(STAGE_NAMES)
+            if i != NONE
         },
         "gini_posts": float(weekly["gini_posts"].iloc[-1]),
         "observer_share_last_year": float(last["observer_share"].mean()),
         "cost_total": cost,
+        "net_value": long_run - cost,
         "value_per_cost": long_run / cost if cost > 0 else None,
     }

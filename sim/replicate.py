@@ -109,19 +109,6 @@ class Spec:
         )
 
 
-def scalar_summary(summary: dict) -> dict:
-    """The summary's scalars, with the stage mix of adopters flattened into
-    ``final_share_of_adopters_<stage>`` columns."""
-    out = {}
-    for key, value in summary.items():
-        if isinstance(value, dict):
-            for sub, v in value.items():
-                out[f"final_share_of_adopters_{sub}"] = v
-        else:
-            out[key] = value
-    return out
-
-
 def run_one(spec: Spec, replication: int, seed: int) -> tuple[pd.DataFrame, dict]:
     """One job: the weekly records and the summary's scalars, with the run's id columns.
 
@@ -133,7 +120,7 @@ def run_one(spec: Spec, replication: int, seed: int) -> tuple[pd.DataFrame, dict
     weekly = model.weekly()
     for i, (key, value) in enumerate(ids.items()):
         weekly.insert(i, key, value)
-    return weekly, {**ids, **scalar_summary(model.summary())}
+    return weekly, {**ids, **model.summary()}
 
 
 def _job(index: int, spec: Spec, replication: int, seed: int) -> tuple[int, pd.DataFrame, dict]:
@@ -159,6 +146,23 @@ def run_replications(
     and seeds) are loaded instead of simulated; the tables are the same either way.
     """
     jobs = [(spec, r, seed) for spec in specs for r, seed in enumerate(seeds)]
+    desc = f"{len(specs)} scenarios × {len(seeds)} replications"
+    return run_jobs(jobs, n_jobs=n_jobs, progress=progress, cache=cache, desc=desc)
+
+
+def run_jobs(
+    jobs: Sequence[tuple[Spec, int, int]],
+    n_jobs: int = 1,
+    progress: bool = False,
+    cache: "RunCache | None" = None,
+    desc: str = "simulating",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Any list of runs, each ``(spec, replication, seed)``: the one way every study runs
+    many simulations (so that how they are run — processes, batching — is decided here).
+
+    Returns the weekly table and the runs table in the order of ``jobs``, whatever the order
+    they finished in; see ``run_replications`` for the tables and the ``cache``.
+    """
     results: list = [None] * len(jobs)
     keys: list[str | None] = [None] * len(jobs)
     if cache is not None:
@@ -180,7 +184,7 @@ def run_replications(
     with tqdm(
         outputs,
         total=len(todo),
-        desc=f"{len(specs)} scenarios × {len(seeds)} replications",
+        desc=desc,
         unit="run",
         file=sys.stderr,
         disable=not progress,

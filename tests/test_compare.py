@@ -135,7 +135,7 @@ def test_runs_table_has_every_summary_scalar_and_common_seeds(tables, folder):
     summary = sim.simulate([*COMMON, "weeks=2"]).summary
     scalars = {k for k, v in summary.items() if not isinstance(v, dict)}
     assert scalars <= set(runs.columns)
-    assert {"final_share_of_adopters_connect", "final_share_of_adopters_innovate"} <= set(
+    assert {"final_adopter_share_connect", "final_adopter_share_innovate"} <= set(
         runs.columns
     )
     seeds = replication_seeds(5, R)
