@@ -111,6 +111,16 @@ class ExperimentConfig:
 
 
 @_dataclass
+class CalibrationConfig:
+    """A calibration ensemble (sim/posterior.py): weighted parameter sets that studies draw
+    from to carry parameter uncertainty; ``none`` (no path) means none."""
+
+    name: str = "none"
+    path: Optional[str] = None  # noqa: UP045 (OmegaConf needs Optional) Parquet file
+    description: str = ""
+
+
+@_dataclass
 class OutputConfig:
     dir: str = "results/runs"  # where run folders are written
     plot: bool = True  # write adoption_vs_value.png
@@ -128,6 +138,7 @@ class RunConfig:
     seed: int = 0
     discount_rate: float = 0.0  # annual, for the discounted long-run value
     champions: ChampionsConfig = field(default_factory=ChampionsConfig)
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
     experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
