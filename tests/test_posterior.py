@@ -1,8 +1,11 @@
 """Calibration ensembles (sim/posterior.py): round trip, weighted median and draws, bad files."""
 
-import numpy as np, pandas as pd, pytest
-from sim.posterior import Posterior, load
+import numpy as np
+import pandas as pd
+import pytest
+
 from models.errors import InputError
+from sim.posterior import Posterior, load
 
 
 def test_roundtrip_median_and_draws(tmp_path):
