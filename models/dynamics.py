@@ -262,6 +262,8 @@ def contributions(
 
 def posting_factor(stage: np.ndarray, b: Behaviour, rows: np.ndarray) -> np.ndarray:
     """Posting factor of each of ``rows`` at its stage (0 before Connect)."""
+    if not any(isinstance(f, np.ndarray) for f in b.stage_posting):  # a table lookup
+        return np.asarray((0, *b.stage_posting), REAL)[stage]
     factors = [at(f, rows) for f in b.stage_posting]
     return np.select(
         [stage == CONNECT, stage == SHARE, stage == SOLVE, stage == INNOVATE], factors, 0
@@ -353,10 +355,10 @@ def _of_the_week(new, stays, for_new, for_stays) -> np.ndarray:
     activity decision for users; 0 where no lever ran."""
     out = np.zeros(new.size, REAL)
     if for_new is not None:
-        out = np.where(new, for_new, out)
+        np.copyto(out, for_new, where=new)
     if for_stays is not None:
-        out = np.where(stays, for_stays, out)
-    return out.astype(REAL)
+        np.copyto(out, for_stays, where=stays)
+    return out
 
 
 def _learn(state, traits, ex, b, levers, active, benefit, low_quality) -> None:

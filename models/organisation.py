@@ -62,6 +62,9 @@ class Organisation:
     role_hint: np.ndarray | None = None
     node_ids: tuple | None = None
     kind: str = ""
+    #: Everyone tied to everyone, with no tie stored (``adjacency`` is empty): the model uses
+    #: totals instead of sparse products (``models.neighbours.MeanField``), so memory is O(n).
+    complete: bool = False
 
     def __post_init__(self) -> None:
         a = self.adjacency
@@ -129,11 +132,20 @@ class Organisation:
     @property
     def n_edges(self) -> int:
         """Number of undirected ties."""
-        return self.adjacency.nnz // 2
+        return self.n * (self.n - 1) // 2 if self.complete else self.adjacency.nnz // 2
 
     @cached_property
     def degree(self) -> np.ndarray:
+        if self.complete:
+            return np.full(self.n, self.n - 1, dtype=np.int64)
         return np.diff(self.adjacency.indptr).astype(np.int64)
+
+    def neighbours(self, i: int) -> np.ndarray:
+        """Person i's contacts."""
+        if self.complete:
+            return np.delete(np.arange(self.n), i)
+        a = self.adjacency
+        return a.indices[a.indptr[i] : a.indptr[i + 1]]
 
     @property
     def has_hierarchy(self) -> bool:
