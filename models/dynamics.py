@@ -132,11 +132,13 @@ class Decision:
 
     ``hollow`` is the hollow share of the activity if it happens: the share the levers added
     beyond one's own reasons (``added``), weighted by how hollow each lever's activity is.
-    ``events`` is the share campaign events added."""
+    ``events`` is the share campaign events added. ``own`` (activity only) is the chance one's
+    own reasons alone give."""
 
     probability: np.ndarray
     hollow: np.ndarray | None = None  # None: no lever ran this week
     events: np.ndarray | None = None
+    own: np.ndarray | None = None
 
 
 def _lever_share(added: np.ndarray, weights: list, total: np.ndarray) -> np.ndarray:
@@ -212,21 +214,22 @@ def activity_probability(
     )
     if levers.role_model.any():
         own = own + b.role_model_weight * levers.role_model
+    alone = _logistic(own)
     if not (levers.pressure.any() or state.extrinsic.any() or levers.awareness.any()):
-        return Decision(_logistic(own))
+        return Decision(alone, own=alone)
     pressed = b.pressure_weight * levers.pressure * (1 - state.reactance)
     paid = b.extrinsic_weight * state.extrinsic
     events = b.awareness_weight * levers.awareness
     total = pressed + paid + events
     probability = _logistic(own + total)
     with np.errstate(invalid="ignore", divide="ignore"):  # probability 0: nobody to split
-        added = 1 - _logistic(own) / probability
+        added = 1 - alone / probability
     hollow = _lever_share(
         added,
         [(b.hollow_pressure, pressed), (state.extrinsic_hollow, paid), (b.hollow_event, events)],
         total,
     )
-    return Decision(probability, hollow, _lever_share(added, [(1, events)], total))
+    return Decision(probability, hollow, _lever_share(added, [(1, events)], total), alone)
 
 
 def _logistic(x: np.ndarray) -> np.ndarray:
@@ -296,6 +299,11 @@ def advance(
     state.ever |= new
     state.stage[new] = np.maximum(state.stage[new], CONNECT)
     stage = state.stage
+    if trial.hollow is not None and use.own is not None:
+        # A newcomer a lever brought in is hollow only as far as their own reasons would not
+        # have them use it: someone who already expects value, pushed to try it now, is not.
+        unwilling = 1 - use.own
+        trial = Decision(trial.probability, trial.hollow * unwilling, trial.events * unwilling)
     low_quality = _of_the_week(new, stays, trial.hollow, use.hollow)
     events = _of_the_week(new, stays, trial.events, use.events)
 

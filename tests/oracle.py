@@ -161,6 +161,22 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
         manager_active = 1.0 if m >= 0 and was_active[m] else 0.0
         leading = lever["leading"][m] * old_sense[m] if m >= 0 else 0.0
 
+        def own_utility(i: int) -> float:
+            """The log-odds of being active from one's own reasons (§7.7), no lever terms."""
+            # habit: active last week, and that week repaid the time it took
+            habit = was_active[i] and old_benefit[i] >= last["time_spent"][i]
+            return (
+                b.activity_base
+                + b.value_weight * (last["perceived"][i] - time_cost[i]) / b.time_cost
+                + b.sense_weight * old_sense[i]
+                + b.intrinsic_weight * last["intrinsic"][i]
+                + b.social_weight * share
+                + b.manager_weight * manager_active
+                + (b.habit_weight if habit else 0.0)
+                - b.reactance_weight * last["reactance"][i]
+                + b.role_model_weight * commitment
+            )
+
         # --- 2. Trial (non-users) and activity (users), and what the levers added --------
         new = False
         active = False
@@ -187,7 +203,10 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
             if b.complex_prob > 0 and n_active >= b.threshold_count and 0 < n_active < degree:
                 closest = min(closest, abs(share - threshold[i]))  # else decided exactly
             if new:
-                added = (p_trial - p_own) / p_trial
+                # what the levers added to trying, as far as one's own reasons (the activity
+                # rule without levers, as if one were a user) would not have one use it
+                unwilling = 1.0 - _logistic(own_utility(i)) if b.value_dynamics else 1.0
+                added = (p_trial - p_own) / p_trial * unwilling
                 hollow = _lever_split(
                     added,
                     [
@@ -201,19 +220,7 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
         elif not b.value_dynamics:
             active = True
         else:
-            # habit: active last week, and that week repaid the time it took
-            habit = was_active[i] and old_benefit[i] >= last["time_spent"][i]
-            own = (
-                b.activity_base
-                + b.value_weight * (last["perceived"][i] - time_cost[i]) / b.time_cost
-                + b.sense_weight * old_sense[i]
-                + b.intrinsic_weight * last["intrinsic"][i]
-                + b.social_weight * share
-                + b.manager_weight * manager_active
-                + (b.habit_weight if habit else 0.0)
-                - b.reactance_weight * last["reactance"][i]
-                + b.role_model_weight * commitment
-            )
+            own = own_utility(i)
             pressed = b.pressure_weight * pressure * (1.0 - last["reactance"][i])
             extrinsic_term = b.extrinsic_weight * last["extrinsic"][i]
             aware = b.awareness_weight * awareness
