@@ -7,17 +7,20 @@ state with the same uniforms (``paired_week``). Each test would fail if its mech
 nothing; the mutation tried for each is named in its docstring.
 """
 
+from dataclasses import fields, replace
+
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.dynamics import N_DRAWS, advance
+from models.dynamics import ACTIVITY, N_DRAWS, POSTS, advance, expose
 from models.interventions import Intervention, crowding_rate
 from models.model import AdoptionModel
+from models.organisation import Organisation
 from models.params import Behaviour
-from models.state import MANAGER, AgentState
+from models.state import CONNECT, INNOVATE, MANAGER, SHARE, SOLVE, AgentState, Levers
 
 ORG = {"generator": "hierarchy", "size": 600}
 SEEDS = (1, 2)
@@ -311,3 +314,256 @@ def test_crowding_rate_keeps_the_order_of_effect_sizes(d, mean, concentration, w
     assert crowding_rate(small, b) <= crowding_rate(large, b)
     if large > small + 1e-6:
         assert crowding_rate(small, b) < crowding_rate(large, b)
+
+
+# --- item 4: the essays' new levers -------------------------------------------------------------
+
+
+def _leaders_weeks(ivs, seed: int, weeks: int = 52) -> dict:
+    """Managers' weekly activity, their reports' view of them, their posts and their hollow
+    share over ``weeks`` weeks of a run with ``ivs``."""
+    m = model(ivs, seed=seed)
+    managers = m.traits.role == MANAGER
+    reports = m.org.manager_of >= 0
+    active, seen, hollow = [], [], []
+    for _ in range(weeks):
+        m.step()
+        s = m.state
+        active.append(s.active[managers].mean())
+        seen.append(s.active[m.org.manager_of[reports]].mean())
+        hollow.append(s.low_quality[managers & s.active].sum() / max(s.active[managers].sum(), 1))
+    return {
+        "active": np.mean(active),
+        "seen": np.mean(seen),
+        "posts": m.state.total_posts[managers].sum(),
+        "hollow": np.array(hollow),
+    }
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_leaders_who_role_model_use_it_themselves_and_nothing_of_it_is_hollow(seed):
+    """Issue 12, item 4 (leaders role-model use). With the same seed, managers committed to
+    visible use are more often active and post more than without; their reports see an active
+    manager more often; nothing of the leaders' activity is hollow — alone, role modelling adds
+    no noise at all, and beside a mandate it lowers the share of the managers' activity that is
+    compliance (their own reason makes the pressure's addition smaller).
+
+    Mutations tried: ``_role_model`` setting nothing (every comparison fails); role modelling
+    written as pressure (``levers.pressure`` instead of ``levers.role_model``: hollow fails)."""
+    role = Intervention("r", "role_model", target="managers", intensity=0.5)
+    mandate = Intervention("m", "mandate", intensity=0.5)
+    base, led = _leaders_weeks([], seed), _leaders_weeks([role], seed)
+    assert led["active"] > base["active"] + 0.1
+    assert led["posts"] > 1.5 * base["posts"]
+    assert led["seen"] > base["seen"] + 0.1
+    assert (led["hollow"] == 0).all()
+    pressed, pressed_led = _leaders_weeks([mandate], seed), _leaders_weeks([mandate, role], seed)
+    assert pressed["hollow"].mean() > 0
+    assert pressed_led["hollow"].mean() < 0.8 * pressed["hollow"].mean()
+
+
+@pytest.mark.parametrize("drift", [0.01, 0.0])
+def test_use_cases_raise_relevance_and_cut_time_cost_until_drift_undoes_them(drift):
+    """Issue 12, item 4 (work in the flow of work). Two use-case rounds for non-managers (weeks
+    1 and 14): by the end of the programme (week 26) everyone reached finds the network more
+    relevant and cheaper in time than their baseline, and nobody else does. Over the 40 weeks
+    after it, at ``work_drift`` > 0 both gaps shrink by exactly (1 − drift) a week; at 0 they
+    stay.
+
+    Mutations tried: ``_use_cases`` setting nothing (the gaps are zero); the drift term left
+    out of ``_fit_to_work`` (the gaps stay at drift 0.01)."""
+    rounds = Intervention("u", "use_cases", target="non_managers", start=1, end=26, cadence=13)
+    m = model([rounds], seed=5, work_drift=drift)
+    reached = reached_non_managers(m)
+
+    def gaps() -> tuple[np.ndarray, np.ndarray]:
+        return (
+            m.state.relevance - m.traits.relevance_base,
+            m.traits.time_cost_base - m.state.time_cost,
+        )
+
+    m.run(26)
+    at_end = gaps()
+    for gap in at_end:
+        assert (gap[reached] > 0).all() and (gap[~reached] == 0).all()
+    m.run(40)
+    for later, gap in zip(gaps(), at_end, strict=True):
+        np.testing.assert_allclose(later, gap * (1 - drift) ** 40, rtol=1e-3, atol=1e-7)
+        if drift == 0:
+            np.testing.assert_array_equal(later, gap)
+
+
+def test_community_management_filters_noise_and_surfaces_good_posts():
+    """Issue 12, item 4 (community management), through exposure (``dynamics.expose``): from the
+    same state, with the curation the community intervention set and with none, the people it
+    reaches see ``curation_noise_cut`` less noise and ``curation_reading_gain`` more good posts;
+    nobody else's view changes, and what one passes on (one's direct reading) is not inflated.
+    A mandate runs beside it so that there is noise to filter.
+
+    Mutations tried: ``_community`` setting nothing; the curation lines of ``expose`` removed."""
+    community = Intervention("c", "community", target="non_managers", intensity=1.0)
+    m = model([community, Intervention("m", "mandate", intensity=0.5)], seed=6)
+    m.run(20)
+    reached = reached_non_managers(m)
+    np.testing.assert_array_equal(m.levers.curation, reached.astype(np.float32))
+    uncurated = m.levers.copy()
+    uncurated.curation[:] = 0
+    b = m.behaviour
+    curated, raw = (expose(m.state, m.network, b, lv) for lv in (m.levers, uncurated))
+    assert min((raw.noise[reached] > 0).sum(), (raw.reading[reached] > 0).sum()) >= 20
+    np.testing.assert_allclose(
+        curated.noise[reached], raw.noise[reached] * (1 - b.curation_noise_cut), rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        curated.reading[reached], raw.reading[reached] * (1 + b.curation_reading_gain), rtol=1e-6
+    )
+    for field in ("noise", "reading"):
+        np.testing.assert_array_equal(
+            getattr(curated, field)[~reached], getattr(raw, field)[~reached]
+        )
+    np.testing.assert_array_equal(curated.direct, raw.direct)
+
+
+@pytest.mark.parametrize("loss", [0.05, 0.0])
+def test_events_can_teach_that_the_network_is_for_events(loss):
+    """Issue 12, item 4 (events teach "it's for events"). A campaign for non-managers: with
+    ``event_relevance_loss`` > 0 the people whose activity events added lose relevance for
+    ordinary work, and nobody else does; at 0 (the default) the same campaign leaves everyone's
+    relevance at its baseline — the backfire is a parameter, not a given.
+
+    Mutation tried: the ``event_relevance_loss`` line of ``_fit_to_work`` removed (fails at
+    0.05)."""
+    campaign = Intervention(
+        "c", "campaign", target="non_managers", start=1, end=40, cadence=4, intensity=0.3
+    )
+    m = model([campaign], seed=7, event_relevance_loss=loss)
+    attended = np.zeros(m.org.n, bool)
+    for _ in range(40):
+        m.step()
+        attended |= m.state.event_share > 0
+    assert attended.sum() >= 50 and reached_non_managers(m)[attended].all()
+    gap = m.state.relevance - m.traits.relevance_base
+    assert (gap[~attended] == 0).all()
+    if loss:
+        assert (gap[attended] <= 0).all() and (gap[attended] < 0).mean() > 0.95
+        assert gap[attended].mean() < -0.01 * m.traits.relevance_base[attended].mean()
+    else:
+        assert (gap == 0).all()
+
+
+def _chain() -> Organisation:
+    """Three people in a row, no managers: a poster, a reader, an observer (0 - 1 - 2)."""
+    return Organisation.from_edges(3, np.array([0, 1]), np.array([1, 2]), kind="chain")
+
+
+@pytest.mark.parametrize("spillover", [0.05, 0.0])
+def test_good_posts_reach_contacts_of_contacts_through_spillover(spillover):
+    """Issue 12, item 4 (value reaches beyond the poster's contacts). On a chain poster - reader -
+    observer, everyone an active user at Connect (the poster at Share) and only the poster
+    posting: the reader reads last week's posts of the poster; a week later the observer, whose
+    only contact posts nothing, is shown ``spillover`` × what the reader read, and gains reading
+    value from it — at ``spillover=0`` nothing, exactly.
+
+    Mutation tried: the spill-over term of ``expose`` removed (fails at 0.05)."""
+    poster, reader, observer = range(3)
+    m = AdoptionModel(
+        org=_chain(), behaviour=Behaviour(spillover=spillover), champion_share=0.0, rng=0
+    )
+    s = m.state
+    s.user[:] = s.ever[:] = s.active[:] = True
+    s.stage[:] = CONNECT
+    s.stage[poster] = SHARE
+    s.relevance[:] = 1.0
+    m.traits.propensity[poster] = 5.0
+    draws = np.ones((N_DRAWS, 3), np.float32)  # no trial, stage move or abandonment
+    draws[ACTIVITY] = 0.0  # everyone active
+    draws[POSTS] = 0.0  # nobody posts ...
+    draws[POSTS, poster] = 0.99  # ... but the poster
+
+    def week() -> None:
+        advance(s, m.traits, m.network, m.behaviour, m.levers, draws)
+        assert s.active.all() and s.posts[poster] > 0 and s.posts[[reader, observer]].sum() == 0
+
+    week()
+    posted = s.posts[poster]
+    week()
+    assert s.read[reader] == posted and s.read[observer] == 0
+    shown = expose(s, m.network, m.behaviour, m.levers)
+    assert shown.direct[observer] == 0
+    assert shown.reading[observer] == pytest.approx(spillover * posted)
+    week()
+    if spillover:
+        assert s.benefit[observer] > 0
+    else:
+        assert s.benefit[observer] == 0
+
+
+def test_experiment_acts_on_cross_team_contact_and_nothing_else():
+    """Issue 12, item 4 (``experiment`` acts on a lever, not on the stage rule). The schedule:
+    an experiment changes no lever but ``cross_reach`` (× (1 + intensity) for the pilots) and,
+    in its session weeks, the pilots' ``sense_push``. The step: everyone an engaged user at
+    Solve or Innovate, one week advanced twice from the same state with the same uniforms, with
+    and without the pilots' cross-team reach — people it does not reach and pilots without
+    cross-team ties end the week exactly alike; pilots with such ties see twice the engaged
+    contacts across teams, gain more from innovating and move up from Solve at least as often.
+
+    Mutations tried: ``_experiment`` setting nothing (the schedule and step checks fail); the
+    lever multiplying the chance of moving up in ``_move_stages`` instead of the exposure (the
+    exposure check fails)."""
+    pilots = Intervention(
+        "x", "experiment", target="non_managers", cadence=4, intensity=1.0, sense_gain=0.02
+    )
+    m = model([pilots], seed=8)
+    reached = reached_non_managers(m)
+    baseline = Levers.baseline(m.org.n, m.traits.role, m.behaviour)
+    for week, session in ((1, True), (2, False)):
+        m.step()
+        for f in fields(Levers):
+            lever, base = getattr(m.levers, f.name), getattr(baseline, f.name)
+            if f.name == "cross_reach":
+                np.testing.assert_array_equal(lever, np.where(reached, 2.0, 1.0))
+            elif f.name == "sense_push" and session:
+                np.testing.assert_allclose(lever, np.where(reached, 0.02, 0.0), rtol=1e-6)
+            else:
+                np.testing.assert_array_equal(lever, base, err_msg=f"{f.name}, week {week}")
+    s = m.state
+    s.user[:] = s.ever[:] = s.active[:] = True
+    s.stage[:] = np.where(np.random.default_rng(8).random(m.org.n) < 0.5, SOLVE, INNOVATE)
+    s.sense[:] = s.alignment[:] = 1.0
+    draws = uniforms(m.org.n, seed=8)
+    piloted, alone = paired_week(m, draws=draws), paired_week(m, levers=baseline, draws=draws)
+    cross_ties = m.org.cross_team @ np.ones(m.org.n) > 0
+    same = ~reached | ~cross_ties
+    assert (reached & ~cross_ties).sum() >= 10 and (reached & cross_ties).sum() >= 50
+    for f in fields(AgentState):
+        np.testing.assert_array_equal(
+            getattr(piloted, f.name)[same], getattr(alone, f.name)[same], err_msg=f.name
+        )
+    ex_p, ex_a = (expose(s, m.network, m.behaviour, lv) for lv in (m.levers, baseline))
+    np.testing.assert_allclose(ex_p.cross, np.where(reached, 2, 1) * ex_a.cross, rtol=1e-6)
+    both = reached & cross_ties & piloted.active & alone.active & (s.stage == INNOVATE)
+    assert (piloted.value_strategic[both] > alone.value_strategic[both]).all()
+    moved_p, moved_a = (w.stage > s.stage for w in (piloted, alone))
+    assert not (moved_a & ~moved_p).any() and (moved_p & ~moved_a).any()
+
+
+def test_limited_attention_reading_takes_time():
+    """Issue 12, item 4 (limited attention). One week advanced twice from the same state with the
+    same uniforms, with ``read_time`` 0 and 0.02 hours a post: the decisions are the same, and
+    the time each active person spends rises by exactly read_time × the good posts shown to
+    them (their net personal value falls by as much).
+
+    Mutation tried: ``read_time`` left out of ``time_spent`` in ``advance``."""
+    m = model(seed=9)
+    m.run(30)
+    shown = expose(m.state, m.network, m.behaviour, m.levers).reading
+    free = paired_week(m)
+    costly = paired_week(m, behaviour=replace(m.behaviour, read_time=0.02))
+    np.testing.assert_array_equal(free.active, costly.active)
+    np.testing.assert_array_equal(free.posts, costly.posts)
+    extra = 0.02 * shown * free.active
+    assert (extra > 0).sum() >= 10
+    np.testing.assert_allclose(costly.time_spent - free.time_spent, extra, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        free.value_personal - costly.value_personal, extra, rtol=1e-4, atol=1e-6
+    )
