@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from models.dynamics import ACTIVITY, N_DRAWS, POSTS, advance, expose
 from models.interventions import Intervention, crowding_rate
+from models.metrics import WEEKS_IN_LAST_YEAR, Recorder, summarise
 from models.model import AdoptionModel
 from models.organisation import Organisation
 from models.params import Behaviour
@@ -567,3 +568,52 @@ def test_limited_attention_reading_takes_time():
     np.testing.assert_allclose(
         free.value_personal - costly.value_personal, extra, rtol=1e-4, atol=1e-6
     )
+
+
+# --- item 6: the adoption–value gap among current users ------------------------------------------
+
+
+def test_gap_among_users_is_the_share_of_current_users_creating_no_net_value():
+    """Issue 12, item 6: ``adoption_value_gap_users`` is, averaged over the last year, the share
+    of that week's current users (tried it, not given up) whose net value that week is not
+    positive — computed here from each week's state; ``adoption_value_gap`` is the share who
+    ever adopted minus the share creating value.
+
+    Mutation tried: the users' gap computed over everyone who ever adopted (``s.ever`` for
+    ``s.user`` in the recorder)."""
+    m = model(seed=10)
+    users_gap, gap = [], []
+    for _ in range(80):
+        m.step()
+        s = m.state
+        creates = (s.value_personal + s.value_strategic) > 0
+        users_gap.append(1 - (s.user & creates).sum() / max(s.user.sum(), 1))
+        gap.append(s.ever.mean() - creates.mean())
+    summary = m.summary()
+    last = slice(-WEEKS_IN_LAST_YEAR, None)
+    assert summary["adoption_value_gap_users"] == pytest.approx(np.mean(users_gap[last]))
+    assert summary["adoption_value_gap"] == pytest.approx(np.mean(gap[last]))
+
+
+def test_people_who_tried_and_left_count_against_adoption_not_against_users():
+    """Issue 12, item 6: in an organisation of 100 where 80 tried the network, 60 of them once
+    and left, and 15 of the 20 who stayed create value every week, the gap over everyone who
+    adopted is 0.80 − 0.15 = 0.65, and the gap among current users 1 − 15/20 = 0.25; had the 60
+    stayed on as idle users, the first would not move and the second would be 1 − 15/80."""
+    m = model(org={"generator": "hierarchy", "size": 100})
+    s = m.state
+    s.ever[:80] = True
+    s.value_personal[:15] = 1.0
+    s.value_personal[15:20] = -0.5
+    gaps = {}
+    for stayed in (20, 80):
+        s.user[:] = s.active[:] = False
+        s.user[:stayed] = True
+        s.active[:20] = True
+        recorder = Recorder(m.traits, m.org.department, m.org.department_names)
+        for week in range(1, 61):
+            recorder.record(week, s)
+        summary = summarise(recorder.weekly(), s)
+        gaps[stayed] = summary["adoption_value_gap"], summary["adoption_value_gap_users"]
+    assert gaps[20] == pytest.approx((0.65, 0.25))
+    assert gaps[80] == pytest.approx((0.65, 1 - 15 / 80))
