@@ -65,6 +65,7 @@ def weekly_states(m: AdoptionModel, weeks: int) -> list[tuple[AgentState, AgentS
 
 
 def reached_non_managers(m: AdoptionModel) -> np.ndarray:
+    """Who an intervention with ``target="non_managers"`` and share 1 reaches."""
     return m.traits.role != MANAGER
 
 
@@ -74,11 +75,11 @@ MANDATE_START, MANDATE_WEEKS = 27, 8
 
 
 def _mandate_weeks(seed: int) -> dict:
-    """The first ``MANDATE_WEEKS`` weeks of a mandate that starts at week ``MANDATE_START``, and
-    the same weeks of the same organisation without it (same seed: the first 26 weeks are the
-    same run). Each mandated week is also advanced from the same state with the same uniforms
-    without the pressure (``unpressed``): who is active only with it is what the mandate
-    added."""
+    """``MANDATE_WEEKS`` weeks of a mandate that started at week ``MANDATE_START``, and the same
+    weeks of the same organisation without it (same seed: the weeks before the mandate are the
+    same run). Each mandated week is advanced from the run's state twice with the same uniforms,
+    with the pressure (kept as the week) and without it: who is active only with it is the
+    activity the mandate added (``added``)."""
     mandate = Intervention("m", "mandate", start=MANDATE_START, intensity=0.5)
     free, mandated = model(seed=seed), model([mandate], seed=seed)
     free.run(MANDATE_START)
