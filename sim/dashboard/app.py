@@ -440,6 +440,10 @@ def WorkshopPage(key: str):
         if name == "organisation":
             new["size"] = min(new["size"], controls.MAX_SIZE[value])
         set_draft(controls.with_programme_values(new))
+        try:
+            controls.check(new)
+        except controls.ControlError as e:
+            report(f"These settings cannot run yet: {e}")
 
     def load(values: dict) -> None:
         set_draft(values)
@@ -466,7 +470,7 @@ def WorkshopPage(key: str):
     solara.use_effect(persist, [draft, frame.week, speed, presenter, generation])
 
     guard = lambda f: _guarded(f, report)  # noqa: E731
-    pending = controls.with_programme_values(controls.check(draft)) != workshop.values
+    pending = controls.with_programme_values(draft) != workshop.values
     interval = max(1000 / speed, 1000 / session.MAX_TICKS_PER_SECOND)
     with solara.Div(classes=["ba-app"]) as page:
         Bar(frame, playing, speed, presenter, pending, guard(step), guard(play), guard(reset),

@@ -49,7 +49,7 @@ ORGANISATIONS = tuple(MAX_SIZE)
 #: Memory one page may use at the largest settings the controls allow (measured by
 #: tests/test_dashboard_security.py); the server admits at most ``sim.dashboard.session
 #: .MAX_PAGES`` pages at once, so its memory is bounded by their product.
-SESSION_BUDGET_MIB = 320
+SESSION_BUDGET_MIB = 256
 
 #: Switch positions for an intervention kind.
 AS_PROGRAMME, ON, OFF = "as programme", "on", "off"
@@ -58,6 +58,10 @@ NO_COMPARISON = "none"
 MAX_WEEKS = 520
 #: Seeds for the band of outcomes shown behind the curves (1: no band).
 BAND_SEEDS = (1, 5, 10, 20)
+#: Most simulation work a band may ask for, in tie-weighted person-weeks (``band_work``):
+#: 20 seeds of two programmes over five years at 1,000 people, seconds of CPU in the
+#: background. A larger band belongs on the command line (``experiment=compare``).
+BAND_WORK = 20 * 2 * 260 * 1000
 #: Interventions' intensity slider ends here when the model allows any strength (≥ 0).
 STRENGTH_TOP = 3.0
 
@@ -311,9 +315,23 @@ def complete(values: dict) -> dict:
     return {**defaults(), **values}
 
 
+def band_work(values: dict) -> float:
+    """The simulation work of the band the (checked) ``values`` ask for: seeds × runs ×
+    weeks × people, each person weighted by their ties over ten (a week of a complete
+    network costs in proportion to its n² ties; the other organisations have about ten
+    ties a person)."""
+    if values["band_seeds"] < 2:
+        return 0.0
+    runs = 1 if values["compare_with"] == NO_COMPARISON else 2
+    size = values["size"]
+    weight = max(1.0, (size - 1) / 10) if values["organisation"] == "complete" else 1.0
+    return values["band_seeds"] * runs * values["weeks"] * size * weight
+
+
 def check(values: dict) -> dict:
-    """Every control's value checked (``check_value``) with defaults filled in, and the
-    organisation within its size limit for its type (``MAX_SIZE``)."""
+    """Every control's value checked (``check_value``) with defaults filled in; the
+    organisation within its size limit for its type (``MAX_SIZE``), and the band within
+    ``BAND_WORK``."""
     out = {name: check_value(name, value) for name, value in complete(values).items()}
     limit = MAX_SIZE[out["organisation"]]
     if out["size"] > limit:
@@ -321,6 +339,14 @@ def check(values: dict) -> dict:
             f"control size={out['size']} is not allowed for a {out['organisation']} "
             f"organisation on the page: at most {limit:,} people (a page's memory budget is "
             f"{SESSION_BUDGET_MIB} MiB); larger runs: python -m sim"
+        )
+    work = band_work(out)
+    if work > BAND_WORK:
+        raise ControlError(
+            f"control band_seeds={out['band_seeds']} is too much for the page with "
+            f"{out['size']:,} people ({out['organisation']}) over {out['weeks']} weeks: "
+            f"{work:,.0f} person-weeks, at most {BAND_WORK:,}; choose fewer seeds, people or "
+            "weeks, or compare on the command line (python -m sim experiment=compare)"
         )
     return out
 

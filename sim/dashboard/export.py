@@ -154,8 +154,15 @@ def export(
         if not model.running:
             break
         model.step()
-    frames[0].save(result.gif, save_all=True, append_images=frames[1:], duration=round(1000 / fps),
-                   loop=0, optimize=False)  # fmt: skip
+    frames[0].save(
+        result.gif,
+        save_all=True,
+        append_images=frames[1:],
+        duration=round(1000 / fps),
+        loop=0,
+        optimize=False,
+        palette=palette.getpalette(),  # one global colour table, no table per frame
+    )
     result.frames = len(frames)
     (out / "command.txt").write_text("\n".join(run.command for run in model.runs) + "\n")
     result.seconds = time.perf_counter() - started

@@ -116,17 +116,36 @@ class Workshop:
             return self.frame()
 
     def step(self, weeks: int = 1) -> Frame:
-        """``weeks`` more weeks (fewer at the horizon)."""
+        """``weeks`` more weeks (fewer at the horizon). A week that fails leaves the run as it
+        was before that week (``_restore``) and a message in the frame."""
         with self.lock:
+            done = self.model.steps
             try:
                 for _ in range(weeks):
                     if not self.model.running:
                         break
                     self.model.step()
+                    done = self.model.steps
             except Exception as e:  # a page must never turn into a traceback
-                self.problem = f"week {self.model.steps + 1} could not be simulated: {e}"
                 traceback.print_exc(file=sys.stderr)
+                self.problem = f"week {done + 1} could not be simulated: {e}"
+                self._restore(done)
             return self.frame()
+
+    def _restore(self, week: int) -> None:
+        """Rebuild the run as it was at the end of ``week``: a failed week may have changed
+        part of the agents' state, and the same controls and seed give the same run."""
+        values = dict(self.values)
+        try:
+            model = WorkshopModel(seed=values.pop("seed"), **values)
+            for _ in range(week):
+                model.step()
+        except Exception as e:
+            traceback.print_exc(file=sys.stderr)
+            self.problem += f"; the run could not be rebuilt ({e}): press Reset"
+            self.model.running = False
+            return
+        self.model = model
 
     def tick(self, speed: float, now: float | None = None) -> Frame:
         """One tick of ▶: the weeks due at ``speed`` weeks a second since the last tick (one
@@ -138,8 +157,8 @@ class Workshop:
             else:
                 due = self._carry + speed * (now - self._last_tick)
                 due = min(due, max(1.0, speed * MAX_CATCH_UP))
-            weeks = int(due)
-            self._carry = due - weeks
+            weeks = int(due + 1e-9)  # 20 weeks/s × 0.05 s is one week, not 0.999…
+            self._carry = max(due - weeks, 0.0)
             self._last_tick = now
             return self.step(weeks)
 
@@ -154,7 +173,7 @@ class Workshop:
             return self.frame()
 
     def dismiss(self) -> Frame:
-        """Clear the message of a failed step (the run goes on from where it was)."""
+        """Clear the message of a failed week (the run goes on from the week before it)."""
         with self.lock:
             self.problem = None
             return self.frame()
