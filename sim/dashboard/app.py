@@ -16,6 +16,7 @@ module is imported (tests, server start-up): the run is made when a browser open
 
 from __future__ import annotations
 
+import functools
 import html
 import sys
 import traceback
@@ -34,25 +35,28 @@ MAX_UPLOAD = 64_000
 CSS = """
 html, body { font-size: 16px; }
 .ba-app { display: flex; flex-direction: column; height: 100vh; overflow: hidden;
-          font-size: 16px; color: #1a1a1a; background: #fff; }
-.ba-app .v-label, .ba-app .v-btn, .ba-app .v-select__selection, .ba-app input,
-.ba-app .v-list-item__title, .ba-app .v-messages, .ba-app .v-alert, .ba-app p,
-.ba-app li, .ba-app td, .ba-app th, .ba-app .v-chip { font-size: 16px !important; }
-.v-menu__content .v-list-item__title { font-size: 16px !important; }
+          color: #1a1a1a; background: #fff; }
+/* projector rule: no text under 16 px anywhere on the page (Vuetify sets 12-14 px) */
+.ba-app *, .v-menu__content * { font-size: max(16px, 1em) !important; }
+.ba-app .v-label--active { transform: translateY(-20px) scale(1) !important; }
+.ba-app .v-select, .ba-app .v-text-field { padding-top: 18px; }
+.ba-app .ba-bar .ba-title, .ba-app .ba-bar .ba-week { font-size: 20px !important; }
+.ba-app .ba-config h3, .ba-app .ba-chart-title, .ba-app .ba-network-title {
+    font-size: 18px !important; }
 .ba-bar { display: flex; align-items: center; gap: 10px; padding: 6px 12px; flex: 0 0 auto;
           border-bottom: 1px solid #ccc; background: #f7f7f7; height: 56px;
           box-sizing: border-box; }
-.ba-bar .ba-title { font-size: 20px; font-weight: 700; margin-right: 8px; }
-.ba-bar .ba-week { font-size: 20px; font-weight: 600; min-width: 170px; }
+.ba-bar .ba-title { font-weight: 700; margin-right: 8px; }
+.ba-bar .ba-week { font-weight: 600; min-width: 170px; }
 .ba-bar .ba-speed .v-btn { min-width: 40px !important; padding: 0 8px !important; }
 .ba-bar .v-input--checkbox { margin-top: 0; padding-top: 0; }
 .ba-bar .v-input--checkbox .v-messages { display: none; }
 .ba-pending { background: #fff3c4; border: 1px solid #b38600; border-radius: 4px;
-              padding: 2px 8px; font-size: 16px; }
+              padding: 2px 8px; }
 .ba-body { display: flex; flex: 1 1 auto; min-height: 0; }
 .ba-config { flex: 0 0 320px; overflow-y: auto; padding: 8px 14px 40px 14px;
              border-right: 1px solid #ddd; }
-.ba-config h3 { font-size: 18px; margin: 14px 0 4px 0; }
+.ba-config h3 { margin: 14px 0 4px 0; }
 .ba-config .ba-kind { border-top: 1px solid #e4e4e4; padding-top: 6px; margin-top: 6px; }
 .ba-main { flex: 1 1 auto; min-width: 0; overflow-y: auto; }
 .ba-stage { display: grid; grid-template-columns: minmax(0, 45fr) minmax(0, 55fr); gap: 10px;
@@ -60,30 +64,30 @@ html, body { font-size: 16px; }
 .ba-left { display: flex; flex-direction: column; min-height: 0; position: relative; }
 .ba-netbox { flex: 1 1 auto; min-height: 0; position: relative; }
 .ba-netbox .ba-network-panels { position: absolute; inset: 0; }
-.ba-shown .v-btn { text-transform: none; font-size: 16px !important; height: 30px !important; }
-.ba-legend { display: flex; flex-wrap: wrap; column-gap: 12px; font-size: 16px; padding: 4px 0; }
+.ba-shown .v-btn { text-transform: none; height: 30px !important; }
+.ba-legend { display: flex; flex-wrap: wrap; column-gap: 12px; padding: 4px 0; }
 .ba-legend span.ba-swatch { display: inline-block; width: 16px; height: 16px; margin-right: 4px;
                             vertical-align: -2px; border: 1px solid #777; }
 .ba-right { display: flex; flex-direction: column; gap: 4px; min-height: 0; }
-.ba-caption { font-size: 16px; line-height: 1.3; }
+.ba-caption { line-height: 1.3; }
 .ba-caption div:first-child { font-weight: 600; }
-.ba-chartbox { flex: 1 1 0; min-height: 120px; position: relative; }
+.ba-chartbox { flex: 1 1 0; min-height: 100px; position: relative; }
 .ba-chartbox .ba-chart, .ba-stagesbox .ba-chart { position: absolute; inset: 0; }
-.ba-table { border-collapse: collapse; width: 100%; font-size: 16px; }
+.ba-table { border-collapse: collapse; width: 100%; }
 .ba-table th, .ba-table td { padding: 2px 6px; text-align: right; border-bottom: 1px solid #ddd; }
 .ba-table th:first-child, .ba-table td:first-child { text-align: left; }
 .ba-table td.ba-net { font-weight: 700; }
 .ba-table tr.ba-diff td { font-style: italic; }
-.ba-table caption { caption-side: bottom; text-align: left; font-size: 16px; padding-top: 2px; }
+.ba-table caption { caption-side: bottom; text-align: left; padding-top: 2px; }
 .ba-inspector { position: absolute; top: 34px; right: 4px; z-index: 6; background: #fff;
                 border: 1px solid #444; border-radius: 6px; padding: 6px 10px; max-width: 92%;
                 max-height: 85%; overflow: auto; box-shadow: 0 2px 10px rgba(0,0,0,.25); }
-.ba-inspector table td, .ba-inspector table th { font-size: 16px; padding: 1px 6px; }
+.ba-inspector table td, .ba-inspector table th { padding: 1px 6px; text-align: left; }
 .ba-more { padding: 10px; display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr);
            gap: 16px; }
 .ba-more .ba-stagesbox { height: 320px; position: relative; }
-.ba-more pre { font-size: 16px; white-space: pre-wrap; }
-.ba-message { padding: 12px; font-size: 16px; }
+.ba-more pre { white-space: pre-wrap; }
+.ba-message { padding: 12px; }
 .ba-notice, .ba-problem { position: fixed; bottom: 12px; left: 50%; transform: translateX(-50%);
                           z-index: 20; background: #fffbe6; border: 1px solid #8a6d00;
                           border-radius: 6px; padding: 8px 12px; max-width: 80vw;
@@ -126,17 +130,21 @@ def _guarded(handler: Callable, report: Callable[[str], None]) -> Callable:
     return run
 
 
-@solara.component
-def Guard(children=()):
-    """An error boundary: a failure while drawing a part of the page shows a message there,
-    with a button to try again, instead of a traceback in place of the page."""
-    error, clear = solara.use_exception()
-    if error is not None:
-        with solara.Div(classes=["ba-message"]) as box:
-            solara.Error(f"This part of the page could not be drawn: {error}")
-            solara.Button("Try again", on_click=clear)
-        return box
-    return solara.Div(children=list(children), style={"height": "100%"})
+def guarded(component: Callable) -> Callable:
+    """A component's body that shows a message where it would have raised: a failure while
+    drawing one part of the page leaves the rest of the page, and the run, as they were
+    (never a traceback in place of the page)."""
+
+    @functools.wraps(component)
+    def render(*args, **kwargs):
+        try:
+            return component(*args, **kwargs)
+        except Exception as e:
+            traceback.print_exc(file=sys.stderr)
+            return solara.Error(f"This part of the page could not be drawn: {e}",
+                                classes=["ba-message"])  # fmt: skip
+
+    return render
 
 
 # --- the controls ---------------------------------------------------------------------------
@@ -178,14 +186,23 @@ def _control(name: str, values: dict, on_change: Callable, disabled: bool = Fals
 
 
 @solara.component
+@guarded
 def ControlsPanel(values: dict, on_change: Callable, files: Callable):
     """The configuration: the run, the champions, each intervention kind, scenario files."""
     with solara.Div(classes=["ba-config"]) as panel:
         solara.HTML(tag="h3", unsafe_innerHTML="The run")
+        solara.HTML(
+            tag="p",
+            unsafe_innerHTML="A comparison runs the other programme on the same organisation "
+            "with the same seed. More than one seed for a band runs the programmes again with "
+            "the next seeds, in the background, and shades the spread.",
+        )
         for name in ("programme", "compare_with", "organisation", "size", "weeks", "seed",
                      "band_seeds"):  # fmt: skip
             _control(name, values, on_change)
         solara.HTML(tag="h3", unsafe_innerHTML="Champions")
+        solara.HTML(tag="p", unsafe_innerHTML="Unless set here, the programme's champions "
+                    "(share of non-managers, and how they are chosen).")  # fmt: skip
         _control("set_champions", values, on_change)
         for name in ("champion_share", "champion_rule"):
             _control(name, values, on_change, disabled=not values["set_champions"])
@@ -206,6 +223,7 @@ def ControlsPanel(values: dict, on_change: Callable, files: Callable):
 
 
 @solara.component
+@guarded
 def ScenarioFiles(values: dict, on_load: Callable[[dict], None], report: Callable):
     """Save the controls as a scenario file ``python -m sim`` runs, and load one back."""
     name, set_name = solara.use_state("workshop")
@@ -284,6 +302,7 @@ def _inspector_html(data: dict) -> str:
 
 
 @solara.component
+@guarded
 def Inspector(workshop: session.Workshop, frame: session.Frame, selected: int, on_close):
     data = workshop.inspect(selected)
     if data is None:
@@ -298,6 +317,7 @@ BOTH = "both side by side"
 
 
 @solara.component
+@guarded
 def Stage(workshop, frame: session.Frame, selected: int, on_pick, on_unpick):
     """What must be on screen at once: the network, the caption, the charts, the tally.
     Comparing, both networks are shown side by side, or one at a time (larger), named."""
@@ -338,6 +358,7 @@ def Stage(workshop, frame: session.Frame, selected: int, on_pick, on_unpick):
 
 
 @solara.component
+@guarded
 def More(frame: session.Frame):
     """Below the fold: the stage mix over time, what the programmes do, the commands."""
     with solara.Div(classes=["ba-more"]) as more:
@@ -345,6 +366,9 @@ def More(frame: session.Frame):
             Chart(chart=frame.stages, title="Maturity stages (main run)", weeks=frame.weeks,
                   now=frame.week, show_bands=True)  # fmt: skip
         with solara.Div():
+            if frame.band:
+                solara.HTML(tag="p", unsafe_innerHTML=html.escape(frame.band),
+                            classes=["ba-band"])  # fmt: skip
             if frame.comparing:
                 same = "same organisation and seed ✓" if frame.same_organisation else "DIFFERENT"
                 solara.HTML(tag="p", unsafe_innerHTML=f"Comparing two programmes: {same}.")
@@ -360,6 +384,7 @@ def More(frame: session.Frame):
 
 
 @solara.component
+@guarded
 def Bar(frame, playing, speed, presenter, pending, on_step, on_play, on_reset, on_speed,
         on_presenter):  # fmt: skip
     """Step, ▶, Reset, the speed and presenter mode: always on screen."""
@@ -498,11 +523,9 @@ def WorkshopPage(key: str):
                         solara.Error(f"This combination of controls cannot run: {frame.error}")
                         solara.Text("Change the controls on the left and press Reset.")
                 else:
-                    with Guard():
-                        Stage(workshop, frame, selected, guard(set_selected),
-                              guard(lambda: set_selected(-1)))  # fmt: skip
-                    with Guard():
-                        More(frame)
+                    Stage(workshop, frame, selected, guard(set_selected),
+                          guard(lambda: set_selected(-1)))  # fmt: skip
+                    More(frame)
     return page
 
 

@@ -16,8 +16,9 @@ Interventions: a named programme (``conf/scenario/``) brings its own interventio
 kind of intervention (``models.interventions.KINDS`` that has a building block in
 ``conf/intervention/``) the page has a switch with three positions — ``as programme`` (leave
 the programme's as they are), ``on`` (run it, with the start, end, intensity and target set on
-the page; added from its building block if the programme lacks it) and ``off`` (remove it from
-the programme). While a kind is not ``on`` its sliders show what the programme runs
+the page; added from its building block if the programme lacks it) and ``off`` (intensity 0:
+an intervention at intensity 0 does nothing and costs nothing, so the run is the programme's
+without it, number for number). While a kind is not ``on`` its sliders show what the programme runs
 (``with_programme_values``), so the page never shows a default that is not running.
 """
 
@@ -207,7 +208,7 @@ def model_params() -> dict[str, dict]:
             "type": "Select",
             "value": NO_COMPARISON,
             "values": [NO_COMPARISON, *programmes()],
-            "label": "compare with (same organisation and seed)",
+            "label": "compare with",
         },
         "organisation": {
             "type": "Select",
@@ -236,12 +237,12 @@ def model_params() -> dict[str, dict]:
             "type": "Select",
             "value": 1,
             "values": list(BAND_SEEDS),
-            "label": "seeds for a band (1 = none)",
+            "label": "seeds for a band",
         },
         "set_champions": {
             "type": "Checkbox",
             "value": False,
-            "label": "set champions here (else the programme's)",
+            "label": "set champions here",
         },
         "champion_share": {
             "type": "SliderFloat",
@@ -249,7 +250,7 @@ def model_params() -> dict[str, dict]:
             "min": 0.0,
             "max": 0.2,
             "step": 0.005,
-            "label": "champion share (of non-managers)",
+            "label": "champion share",
         },
         "champion_rule": {
             "type": "Select",
@@ -362,7 +363,7 @@ def intervention_overrides(programme: str, values: dict) -> list[str]:
     for kind in kinds():
         switch = values[kind]
         if switch == OFF:
-            out += [f"~scenario.interventions.{key}" for key in keys.get(kind, ())]
+            out += [f"scenario.interventions.{key}.intensity=0" for key in keys.get(kind, ())]
         elif switch == ON:
             targets = keys.get(kind) or (kind,)
             if kind not in keys:

@@ -11,6 +11,9 @@ shows the message instead of charts.
 
 from __future__ import annotations
 
+import sys
+import traceback
+
 import mesa
 import pandas as pd
 
@@ -55,6 +58,10 @@ class WorkshopModel(mesa.Model):
             self.runs = build_runs(self.values)
         except InputError as e:
             self._refuse(str(e))
+            return
+        except Exception as e:  # a bug: the page says so instead of showing a traceback
+            traceback.print_exc(file=sys.stderr)
+            self._refuse(f"the run could not be built ({type(e).__name__}: {e})")
             return
         org = self.main.model.org
         self.layout = org_layout(org, seed=int(seed), max_ties=max_ties)

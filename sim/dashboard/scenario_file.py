@@ -2,8 +2,8 @@
 
 The file is a Hydra primary config that starts from the project's own ``config`` and says,
 in its defaults list and body, what the controls change — the organisation type and the
-programme (``override``), interventions switched on (added from their building block) or off
-(``override … : null``), and the values set on the page:
+programme (``override``), interventions switched on (added from their building block, with the
+page's settings) or off (intensity 0, as the page runs them), and the values set on the page:
 
     python -m sim --config-dir results/scenarios --config-name my_workshop
 
@@ -25,14 +25,13 @@ from pathlib import Path
 import yaml
 
 from sim.dashboard import controls
-from sim.dashboard.controls import AS_PROGRAMME, OFF, ON, ControlError
+from sim.dashboard.controls import OFF, ON, ControlError
 from sim.provenance import git_revision
 
 #: Where the page saves scenario files (relative to the folder the dashboard runs in).
 FOLDER = Path("results/scenarios")
 MARKER = "# dashboard: "
 ADD = "/intervention@scenario.interventions."
-REMOVE = f"override {ADD}"
 #: Page settings that are not part of a run, kept in the ``# dashboard:`` comment.
 PAGE_ONLY = ("compare_with", "band_seeds")
 FIELDS = ("start", "end", "intensity", "target")
@@ -55,10 +54,10 @@ def to_yaml(values: dict, name: str = "scenario") -> str:
     values = controls.check(values)
     programme = values["programme"]
     keys = controls.programme_keys(programme)
-    added, removed, tuned = [], [], {}
+    added, tuned = [], {}
     for kind in controls.kinds():
         if values[kind] == OFF:
-            removed += keys.get(kind, [])
+            tuned.update({key: {"intensity": 0.0} for key in keys.get(kind, ())})
         elif values[kind] == ON:
             if kind not in keys:
                 added.append(kind)
@@ -72,7 +71,6 @@ def to_yaml(values: dict, name: str = "scenario") -> str:
                 }
     defaults = ["config", *({f"{ADD}{kind}": kind} for kind in added), "_self_"]
     defaults += [{"override org": values["organisation"]}, {"override scenario": programme}]
-    defaults += [{f"{REMOVE}{key}": None} for key in removed]
     body: dict = {
         "defaults": defaults,
         "org": {"size": values["size"]},
@@ -153,7 +151,7 @@ def from_yaml(text: str) -> dict:
     unknown = set(body) - {"defaults", "org", "weeks", "seed", "champions", "scenario"}
     if unknown:
         raise _refuse(f"key {sorted(unknown)[0]!r} is not one the dashboard sets")
-    added, removed = _defaults(body.get("defaults"), values)
+    added = _defaults(body.get("defaults"), values)
     org = _mapping(body.get("org", {}), "org")
     if set(org) - {"size"}:
         raise _refuse(f"org.{sorted(set(org) - {'size'})[0]} is not one the dashboard sets")
@@ -172,10 +170,6 @@ def from_yaml(text: str) -> dict:
     values.update({kind: ON for kind in added})
     keys = controls.programme_keys(values.get("programme", "baseline"))
     kind_of = {key: kind for kind, ks in keys.items() for key in ks} | {k: k for k in added}
-    for key in removed:
-        if key not in kind_of:
-            raise _refuse(f"the programme has no intervention {key!r} to switch off")
-        values[kind_of[key]] = OFF
     scenario = _mapping(body.get("scenario", {}), "scenario")
     if set(scenario) - {"interventions"}:
         raise _refuse(
@@ -184,24 +178,27 @@ def from_yaml(text: str) -> dict:
     for key, node in _mapping(scenario.get("interventions", {}), "scenario.interventions").items():
         node = _mapping(node, f"scenario.interventions.{key}")
         kind = kind_of.get(key)
+        if kind is not None and node == {"intensity": 0} and kind not in added:
+            values[kind] = OFF
+            continue
         if kind is None or set(node) != set(FIELDS):
             raise _refuse(
                 f"scenario.interventions.{key} must be one of the programme's interventions "
                 f"(or one switched on) with {', '.join(FIELDS)}"
             )
-        if values.get(kind, AS_PROGRAMME) == AS_PROGRAMME:
+        if f"{kind}_start" not in values:  # the first key of a kind speaks for it
             values[kind] = ON
             values.update({f"{kind}_{f}": node[f] for f in FIELDS})
             values[f"{kind}_end"] = node["end"] if node["end"] is not None else 0
     return controls.with_programme_values(controls.check(values))
 
 
-def _defaults(entries, values: dict) -> tuple[list[str], list[str]]:
-    """Read the defaults list: organisation and programme into ``values``; the kinds added
-    and the intervention keys removed."""
+def _defaults(entries, values: dict) -> list[str]:
+    """Read the defaults list: organisation and programme into ``values``; return the kinds
+    added."""
     if not isinstance(entries, list) or entries[:1] != ["config"] or "_self_" not in entries:
         raise _refuse("the defaults list must start with config and hold _self_")
-    added, removed = [], []
+    added = []
     for entry in entries:
         if entry in ("config", "_self_"):
             continue
@@ -214,8 +211,6 @@ def _defaults(entries, values: dict) -> tuple[list[str], list[str]]:
             values["programme"] = value
         elif key.startswith(ADD) and key[len(ADD) :] == value:
             added.append(value)
-        elif key.startswith(REMOVE) and value is None:
-            removed.append(key[len(REMOVE) :])
         else:
             raise _refuse(f"defaults entry {entry!r} is not one the dashboard writes")
     for kind in added:
@@ -225,4 +220,4 @@ def _defaults(entries, values: dict) -> tuple[list[str], list[str]]:
             )
     if "programme" in values:
         controls.check_value("programme", values["programme"])
-    return added, removed
+    return added

@@ -24,6 +24,7 @@ default).
 from __future__ import annotations
 
 import os
+import warnings
 
 from sim.dashboard.session import CULL_AFTER
 
@@ -131,6 +132,9 @@ def serve(host: str, port: int) -> None:
     """Run the workshop page's server until interrupted."""
     os.environ.update(SOLARA_ENV)
     os.environ.update({"SERVER_NAME": host, "SERVER_PORT": str(port)})
+    # Solara warns on every page load over plain http that its cookie falls back to
+    # SameSite=Lax: that is what a localhost page wants (the guard refuses other sites anyway)
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
     import uvicorn
     from solara.server.starlette import app
 

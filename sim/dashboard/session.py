@@ -63,6 +63,7 @@ class Frame:
     value: dict = field(default_factory=dict)
     stages: dict = field(default_factory=dict)
     tally: str = ""
+    band: str = ""  # the band over several seeds, in words
     caption: list = field(default_factory=list)
     programmes: list = field(default_factory=list)
     commands: list = field(default_factory=list)
@@ -244,7 +245,8 @@ class Workshop:
                 "legend": value["legend"] + seeds,
             },  # fmt: skip
             stages={**views.stage_chart(weekly[m.main.label]), "bands": main_bands, "ylim": [0, 1]},
-            tally=views.tally_html(weekly, self.band.summary if self.band else ""),
+            tally=views.tally_html(weekly),
+            band=self.band.summary if self.band else "",
             caption=views.caption(m, weekly),
             programmes=views.programme_lines(m),
             commands=[run.command for run in m.runs],

@@ -329,9 +329,10 @@ def adoption_chart(weekly: dict[str, pd.DataFrame]) -> dict:
 
 
 def value_chart(weekly: dict[str, pd.DataFrame]) -> dict:
-    """Net value so far (value minus programme cost, hours) of each run."""
+    """Net value so far (value minus programme cost, hours) of each run (the runs' legend
+    is the adoption chart's, right above it)."""
     lines = [_line(df, net_so_far(df), i) for i, df in enumerate(weekly.values())]
-    return {"lines": lines, "legend": run_legend(list(weekly)), "format": "hours"}
+    return {"lines": lines, "legend": [], "format": "hours"}
 
 
 def stage_chart(df: pd.DataFrame) -> dict:
@@ -383,7 +384,7 @@ def tally(weekly: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def tally_html(weekly: dict[str, pd.DataFrame], band: str = "") -> str:
+def tally_html(weekly: dict[str, pd.DataFrame]) -> str:
     """The tally as an HTML table: one row per run and, comparing, the difference."""
     table = tally(weekly)
     head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
@@ -403,11 +404,8 @@ def tally_html(weekly: dict[str, pd.DataFrame], band: str = "") -> str:
             )
             + "</tr>"
         )
-    foot = f"<caption>{html.escape(band)}</caption>" if band else ""
     rows = "".join(body)
-    return (
-        f"<table class='ba-table'>{foot}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
-    )
+    return f"<table class='ba-table'><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
 def _when(week: int) -> str:
@@ -429,14 +427,19 @@ def _running(run, week: int) -> str:
 
 
 def caption(model: WorkshopModel, weekly: dict[str, pd.DataFrame]) -> list[str]:
-    """What is happening now, in plain words for the room, one line each: when it is; per
-    programme what it is doing, how many used the network this week and have ever tried it,
-    how many have got as far as solving problems or innovating, and the net value this week;
-    comparing, which programme is ahead so far."""
+    """What is happening now, in plain words for the room, one short line each: when it is
+    (and, comparing, which programme is ahead so far); then per programme what it is doing,
+    how many used the network this week and have ever tried it, how many have got as far as
+    solving problems or innovating, and the net value this week."""
     week = model.steps
-    lines = [_when(week)]
     if week == 0:
-        return [*lines, "Press Step or ▶ to watch what happens week by week."]
+        return [_when(week), "Press Step or ▶ to watch what happens week by week."]
+    head = _when(week)
+    if model.comparing:
+        net = tally(weekly)["net value (h)"].to_numpy()
+        ahead, gap = model.runs[int(np.argmax(net))].label, abs(net[0] - net[1])
+        head += f" So far {ahead} is ahead on net value by {gap:,.0f} h."
+    lines = [head]
     for run in model.runs:
         df = weekly[run.label]
         last = df.iloc[-1]
@@ -445,15 +448,9 @@ def caption(model: WorkshopModel, weekly: dict[str, pd.DataFrame]) -> list[str]:
         name = f"{run.label}: {doing}" if model.comparing else doing[0].upper() + doing[1:]
         beyond = last.stage_solve + last.stage_innovate
         lines.append(
-            f"{name} · {last.active_share:.0%} used it this week · {last.adopted_share:.0%} "
-            f"have tried it · {beyond:.0%} solve problems or innovate · net value "
-            f"{net:+,.0f} h this week"
+            f"{name} · {last.active_share:.0%} used it this week, {last.adopted_share:.0%} ever "
+            f"· {beyond:.0%} solve or innovate · {net:+,.0f} h net this week"
         )
-    if model.comparing:
-        table = tally(weekly)
-        net = table["net value (h)"].to_numpy()
-        ahead, gap = table.programme[int(np.argmax(net))], abs(net[0] - net[1])
-        lines.append(f"So far {ahead} is ahead on net value by {gap:,.0f} h.")
     return lines
 
 
@@ -462,8 +459,13 @@ def programme_lines(model: WorkshopModel) -> list[str]:
     lines = []
     for run in model.runs:
         items = [
-            f"{iv.name} ({iv.kind.replace('_', ' ')}) weeks {iv.start}–{iv.end or 'end'}, "
-            f"intensity {iv.intensity:g}, {iv.target.replace('_', ' ')}"
+            f"{iv.name} ({iv.kind.replace('_', ' ')}) "
+            + (
+                f"weeks {iv.start}–{iv.end or 'end'}, intensity {iv.intensity:g}, "
+                f"{iv.target.replace('_', ' ')}"
+                if iv.intensity > 0
+                else "switched off"
+            )
             for iv in run.model.schedule.items
         ]
         lines.append(f"{run.label}: {'; '.join(items) or 'no intervention'}")
