@@ -217,7 +217,11 @@ def test_large_organisations_are_drawn_as_groups_of_whole_branches(kind):
     assert np.all(np.isin(child[split], g.head) | (g.members[g.of[child[split]]] >= 1))
     assert len(g.ties) <= 300 and np.all(g.ties[:, 0] < g.ties[:, 1])
     assert np.all(np.diff(g.weight) <= 0)  # the most connected pairs first
-    assert np.abs(np.hypot(*g.xy.T)).max() <= 1.0 + 1e-9
+    distance = np.hypot(*g.xy.T)
+    assert distance.max() <= 1.0 + 1e-9
+    assert 0.5 < np.median(distance) < 0.85  # the disc filled, not a ring at the rim
+    assert np.allclose(np.pi * g.radius[g.members > 1] ** 2 / g.members[g.members > 1],
+                       np.pi * g.radius[g.members > 1][0] ** 2 / g.members[g.members > 1][0])  # fmt: skip
 
 
 def test_the_page_switches_to_groups_above_its_people_limit():
@@ -654,3 +658,16 @@ def test_export_refuses_a_run_that_cannot_be_built(tmp_path):
     model = WorkshopModel(seed=0, mandate="on", mandate_start=60, mandate_end=10, **SMALL)
     with pytest.raises(InputError, match="mandate.end"):
         export(model, tmp_path)
+
+
+def test_a_part_of_the_page_that_fails_shows_a_message_not_a_traceback(capsys):
+    from sim.dashboard.app import download, guarded
+
+    def broken(frame):
+        raise KeyError("caption")
+
+    element = guarded(broken)(None)
+    assert "This part of the page could not be drawn: 'caption'" in str(element.args)
+    assert "Traceback" in capsys.readouterr().err  # in the server's log, not on the page
+    bad = {**controls.defaults(), "size": 99_999}
+    assert download(bad, "x").startswith(b"# these settings cannot be saved: control size=")

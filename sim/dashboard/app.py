@@ -29,6 +29,8 @@ from sim.dashboard import controls, scenario_file, seeds, session, views
 from sim.plots import STAGE_COLOURS
 
 TITLE = "beyond-adoption: adoption vs value"
+#: The bar's second Step button advances a quarter.
+QUARTER = 13
 #: Largest scenario file the page accepts by upload (a saved one is about 1 kB).
 MAX_UPLOAD = 64_000
 
@@ -222,6 +224,15 @@ def ControlsPanel(values: dict, on_change: Callable, files: Callable):
     return panel
 
 
+def download(values: dict, name: str) -> bytes:
+    """The scenario file to download (or, for settings that cannot run, a file that says
+    why: the download happens outside the page's handlers)."""
+    try:
+        return scenario_file.to_yaml(values, name).encode()
+    except controls.ControlError as e:
+        return f"# these settings cannot be saved: {e}\n".encode()
+
+
 @solara.component
 @guarded
 def ScenarioFiles(values: dict, on_load: Callable[[dict], None], report: Callable):
@@ -256,7 +267,7 @@ def ScenarioFiles(values: dict, on_load: Callable[[dict], None], report: Callabl
         solara.InputText("file name", value=name, on_value=set_name, continuous_update=True)
         solara.Button("Save", on_click=guard(save), classes=["ba-save"])
         solara.FileDownload(
-            lambda: scenario_file.to_yaml(values, name).encode(),
+            lambda: download(values, name),
             filename=f"{name}.yaml",
             label="Download the scenario file",
         )
@@ -270,7 +281,7 @@ def ScenarioFiles(values: dict, on_load: Callable[[dict], None], report: Callabl
 # --- the pictures -----------------------------------------------------------------------------
 
 
-def _legend_html(frame: session.Frame) -> str:
+def _legend_html(frame: session.Frame, mode: str) -> str:
     parts = []
     for item in frame.legend:
         shares = " | ".join(f"{s:.0%}" for s in item["shares"])
@@ -278,7 +289,12 @@ def _legend_html(frame: session.Frame) -> str:
             f"<span><span class='ba-swatch' style='background:{item['colour']}'></span>"
             f"{html.escape(item['label'])} {shares}</span>"
         )
-    parts.append("<span>■ manager ★ champion ● employee; bigger = more active</span>")
+    if mode == "groups":
+        parts.append("<span>each circle a group of people (a manager and everyone under them, "
+                     "or neighbours in the network): slices = stages, black arc = share active "
+                     "this week</span>")  # fmt: skip
+    else:
+        parts.append("<span>■ manager ★ champion ● employee; bigger = more active</span>")
     return "".join(parts)
 
 
@@ -340,7 +356,8 @@ def Stage(workshop, frame: session.Frame, selected: int, on_pick, on_unpick):
                     role_labels=list(ROLE_NAMES),
                     event_pick=on_pick,
                 )
-            solara.HTML(unsafe_innerHTML=_legend_html(frame), classes=["ba-legend"])
+            mode = workshop.layout["mode"] if workshop.layout else "people"
+            solara.HTML(unsafe_innerHTML=_legend_html(frame, mode), classes=["ba-legend"])
             if selected >= 0:
                 Inspector(workshop, frame, selected, on_unpick)
         with solara.Div(classes=["ba-right"]):
@@ -387,12 +404,15 @@ def More(frame: session.Frame):
 @guarded
 def Bar(frame, playing, speed, presenter, pending, on_step, on_play, on_reset, on_speed,
         on_presenter):  # fmt: skip
-    """Step, ▶, Reset, the speed and presenter mode: always on screen."""
+    """Step (a week, or a quarter), ▶, Reset, the speed and presenter mode: always on
+    screen."""
     with solara.Div(classes=["ba-bar"]) as bar:
         solara.Text("beyond-adoption", classes=["ba-title"])
         solara.Text(f"Week {frame.week} of {frame.weeks}", classes=["ba-week"])
-        solara.Button("Step", on_click=on_step, disabled=not frame.running or playing,
+        solara.Button("Step", on_click=lambda: on_step(1), disabled=not frame.running or playing,
                       classes=["ba-step"])  # fmt: skip
+        solara.Button("+13", on_click=lambda: on_step(QUARTER),
+                      disabled=not frame.running or playing, classes=["ba-quarter"])  # fmt: skip
         solara.Button("⏸ Pause" if playing else "▶ Play", on_click=on_play,
                       disabled=not frame.running and not playing, color="primary",
                       classes=["ba-play"])  # fmt: skip
@@ -436,10 +456,10 @@ def WorkshopPage(key: str):
         if playing and (not f.running):
             set_playing(False)
 
-    def step():
+    def step(weeks: int):
         set_playing(False)
         workshop.pause()
-        show(workshop.step(1))
+        show(workshop.step(min(int(weeks), QUARTER)))
 
     def play():
         if playing:

@@ -215,8 +215,8 @@ class Groups:
     scale-free network, the teams under one manager), in the order they sit on the disc; the
     few people above every such branch (top managers, hubs) are groups of one. ``of`` is each
     person's group, ``head`` the person at the top of each group's first branch, ``members``
-    the people per group, ``xy`` each group's centre (the mean of its members' positions),
-    ``tree`` the (group above, group) pairs of the tree and ``ties`` the (m, 2) pairs of
+    the people per group, ``xy`` and ``radius`` each group's circle (``_spread``), ``tree``
+    the (group above, group) pairs of the tree and ``ties`` the (m, 2) pairs of
     groups with other ties between them, the most connected first (at most ``max_ties``),
     with their number in ``weight``.
     """
@@ -225,6 +225,7 @@ class Groups:
     head: np.ndarray
     members: np.ndarray
     xy: np.ndarray
+    radius: np.ndarray
     tree: np.ndarray
     ties: np.ndarray
     weight: np.ndarray
@@ -232,6 +233,40 @@ class Groups:
     @property
     def count(self) -> int:
         return self.head.size
+
+
+#: Groups of one (the top managers, the hubs) stay where the tree puts them, inside this
+#: radius; the other groups fill the ring from here to the rim.
+INNER = 0.3
+#: Share of the ring's area the groups' circles cover (the rest keeps them apart).
+COVER = 0.45
+
+
+def _spread(layout: OrgLayout, of: np.ndarray, members: np.ndarray, singles: np.ndarray):
+    """Circles for the groups that fill the disc instead of crowding its rim: each group
+    keeps the direction of its members (so departments stay slices of the disc) and takes a
+    distance from the centre from a golden-ratio sequence in the order of direction, so
+    neighbouring groups sit at different distances and the ring is covered evenly
+    (the square root makes the density even per area). A circle's area is proportional to
+    its group's size, together ``COVER`` of the ring. The groups of one above every branch
+    keep their place in the tree, scaled into the centre."""
+    count = members.size
+    sums = np.column_stack([np.bincount(of, weights=layout.xy[:, k], minlength=count)
+                            for k in (0, 1)])  # fmt: skip
+    angle = np.arctan2(sums[:, 1], sums[:, 0])
+    rest = np.flatnonzero(~singles)
+    order = rest[np.argsort(angle[rest], kind="stable")]
+    golden = (np.arange(order.size) * 0.6180339887498949) % 1.0
+    distance = np.zeros(count)
+    distance[order] = INNER + (1 - INNER) * np.sqrt(golden)
+    xy = np.column_stack([distance * np.cos(angle), distance * np.sin(angle)])
+    if singles.any():
+        own = sums[singles] / members[singles, None]
+        xy[singles] = own * (INNER / max(float(np.hypot(*own.T).max()), 1e-9)) * 0.9
+    area = COVER * np.pi * (1 - INNER**2) * members / max(members[rest].sum(), 1)
+    radius = np.sqrt(area / np.pi)
+    radius[singles] = np.sqrt(COVER * np.pi * INNER**2 / max(singles.sum(), 1) / np.pi) * 0.5
+    return xy, radius
 
 
 def group_people(layout: OrgLayout, org: Organisation, target: int, max_ties: int) -> Groups:
@@ -265,10 +300,7 @@ def group_people(layout: OrgLayout, org: Organisation, target: int, max_ties: in
     head = np.full(count, n, dtype=np.int64)
     np.minimum.at(head, of[top], top)  # each group's first branch top (lowest index)
     members = np.bincount(of, minlength=count)
-    xy = np.column_stack(
-        [np.bincount(of, weights=layout.xy[:, k], minlength=count) for k in (0, 1)]
-    )
-    xy /= members[:, None]
+    xy, radius = _spread(layout, of, members, singles=key[head] > packed.max(initial=-1))
     linked = head[parent[head] >= 0]
     tree = np.unique(np.column_stack([of[parent[linked]], of[linked]]), axis=0).reshape(-1, 2)
     a = org.adjacency.tocoo()
@@ -281,6 +313,7 @@ def group_people(layout: OrgLayout, org: Organisation, target: int, max_ties: in
         head=head,
         members=members,
         xy=xy,
+        radius=radius,
         tree=tree,
         ties=pairs[order].reshape(-1, 2),
         weight=weight[order],

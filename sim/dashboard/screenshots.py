@@ -174,8 +174,12 @@ def tally(page) -> str:
 
 
 def wait_for_week(page, target: int) -> None:
+    """Wait until the bar and the caption (which arrive separately) both show week
+    ``target``."""
     page.wait_for_function(
-        "w => Number(document.querySelector('.ba-week')?.innerText.split(' ')[1]) === w",
+        """w => Number(document.querySelector('.ba-week')?.innerText.split(' ')[1]) === w
+               && (document.querySelector('.ba-caption')?.innerText || '').toLowerCase()
+                    .includes(`week ${w}`)""",
         arg=target,
     )
 
@@ -197,7 +201,11 @@ def step(page, times: int = 1) -> None:
 
 
 def step_to(page, target: int) -> None:
-    """Press Step until the page shows week ``target``."""
+    """Press +13 (a quarter) and Step until the page shows week ``target``."""
+    while week(page) + 13 <= target:
+        before = week(page)
+        click(page, "quarter")
+        wait_for_week(page, before + 13)
     while week(page) < target:
         step(page)
 

@@ -71,6 +71,7 @@ def network_layout(model: WorkshopModel) -> dict:
             "x": rounded(g.xy[:, 0]),
             "y": rounded(g.xy[:, 1]),
             "members": g.members.tolist(),
+            "r": rounded(g.radius),
             "tree": g.tree.ravel().tolist(),
             "ties": g.ties.ravel().tolist(),
             "people": int(org.n),
