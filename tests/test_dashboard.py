@@ -220,8 +220,9 @@ def test_large_organisations_are_drawn_as_groups_of_whole_branches(kind):
     distance = np.hypot(*g.xy.T)
     assert distance.max() <= 1.0 + 1e-9
     assert 0.5 < np.median(distance) < 0.85  # the disc filled, not a ring at the rim
-    assert np.allclose(np.pi * g.radius[g.members > 1] ** 2 / g.members[g.members > 1],
-                       np.pi * g.radius[g.members > 1][0] ** 2 / g.members[g.members > 1][0])  # fmt: skip
+    several = g.members > 1
+    per_person = g.radius[several] ** 2 / g.members[several]  # area ∝ people
+    assert np.allclose(per_person, per_person[0])
 
 
 def test_the_page_switches_to_groups_above_its_people_limit():
