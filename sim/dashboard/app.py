@@ -29,6 +29,7 @@ from sim.dashboard import controls, scenario_file, seeds, session, views
 from sim.plots import STAGE_COLOURS
 
 TITLE = "beyond-adoption: adoption vs value"
+ADOPTION_TITLE = "Adoption: active this week (thick), ever (thin)"
 #: The bar's second Step button advances a quarter.
 QUARTER = 13
 #: Largest scenario file the page accepts by upload (a saved one is about 1 kB).
@@ -365,7 +366,7 @@ def Stage(workshop, frame: session.Frame, selected: int, on_pick, on_unpick):
                                                  for line in frame.caption),
                         classes=["ba-caption"])  # fmt: skip
             with solara.Div(classes=["ba-chartbox", "ba-adoption"]):
-                Chart(chart=frame.adoption, title="Adoption", weeks=frame.weeks,
+                Chart(chart=frame.adoption, title=ADOPTION_TITLE, weeks=frame.weeks,
                       now=frame.week, show_bands=True)  # fmt: skip
             with solara.Div(classes=["ba-chartbox", "ba-value"]):
                 Chart(chart=frame.value, title="Net value so far (hours)", weeks=frame.weeks,
