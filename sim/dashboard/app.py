@@ -188,33 +188,39 @@ def _control(name: str, values: dict, on_change: Callable, disabled: bool = Fals
     )
 
 
+def _section(title: str, text: str) -> None:
+    """A heading and a line saying what the controls below it do."""
+    solara.HTML(tag="h3", unsafe_innerHTML=title)
+    solara.HTML(tag="p", unsafe_innerHTML=text)
+
+
 @solara.component
 @guarded
 def ControlsPanel(values: dict, on_change: Callable, files: Callable):
     """The configuration: the run, the champions, each intervention kind, scenario files."""
     with solara.Div(classes=["ba-config"]) as panel:
-        solara.HTML(tag="h3", unsafe_innerHTML="The run")
-        solara.HTML(
-            tag="p",
-            unsafe_innerHTML="A comparison runs the other programme on the same organisation "
-            "with the same seed. More than one seed for a band runs the programmes again with "
-            "the next seeds, in the background, and shades the spread.",
+        _section(
+            "The run",
+            "A comparison runs the other programme on the same organisation with the same "
+            "seed. More than one seed for a band runs the programmes again with the next seeds, "
+            "in the background, and shades the spread.",
         )
         for name in ("programme", "compare_with", "organisation", "size", "weeks", "seed",
                      "band_seeds"):  # fmt: skip
             _control(name, values, on_change)
-        solara.HTML(tag="h3", unsafe_innerHTML="Champions")
-        solara.HTML(tag="p", unsafe_innerHTML="Unless set here, the programme's champions "
-                    "(share of non-managers, and how they are chosen).")  # fmt: skip
+        _section(
+            "Champions",
+            "Unless set here, the programme's champions (share of non-managers, and how they "
+            "are chosen).",
+        )
         _control("set_champions", values, on_change)
         for name in ("champion_share", "champion_rule"):
             _control(name, values, on_change, disabled=not values["set_champions"])
-        solara.HTML(tag="h3", unsafe_innerHTML="Interventions")
-        solara.HTML(
-            tag="p",
-            unsafe_innerHTML="For each kind: <i>as programme</i> runs the programme's own "
-            "(shown), <i>on</i> runs it with the settings below, <i>off</i> removes it. Changes "
-            "apply on <b>Reset</b>.",
+        _section(
+            "Interventions",
+            "For each kind: <i>as programme</i> runs the programme's own (shown), <i>on</i> "
+            "runs it with the settings below, <i>off</i> switches it off (intensity 0). "
+            "Changes apply on <b>Reset</b>.",
         )
         for kind in controls.kinds():
             with solara.Div(classes=["ba-kind"]):
