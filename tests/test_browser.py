@@ -204,6 +204,14 @@ def test_a_facilitators_session_on_a_projector(server, chromium):
     ui.tick(page, "presenter mode")
     page.locator(".ba-config").wait_for()
     assert page.locator(".ba-config .v-select__selection").first.inner_text() == "mandate"
+
+    # a large organisation is drawn as groups, not a grey ring or a hairball
+    ui.choose(page, "seeds for a band", "1")
+    ui.slide(page, "people", "End")
+    ui.reset(page)
+    page.locator(".ba-legend").filter(has_text="each circle a group").wait_for()
+    assert "people: 5000" in page.inner_text(".ba-config")
+    shoot(page, "8_groups")
     watch.check(page)
     page.context.close()
 

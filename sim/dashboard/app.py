@@ -43,14 +43,14 @@ html, body { font-size: 16px; }
 .ba-app *, .v-menu__content * { font-size: max(16px, 1em) !important; }
 .ba-app .v-label--active { transform: translateY(-20px) scale(1) !important; }
 .ba-app .v-select, .ba-app .v-text-field { padding-top: 18px; }
-.ba-app .ba-bar .ba-title, .ba-app .ba-bar .ba-week { font-size: 20px !important; }
+.ba-app .ba-bar .ba-week { font-size: 20px !important; }
 .ba-app .ba-config h3, .ba-app .ba-chart-title, .ba-app .ba-network-title {
     font-size: 18px !important; }
 .ba-bar { display: flex; align-items: center; gap: 10px; padding: 6px 12px; flex: 0 0 auto;
           border-bottom: 1px solid #ccc; background: #f7f7f7; height: 56px;
           box-sizing: border-box; }
-.ba-bar .ba-title { font-weight: 700; margin-right: 8px; }
-.ba-bar .ba-week { font-weight: 600; min-width: 170px; }
+.ba-bar > * { white-space: nowrap; flex: 0 0 auto; }
+.ba-bar .ba-week { font-weight: 600; min-width: 160px; }
 .ba-bar .ba-speed .v-btn { min-width: 40px !important; padding: 0 8px !important; }
 .ba-bar .v-input--checkbox { margin-top: 0; padding-top: 0; }
 .ba-bar .v-input--checkbox .v-messages { display: none; }
@@ -60,6 +60,8 @@ html, body { font-size: 16px; }
 .ba-config { flex: 0 0 320px; overflow-y: auto; padding: 8px 14px 40px 14px;
              border-right: 1px solid #ddd; }
 .ba-config h3 { margin: 14px 0 4px 0; }
+.ba-config .v-input__slider .v-input__slot { flex-direction: column; align-items: stretch; }
+.ba-config .v-input__slider .v-label { margin-bottom: -4px; }
 .ba-config .ba-kind { border-top: 1px solid #e4e4e4; padding-top: 6px; margin-top: 6px; }
 .ba-main { flex: 1 1 auto; min-width: 0; overflow-y: auto; }
 .ba-stage { display: grid; grid-template-columns: minmax(0, 45fr) minmax(0, 55fr); gap: 10px;
@@ -91,6 +93,7 @@ html, body { font-size: 16px; }
 .ba-more .ba-stagesbox { height: 320px; position: relative; }
 .ba-more pre { white-space: pre-wrap; }
 .ba-message { padding: 12px; }
+.ba-gone { display: none !important; }
 .ba-notice, .ba-problem { position: fixed; bottom: 12px; left: 50%; transform: translateX(-50%);
                           z-index: 20; background: #fffbe6; border: 1px solid #8a6d00;
                           border-radius: 6px; padding: 8px 12px; max-width: 80vw;
@@ -278,9 +281,9 @@ def ScenarioFiles(values: dict, on_load: Callable[[dict], None], report: Callabl
             filename=f"{name}.yaml",
             label="Download the scenario file",
         )
-        if names:
-            solara.Select(label="saved scenarios", values=names, value=choice, on_value=set_choice)
-            solara.Button("Load", on_click=guard(load), classes=["ba-load"])
+        solara.Select(label="saved scenarios", values=names, value=choice, on_value=set_choice,
+                      disabled=not names)  # fmt: skip
+        solara.Button("Load", on_click=guard(load), classes=["ba-load"], disabled=not names)
         solara.FileDrop(label="…or drop a scenario file here", on_file=guard(upload), lazy=True)
     return box
 
@@ -349,10 +352,12 @@ def Stage(workshop, frame: session.Frame, selected: int, on_pick, on_unpick):
     runs = [r for r in frame.network if shown in (BOTH, r["label"])] or frame.network
     with solara.Div(classes=["ba-stage"]) as stage:
         with solara.Div(classes=["ba-left"]):
-            if frame.comparing:
-                solara.ToggleButtonsSingle(value=shown if shown in labels else BOTH,
-                                           values=[BOTH, *labels], on_value=set_shown,
-                                           classes=["ba-shown"])  # fmt: skip
+            solara.ToggleButtonsSingle(
+                value=shown if shown in labels else BOTH,
+                values=[BOTH, *labels],
+                on_value=set_shown,
+                classes=["ba-shown" if frame.comparing else "ba-gone"],
+            )
             with solara.Div(classes=["ba-netbox", "ba-network"]):
                 NetworkCanvas(
                     graph=workshop.layout,
@@ -414,7 +419,6 @@ def Bar(frame, playing, speed, presenter, pending, on_step, on_play, on_reset, o
     """Step (a week, or a quarter), ▶, Reset, the speed and presenter mode: always on
     screen."""
     with solara.Div(classes=["ba-bar"]) as bar:
-        solara.Text("beyond-adoption", classes=["ba-title"])
         solara.Text(f"Week {frame.week} of {frame.weeks}", classes=["ba-week"])
         solara.Button("Step", on_click=lambda: on_step(1), disabled=not frame.running or playing,
                       classes=["ba-step"])  # fmt: skip
@@ -425,8 +429,11 @@ def Bar(frame, playing, speed, presenter, pending, on_step, on_play, on_reset, o
                       classes=["ba-play"])  # fmt: skip
         solara.Button("Reset", on_click=on_reset, color="warning" if pending else None,
                       classes=["ba-reset"])  # fmt: skip
-        if pending:
-            solara.Text("changes not applied — press Reset", classes=["ba-pending"])
+        # always there (hidden when nothing is pending): an element that comes and goes would
+        # make the widgets after it be rebuilt, under a facilitator's click
+        solara.Text(
+            "changed: press Reset to apply", classes=["ba-pending" if pending else "ba-gone"]
+        )
         solara.Text("weeks/s", classes=["ba-speed-label"])
         solara.ToggleButtonsSingle(value=speed, values=list(session.SPEEDS), on_value=on_speed,
                                    classes=["ba-speed"])  # fmt: skip
@@ -536,15 +543,6 @@ def WorkshopPage(key: str):
                     lambda: ScenarioFiles(draft, guard(load), report),
                 )
             with solara.Div(classes=["ba-main"]):
-                if notice:
-                    with solara.Div(classes=["ba-notice"]):
-                        solara.Text(notice)
-                        solara.Button("OK", on_click=lambda: set_notice(None), text=True)
-                if frame.problem:
-                    with solara.Div(classes=["ba-message", "ba-problem"]):
-                        solara.Warning(f"Something went wrong: {frame.problem}")
-                        solara.Button("Continue", on_click=guard(dismiss))
-                        solara.Button("Reset", on_click=guard(reset))
                 if frame.error:
                     with solara.Div(classes=["ba-message", "ba-error"]):
                         solara.Error(f"This combination of controls cannot run: {frame.error}")
@@ -553,6 +551,16 @@ def WorkshopPage(key: str):
                     Stage(workshop, frame, selected, guard(set_selected),
                           guard(lambda: set_selected(-1)))  # fmt: skip
                     More(frame)
+                # messages float over the page; last, so that they never move what is above
+                if frame.problem:
+                    with solara.Div(classes=["ba-message", "ba-problem"]):
+                        solara.Warning(f"Something went wrong: {frame.problem}")
+                        solara.Button("Continue", on_click=guard(dismiss))
+                        solara.Button("Reset", on_click=guard(reset))
+                if notice:
+                    with solara.Div(classes=["ba-notice"]):
+                        solara.Text(notice)
+                        solara.Button("OK", on_click=lambda: set_notice(None), text=True)
     return page
 
 
