@@ -10,10 +10,12 @@ import pandas as pd  # noqa: E402
 
 from models.state import STAGE_NAMES  # noqa: E402
 
-#: Colours of the maturity stages, from "never used" (pale grey) to Innovate (deep purple):
-#: distinct hues, so that stages can be told apart on the dashboard's network as well as in
-#: stacked areas. The one palette of every figure and page.
-STAGE_COLOURS = ("#d9d9d9", "#9ecae1", "#41ab5d", "#fd8d3c", "#7a0177")
+#: Colours of the maturity stages, from "never used" (near-white grey) through Connect
+#: (yellow), Share (green), Solve (blue) to Innovate (deep purple). Their lightness falls
+#: with every stage (CIELAB L* 95, 82, 61, 44, 18), so they stay apart in greyscale and for
+#: colour-vision deficiencies, whose simulations keep lightness (tests/test_dashboard.py
+#: checks both). The one palette of every figure, page and export.
+STAGE_COLOURS = ("#f2f2f2", "#f6c445", "#3fa85b", "#2a6f97", "#3b0f70")
 
 
 def adoption_vs_value(weekly: pd.DataFrame, path: str | Path) -> Path:
