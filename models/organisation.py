@@ -140,6 +140,17 @@ class Organisation:
             return np.full(self.n, self.n - 1, dtype=np.int64)
         return np.diff(self.adjacency.indptr).astype(np.int64)
 
+    def tie_matrix(self) -> sp.csr_array:
+        """The ties as a matrix, also for a complete organisation, which stores none: for
+        drawing and for graph algorithms on small organisations (a complete one costs O(n²)
+        memory here, so callers keep n small)."""
+        if not self.complete:
+            return self.adjacency
+        n = self.n
+        others = np.broadcast_to(np.arange(n, dtype=np.int32), (n, n))[~np.eye(n, dtype=bool)]
+        indptr = np.arange(n + 1, dtype=np.int64) * (n - 1)
+        return sp.csr_array((np.ones(others.size), others, indptr), shape=(n, n))
+
     def neighbours(self, i: int) -> np.ndarray:
         """Person i's contacts."""
         if self.complete:

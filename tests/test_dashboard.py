@@ -178,13 +178,14 @@ def test_layout_never_uses_a_spring_layout(monkeypatch):
 )
 def test_networks_without_reporting_lines_get_a_spanning_tree(kind, params):
     o = org(kind, 400, **params)
-    parent = spanning_forest(o.adjacency)
+    ties = o.tie_matrix()  # a complete organisation stores no ties: drawn from all pairs
+    parent = spanning_forest(ties)
     child = np.flatnonzero(parent >= 0)
-    assert o.adjacency[parent[child], child].all()  # every tree edge is a real tie
+    assert ties[parent[child], child].all()  # every tree edge is a real tie
     # one root per connected component (isolated people are their own roots)
     from scipy.sparse.csgraph import connected_components
 
-    assert np.count_nonzero(parent < 0) == connected_components(o.adjacency)[0]
+    assert np.count_nonzero(parent < 0) == connected_components(ties)[0]
     layout = org_layout(o, seed=3)
     assert np.isfinite(layout.xy).all()
     assert np.array_equal(layout.xy, org_layout(o, seed=3).xy)

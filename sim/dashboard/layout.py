@@ -154,7 +154,7 @@ def _other_ties(
     sample of the stored entries is taken first, so a complete graph of 5,000 people costs no
     more than a small one.
     """
-    matrix = org.cross_team if from_hierarchy else org.adjacency
+    matrix = org.cross_team if from_hierarchy else org.tie_matrix()
     entries = np.arange(matrix.nnz)
     if matrix.nnz > 4 * max_ties:
         rng = np.random.default_rng(seed)
@@ -179,7 +179,7 @@ def org_layout(org: Organisation, seed: int = 0, max_ties: int = MAX_TIES) -> Or
     parent = (
         np.asarray(org.manager_of, dtype=np.int64).copy()
         if from_hierarchy
-        else spanning_forest(org.adjacency)
+        else spanning_forest(org.tie_matrix())
     )
     depth = depths(parent)
     size = _subtree_sizes(parent, depth)
@@ -303,7 +303,7 @@ def group_people(layout: OrgLayout, org: Organisation, target: int, max_ties: in
     xy, radius = _spread(layout, of, members, singles=key[head] > packed.max(initial=-1))
     linked = head[parent[head] >= 0]
     tree = np.unique(np.column_stack([of[parent[linked]], of[linked]]), axis=0).reshape(-1, 2)
-    a = org.adjacency.tocoo()
+    a = org.tie_matrix().tocoo()
     src, dst = of[a.row], of[a.col]
     keep = src < dst
     pairs, weight = np.unique(np.column_stack([src[keep], dst[keep]]), axis=0, return_counts=True)

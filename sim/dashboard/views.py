@@ -150,7 +150,7 @@ def inspect(model: WorkshopModel, index: int) -> dict:
             "reports to": "nobody"
             if org.manager_of[index] < 0
             else f"person {org.manager_of[index]}",
-            "ties": int(org.adjacency.indptr[index + 1] - org.adjacency.indptr[index]),
+            "ties": int(org.degree[index]),
         },
     }
     runs = []
