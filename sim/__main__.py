@@ -92,6 +92,7 @@ def run_experiment(cfg: DictConfig, overrides: list[str]) -> Path | None:
     """A study from ``experiments/`` (``experiment=<name>``), with the same error handling."""
     studies = {
         "compare": "experiments.compare",
+        "optimise": "experiments.optimise",
         "validate": "experiments.validate",
         "sensitivity": "experiments.sensitivity",
     }

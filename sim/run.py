@@ -137,6 +137,11 @@ def config_problems(cfg: DictConfig) -> list[str]:
         errors.append(
             f"discount_rate={cfg.discount_rate} is not allowed: it must be a non-negative number"
         )
+    if cfg.get("budget") is not None and cfg.experiment.name != "optimise":
+        errors.append(
+            f"budget={cfg.budget} means nothing here: it is the most a programme may cost in "
+            "the budget search (python -m sim experiment=optimise budget=10000); remove it"
+        )
     share = cfg.champions.share
     if share is not None and not 0 <= share <= 1:
         errors.append(f"champions.share={share} is not allowed: it must be between 0 and 1")
