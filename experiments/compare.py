@@ -683,8 +683,19 @@ def write_figures(c: Comparison, folder: Path) -> list[Path]:
     labels = dict(zip(c.summary["scenario"], c.summary["label"], strict=True))
     colours = plots.programme_colours(list(c.summary["scenario"]))
     style = plots.Style(labels, colours, report.footer(c.about), c.about.get("money"))
-    lead = c.tests[(c.tests["against"] == stats.REFERENCE) & (c.tests["outcome"] == "net_value")]
-    distinct = set(lead.loc[lead["distinguishable"], "scenario"]) if len(lead) else set()
+    t = c.tests
+    distinct = (
+        set(
+            t.loc[
+                (t["against"] == stats.REFERENCE)
+                & (t["outcome"] == stats.HEADLINE)
+                & t["distinguishable"],
+                "scenario",
+            ]
+        )
+        if len(t)
+        else set()
+    )
     draw = {
         "net_value": lambda: plots.net_value_ci(c.summary, style, distinct),
         "adoption_value_over_time": lambda: plots.comparison_over_time(c.bands, style),

@@ -7,6 +7,7 @@ module-scoped fixture; the statistics are checked in-process against hand-worked
 against scipy.
 """
 
+import base64
 import json
 import math
 import re
@@ -45,6 +46,8 @@ FILES = {
     "summary.md",
     "tests.csv",
     "seeds.csv",
+    "programmes.csv",
+    "report.pdf",
     "config.yaml",
     "scenarios.yaml",
     "overrides.yaml",
@@ -179,25 +182,40 @@ def test_summary_has_means_and_cis_that_contain_them(tables):
     by = runs.groupby("scenario", sort=False)
     assert np.allclose(summary["long_run_value_mean"], by["long_run_value"].mean())
     assert np.allclose(summary["cost_total_mean"], by["cost_total"].mean())
+    assert np.allclose(summary["net_value_mean"], by["net_value"].mean())
+    assert np.allclose(runs["net_value"], runs["long_run_value"] - runs["cost_total"])
     base = summary.set_index("scenario").loc["baseline"]
-    assert base["cost_total_mean"] == 0 and math.isnan(base["value_per_cost_mean"])
+    assert base["cost_total_mean"] == 0 and math.isnan(base["gain_per_cost_mean"])
+    assert math.isnan(base["beats_baseline"])
     assert math.isnan(base["value_after_window_mean"])  # no programme, no "after"
     inc = summary.set_index("scenario").loc["incentives"]
     assert inc["window_end"] == 52 and not math.isnan(inc["value_after_window_vs_baseline_mean"])
     assert math.isnan(summary.set_index("scenario").loc["mandate", "value_after_window_mean"])
-    g = runs[runs["scenario"] == "incentives"]
-    assert inc["value_per_cost_mean"] == pytest.approx(
-        g["long_run_value"].mean() / g["cost_total"].mean()
-    )
+    g = runs[runs["scenario"] == "incentives"].set_index("replication")
+    b = runs[runs["scenario"] == "baseline"].set_index("replication")
+    gain = g["long_run_value"] - b["long_run_value"]
+    assert inc["gain_per_cost_mean"] == pytest.approx(gain.mean() / g["cost_total"].mean())
+    assert inc["net_value_gain_mean"] == pytest.approx((g["net_value"] - b["net_value"]).mean())
+    assert inc["beats_baseline"] == pytest.approx((g["net_value"] > b["net_value"]).mean())
+    assert "value_per_cost_mean" not in summary.columns  # never a ratio of a negative value
 
 
-def test_tests_are_paired_against_the_baseline_and_holm_corrected(tables):
-    tests, runs = tables["tests"], tables["runs"]
+def test_tests_are_paired_against_the_baseline_and_the_leader_and_holm_corrected(tables):
+    tests, runs, summary = tables["tests"], tables["runs"], tables["summary"]
+    leader = summary.loc[summary["net_value_mean"].idxmax(), "scenario"]
+    against_leader = tests[tests["against"] == leader] if leader != "baseline" else tests[:0]
+    tests = tests[tests["against"] == "baseline"]
     assert set(zip(tests["scenario"], tests["outcome"], strict=True)) == {
         (s, o) for s in SCENARIOS[1:] for o in stats.TESTED
     }
+    if leader != "baseline":  # every other programme against the first, on net value
+        assert set(against_leader["scenario"]) == set(SCENARIOS) - {leader}
+        assert set(against_leader["outcome"]) == {"net_value"}
     assert np.allclose(stats.holm(tests["p_value"]), tests["p_holm"], equal_nan=True)
-    assert (tests["beyond_noise"] == (tests["p_holm"] < 0.05)).all()
+    assert (tests["distinguishable"] == (tests["p_holm"] < 0.05)).all()
+    row = tests[(tests["scenario"] == "mandate") & (tests["outcome"] == "net_value")].iloc[0]
+    net = runs.pivot(index="replication", columns="scenario", values="net_value")
+    assert row["mean_difference"] == pytest.approx((net["mandate"] - net["baseline"]).mean())
     row = tests[(tests["scenario"] == "mandate") & (tests["outcome"] == "long_run_value")].iloc[0]
     lrv = runs.pivot(index="replication", columns="scenario", values="long_run_value")
     d = lrv["mandate"] - lrv["baseline"]
@@ -218,9 +236,11 @@ def test_tests_are_paired_against_the_baseline_and_holm_corrected(tables):
 def test_report_numbers_are_the_tables_numbers(folder, tables):
     md = (folder / "report.md").read_text()
     summary, tests = tables["summary"], tables["tests"]
+    tests = tests[tests["against"] == "baseline"]
     sections = re.split(r"^### ", md, flags=re.M)
     for row in summary.itertuples(index=False):
-        section = next(s for s in sections if s.startswith(f"`{row.scenario}`"))
+        section = next(s for s in sections if s.startswith(f"{row.label} (`{row.scenario}`)"))
+        assert f"Net value.** {row.net_value_mean:,.0f} h" in section
         assert f"Long-run value {row.long_run_value_mean:,.0f} h" in section
         lo, hi = row.long_run_value_ci_low, row.long_run_value_ci_high
         if f"{lo:,.0f}" != f"{hi:,.0f}":
@@ -230,7 +250,10 @@ def test_report_numbers_are_the_tables_numbers(folder, tables):
         assert f"{row.adoption_value_gap_mean:,.2f}" in section
         if row.cost_total_mean > 0:
             assert f"{row.cost_total_mean:,.0f} h" in section
-            assert f"{row.value_per_cost_mean:,.2f}" in section
+            if row.value_gain_mean > 0:
+                assert f"{row.gain_per_cost_mean:,.2f}" in section
+            else:
+                assert "**loses value**" in section
         for t in tests[tests["scenario"] == row.scenario].itertuples(index=False):
             if math.isnan(t.p_value):
                 continue
@@ -238,9 +261,9 @@ def test_report_numbers_are_the_tables_numbers(folder, tables):
             assert f"Holm-corrected {p}" in section
             assert f"higher in {t.higher_in} of {t.pairs} replications" in section
     assert "Too few replications to tell" in md  # 3 pairs: the smallest p is 0.25
-    # Every number in the findings is a number of the tables (or a count of them).
-    findings = md.split("## In short")[1].split("## Figures")[0]
-    allowed = formatted(summary) | formatted(tests) | {"95%", str(R), str(WEEKS)}
+    # Every number in the findings is a number of the tables (or a count or rank).
+    findings = md.split("## In short")[1].split("## How to read")[0]
+    allowed = formatted(summary) | formatted(tests) | {"95%", *map(str, range(R + 2))}
     for number in re.findall(r"-?\d[\d,]*(?:\.\d+)?%?", findings):
         assert number.lstrip("-") in allowed, number
 
@@ -254,14 +277,20 @@ def formatted(table: pd.DataFrame) -> set[str]:
     return out
 
 
-def test_report_html_is_self_contained_with_figures_by_relative_path(folder):
+def test_report_html_is_one_file_with_its_figures_embedded(folder):
     page = (folder / "report.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "<style>" in page
     sources = re.findall(r'<img src="([^"]+)"', page)
-    assert sorted(sources) == sorted(f"{stem}.png" for stem in report.FIGURES)
-    assert all((folder / s).stat().st_size > 5_000 for s in sources)
+    assert len(sources) == len(report.FIGURES)
+    for stem, source in zip(report.FIGURES, sources, strict=True):  # the PNG itself, inline
+        assert source == "data:image/png;base64," + base64.b64encode(
+            (folder / f"{stem}.png").read_bytes()
+        ).decode("ascii")
     assert "<table>" in page and "<li>" in page and "http" not in page.split("<body>")[1]
     assert "Caveats" in page and "MODEL.md" in page
+    pdf = (folder / "report.pdf").read_bytes()  # one page per figure, for slides
+    assert pdf.startswith(b"%PDF")
+    assert len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf)) == len(report.FIGURES)
 
 
 def test_config_overrides_and_provenance_are_recorded(cli, folder):
@@ -502,9 +531,11 @@ def test_markdown_to_html_handles_the_reports_constructs():
     assert '<img src="f.png" alt="fig">' in page
 
 
-def test_programmes_default_to_all_with_the_baseline_first_and_always_there():
+def test_programmes_default_to_all_with_the_baseline_first_and_always_there(tmp_path):
     def names(*overrides):
-        return compare.scenario_names(sim.compose(["experiment=compare", *overrides]).experiment)
+        cfg = sim.compose(["experiment=compare", *overrides])
+        programmes, added = compare.programme_list(cfg)
+        return [p.name for p in programmes], added
 
     every = compare.available_scenarios()
     assert len(every) >= 10 and "baseline" in every
@@ -513,6 +544,17 @@ def test_programmes_default_to_all_with_the_baseline_first_and_always_there():
         ["baseline", "mandate", "sense_making"],
         True,
     )
+    # programmes a user adds elsewhere never join the default comparison: given them, the
+    # comparison is theirs (and the baseline)
+    write(tmp_path / "mine.yaml", "# @package _global_\nscenario:\n  name: mine\n")
+    assert names(f"experiment.programme_dir={tmp_path}") == (["baseline", "mine"], True)
+    variant = "experiment.programmes={m6: {base: mandate, set: {interventions.mandate.end: 26}}}"
+    assert names(variant) == (["baseline", "m6"], True)
+    assert names(variant, "experiment.scenarios=[mandate,m6]") == (
+        ["baseline", "mandate", "m6"],
+        True,
+    )
+    assert names() == (["baseline", *(n for n in every if n != "baseline")], False)
     assert compare.common_overrides(
         ["experiment=compare", "experiment.jobs=1", "+experiment.x=1", "org.size=9", "seed=2"]
     ) == ["org.size=9", "seed=2"]
