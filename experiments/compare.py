@@ -351,8 +351,7 @@ def assumptions(overrides: list[str]) -> list[str]:
     return [
         o
         for o in overrides
-        if o.lstrip("+~").split("=", 1)[0].split(".", 1)[0].split("@", 1)[0]
-        not in NOT_ASSUMPTIONS
+        if o.lstrip("+~").split("=", 1)[0].split(".", 1)[0].split("@", 1)[0] not in NOT_ASSUMPTIONS
     ]
 
 
@@ -482,9 +481,7 @@ def scaled(spec: Spec, factor: float) -> Spec:
 def largest_factor(spec: Spec) -> float:
     """The factor beyond which scaling changes nothing (every intensity at its cap), or
     ``MAX_FACTOR`` where some kind has no cap."""
-    factors = [
-        max_intensity(iv) / iv.intensity for iv in spec.interventions if iv.intensity > 0
-    ]
+    factors = [max_intensity(iv) / iv.intensity for iv in spec.interventions if iv.intensity > 0]
     return min(max(factors, default=1.0), MAX_FACTOR)
 
 

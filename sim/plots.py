@@ -119,11 +119,13 @@ class Style:
 
 
 def save_figure(fig, stem: str | Path) -> list[Path]:
-    """Write ``<stem>.png`` and ``<stem>.svg`` (no timestamp in the SVG) and close the figure."""
+    """Write ``<stem>.png`` and ``<stem>.svg`` and close the figure. The SVG has no timestamp
+    and keeps its text as text (searchable, editable on a slide), not as glyph outlines."""
     stem = Path(stem)
     paths = [stem.with_name(f"{stem.name}.png"), stem.with_name(f"{stem.name}.svg")]
     fig.savefig(paths[0], dpi=110)
-    fig.savefig(paths[1], metadata={"Date": None})
+    with plt.rc_context({"svg.fonttype": "none"}):
+        fig.savefig(paths[1], metadata={"Date": None})
     plt.close(fig)
     return paths
 
@@ -181,7 +183,11 @@ def comparison_over_time(bands: pd.DataFrame, style: Style):
             top.plot(years, frame["adopted_share"], color=c, lw=lw * 0.8, ls="--")
             value.plot(years, frame["value_total"], color=c, lw=lw)
             value.fill_between(
-                years, frame["value_total_low"], frame["value_total_high"], color=c, alpha=0.15,
+                years,
+                frame["value_total_low"],
+                frame["value_total_high"],
+                color=c,
+                alpha=0.15,
                 lw=0,
             )
         top.set_title(textwrap.fill(style.label(name), 40), fontsize=9, color=colour)
@@ -292,7 +298,11 @@ def stage_composition(stage_means: pd.DataFrame, style: Style):
         ax.set_ylabel("share at stage")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(
-        handles, labels, loc="outside lower center", ncol=len(STAGE_NAMES), fontsize=8,
+        handles,
+        labels,
+        loc="outside lower center",
+        ncol=len(STAGE_NAMES),
+        fontsize=8,
         frameon=False,
     )
     fig.suptitle("Maturity stages over time (mean of replications)")
@@ -313,8 +323,14 @@ def cost_and_gain(summary: pd.DataFrame, style: Style):
         xerr = _err(row.cost_total_mean, row.cost_total_ci_low, row.cost_total_ci_high)
         yerr = _err(row.net_value_mean, row.net_value_ci_low, row.net_value_ci_high)
         left.errorbar(
-            row.cost_total_mean, row.net_value_mean, xerr=xerr, yerr=yerr, fmt="o", color=c,
-            ms=6, capsize=2,
+            row.cost_total_mean,
+            row.net_value_mean,
+            xerr=xerr,
+            yerr=yerr,
+            fmt="o",
+            color=c,
+            ms=6,
+            capsize=2,
         )
         left.annotate(
             textwrap.fill(style.label(row.scenario), 24),
@@ -349,8 +365,13 @@ def cost_and_gain(summary: pd.DataFrame, style: Style):
         & ~(summary["value_gain_mean"] > 0)
     ]
     if gaining.empty:
-        right.text(0.5, 0.5, "no programme gains value over the baseline", ha="center",
-                   transform=right.transAxes)
+        right.text(
+            0.5,
+            0.5,
+            "no programme gains value over the baseline",
+            ha="center",
+            transform=right.transAxes,
+        )
     note = (
         "; lose value (not shown): " + ", ".join(style.label(n) for n in losing["scenario"])
         if len(losing)

@@ -284,9 +284,7 @@ def _assumed(about: dict) -> list[str]:
     for p in about.get("programmes", []):
         changed = [f"`{k}` = {v}" for k, v in p["settings"].items()] + p["changes"]
         origin = Path(p["origin"]).name if p["base"] == p["name"] else f"variant of `{p['base']}`"
-        out.append(
-            f"| {p['label']} (`{p['name']}`) | {origin} | {'; '.join(changed) or '—'} |"
-        )
+        out.append(f"| {p['label']} (`{p['name']}`) | {origin} | {'; '.join(changed) or '—'} |")
     return [*out, ""]
 
 

@@ -451,16 +451,12 @@ def department_summary(departments: pd.DataFrame, n_resamples: int, seed: int) -
     base = departments[departments["scenario"] == REFERENCE].set_index(keys)["net_value"]
     same = pd.MultiIndex.from_frame(departments[keys])
     table = departments.assign(
-        net_value_gain_per_person=(
-            departments["net_value"] - base.reindex(same).to_numpy()
-        )
+        net_value_gain_per_person=(departments["net_value"] - base.reindex(same).to_numpy())
         / departments["size"]
     )
     groups = draws_of(table) if DRAW in table.columns else None
     outcomes = [
-        c
-        for c in table.select_dtypes("number").columns
-        if c not in ("replication", "seed", DRAW)
+        c for c in table.select_dtypes("number").columns if c not in ("replication", "seed", DRAW)
     ]
     rows = []
     for (scenario, department), g in table.groupby(["scenario", "department"], sort=False):

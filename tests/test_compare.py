@@ -23,7 +23,8 @@ from omegaconf import OmegaConf
 import sim
 from experiments import compare
 from models.errors import InputError
-from sim import report, stats
+from sim import plots, report, stats
+from sim.posterior import Posterior
 from sim.replicate import Spec, replication_seeds, run_one
 
 SCENARIOS = ["baseline", "mandate", "incentives"]  # incentives end in week 52: an "after"
@@ -58,6 +59,43 @@ FILES = {
 }
 
 
+#: A programme file outside conf/: a quarterly campaign for the managers, from a building block.
+PILOT = """# @package _global_
+defaults:
+  - /intervention@scenario.interventions.drive: campaign
+scenario:
+  name: pilot
+  label: Managers' drive
+  description: Quarterly events for the managers.
+  interventions:
+    drive:
+      target: managers
+      cadence: 13
+"""
+#: Variants, a folder of programmes, an assumption changed, money, equal windows.
+VARIANTS = [
+    *TINY[:-2],
+    "experiment.replications=2",
+    "experiment.scenarios=[mandate,m6,pilot]",
+    "experiment.programmes={m6: {base: mandate, set: {interventions.mandate.end: 26, "
+    "interventions.mandate.intensity: 0.8}, label: Six-month mandate}}",
+    "experiment.equal_duration=30",
+    "population.manager_leading=0",
+    "report.hour_value=50",
+    "report.currency=EUR",
+]
+#: A hand-made calibration ensemble: three weighted parameter sets.
+ENSEMBLE = pd.DataFrame({"imitation_q": [0.2, 0.6, 1.2], "value_weight": [2.0, 3.0, 4.0]})
+K, RK = 3, 2  # draws, seeds per draw
+ENSEMBLED = [
+    *TINY[:-2],
+    "experiment.scenarios=[mandate]",
+    f"experiment.replications={RK}",
+    f"experiment.draws={K}",
+    "population.value_weight=2.5",  # fixed by the command in every draw
+]
+
+
 def compare_job(args: list[str], base: Path, name: str, out: Path | None = None):
     """A ``run_cli`` job of ``python -m sim <args> experiment.dir=<out>``."""
     out = out or base / name / "results"
@@ -83,6 +121,11 @@ def cli(tmp_path_factory):
     for name, args in bad.items():
         jobs[name] = compare_job(args, base, name.replace(" ", "_"))
     jobs["dir under a file"] = compare_job(TINY, base, "under_file", a_file / "compare")
+    folder = base / "programmes"
+    write(folder / "pilot.yaml", PILOT)
+    jobs["variants"] = compare_job([*VARIANTS, f"experiment.programme_dir={folder}"], base, "var")
+    ensemble = Posterior(ENSEMBLE.copy(), np.array([0.5, 0.3, 0.2])).save(base / "ens.parquet")
+    jobs["ensemble"] = compare_job([*ENSEMBLED, f"calibration.path={ensemble}"], base, "ens")
     return run_cli_many(jobs)
 
 
@@ -138,9 +181,7 @@ def test_runs_table_has_every_summary_scalar_and_common_seeds(tables, folder):
     summary = sim.simulate([*COMMON, "weeks=2"]).summary
     scalars = {k for k, v in summary.items() if not isinstance(v, dict)}
     assert scalars <= set(runs.columns)
-    assert {"final_adopter_share_connect", "final_adopter_share_innovate"} <= set(
-        runs.columns
-    )
+    assert {"final_adopter_share_connect", "final_adopter_share_innovate"} <= set(runs.columns)
     seeds = replication_seeds(5, R)
     for _, g in runs.groupby("scenario"):  # replication i of every scenario: the same seed
         assert g.sort_values("replication")["seed"].tolist() == seeds
@@ -566,3 +607,235 @@ def test_an_experiment_that_does_not_exist_is_refused(tmp_path):
     assert "experiment/nonexistent" in run.text and "compare" in run.text
     assert "Traceback" not in run.text
     assert not run.out.exists() and not any(run.cwd.iterdir())
+
+
+# --- programme variants, folders, assumptions, money, equal windows -------------------------------
+
+
+@pytest.fixture(scope="module")
+def varied(cli) -> Path:
+    run = cli["variants"]
+    assert run.returncode == 0, run.text
+    return the_folder(run)
+
+
+def test_variants_and_programme_files_run_beside_the_shipped_programmes(varied):
+    runs = pd.read_parquet(varied / "runs.parquet")
+    assert list(dict.fromkeys(runs["scenario"])) == ["baseline", "mandate", "m6", "pilot"]
+    configs = OmegaConf.load(varied / "scenarios.yaml")
+    m6 = configs.m6.scenario
+    assert m6.interventions.mandate.intensity == 0.8  # the variant's setting
+    assert configs.mandate.scenario.interventions.mandate.intensity == 0.5  # its base unchanged
+    assert m6.label == "Six-month mandate" and "Changed: interventions.mandate.end" in (
+        m6.description
+    )
+    pilot = configs.pilot.scenario.interventions.drive  # the file, with its building block
+    assert pilot.kind == "campaign" and pilot.target == "managers" and pilot.cadence == 13
+    table = pd.read_csv(varied / "programmes.csv").set_index("scenario")
+    assert table.loc["m6", "base"] == "mandate" and "end=26" in table.loc["m6", "settings"]
+    assert table.loc["pilot", "file"].endswith("pilot.yaml")
+
+
+def test_equal_duration_runs_every_intervention_the_same_weeks(varied):
+    configs = OmegaConf.load(varied / "scenarios.yaml")
+    for name in ("mandate", "m6", "pilot"):
+        for iv in configs[name].scenario.interventions.values():
+            assert iv.end == iv.start + 30 - 1, (name, iv)
+    runs = pd.read_parquet(varied / "runs.parquet")
+    assert (runs.loc[runs["scenario"] != "baseline", "window_end"] == 30).all()
+    changes = pd.read_csv(varied / "programmes.csv").set_index("scenario")["changes"]
+    assert "mandate ends in week 30 (was week 26)" in changes["m6"]
+
+
+def test_report_opens_with_the_changed_assumptions_labels_and_money(varied):
+    md = (varied / "report.md").read_text()
+    assumed = md.split("## What was assumed")[1].split("## In short")[0]
+    default = sim.compose([]).population.manager_leading
+    assert f"`population.manager_leading` = 0 (default {default})" in assumed
+    assert "replication noise only" in assumed and "Equal duration" in assumed
+    assert "Six-month mandate (`m6`)" in assumed and "Managers' drive (`pilot`)" in assumed
+    assert "one hour of work is valued at 50 EUR" in assumed
+    short = md.split("## In short")[1].split("## How to read")[0]
+    assert "net value, EUR" in short and " EUR |" in short
+    # figures: human labels and the changed assumption in every one, one colour per programme
+    colours = plots.programme_colours(["baseline", "mandate", "m6", "pilot"])
+    for stem in report.FIGURES:
+        svg = (varied / f"{stem}.svg").read_text()
+        assert "population.manager_leading=0" in svg, stem
+        texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+        assert not any(re.search(r"\bm6\b", t) for t in texts), stem  # labels, not names
+        if stem != "cost_and_gain":  # the gain panel leaves out programmes that lose value
+            assert "Six-month mandate" in svg and colours["m6"] in svg, stem
+
+
+def test_colours_follow_the_programme_not_its_position():
+    alone = plots.programme_colours(["baseline", "mandate"])
+    crowd = plots.programme_colours(["baseline", "sense_making", "incentives", "mandate"])
+    assert alone["mandate"] == crowd["mandate"] and alone["baseline"] == plots.REFERENCE_COLOUR
+    many = plots.programme_colours(["baseline", *(f"p{i}" for i in range(12))])
+    assert len(set(many.values())) == 13  # no two programmes of a study share a colour
+
+
+# --- parameter uncertainty: a calibration ensemble ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ensembled(cli) -> Path:
+    run = cli["ensemble"]
+    assert run.returncode == 0, run.text
+    return the_folder(run)
+
+
+def test_an_ensemble_runs_k_draws_times_r_seeds_with_common_random_numbers(ensembled):
+    runs = pd.read_parquet(ensembled / "runs.parquet")
+    assert len(runs) == 2 * K * RK and set(runs["draw"]) == set(range(K))
+    seeds = replication_seeds(5, K * RK)
+    for _, g in runs.groupby("scenario"):  # the same draw and seed for every programme
+        g = g.sort_values("replication")
+        assert g["seed"].tolist() == seeds
+        assert g["draw"].tolist() == [i // RK for i in range(K * RK)]
+    draws = pd.read_csv(ensembled / "draws.csv")
+    assert list(draws.columns) == ["draw", "imitation_q"]  # value_weight: fixed by the command
+    # a run is its draw's parameters with its seed: one plain run reproduces it
+    row = runs[(runs["scenario"] == "mandate") & (runs["replication"] == RK)].iloc[0]
+    q = draws.loc[draws["draw"] == 1, "imitation_q"].iloc[0]
+    alone = sim.simulate(
+        [
+            *COMMON,
+            "scenario=mandate",
+            f"seed={row['seed']}",
+            f"population.imitation_q={q}",
+            "population.value_weight=2.5",
+        ]
+    ).summary
+    assert alone["net_value"] == pytest.approx(row["net_value"], rel=1e-12)
+
+
+def test_an_ensemble_gives_the_probability_of_beating_the_baseline_over_draws(ensembled):
+    runs = pd.read_parquet(ensembled / "runs.parquet")
+    summary = pd.read_csv(ensembled / "summary.csv").set_index("scenario")
+    tests = pd.read_csv(ensembled / "tests.csv")
+    net = runs.pivot(index="replication", columns="scenario", values="net_value")
+    per_draw = (net["mandate"] - net["baseline"]).groupby(np.arange(K * RK) // RK).mean()
+    assert summary.loc["mandate", "beats_baseline"] == pytest.approx((per_draw > 0).mean())
+    row = tests[(tests["scenario"] == "mandate") & (tests["outcome"] == "net_value")].iloc[0]
+    assert row["paired_by"] == "parameter draw" and row["pairs"] == K
+    low, high = np.percentile(per_draw, [2.5, 97.5])
+    assert (row["difference_ci_low"], row["difference_ci_high"]) == pytest.approx((low, high))
+    assert row["distinguishable"] == (low > 0 or high < 0)
+    draw_means = runs[runs["scenario"] == "mandate"].groupby("draw")["net_value"].mean()
+    assert summary.loc["mandate", "net_value_ci_low"] == pytest.approx(
+        np.percentile(draw_means, 2.5)
+    )
+    md = (ensembled / "report.md").read_text()
+    assumed = md.split("## In short")[0]
+    assert "ens.parquet" in assumed and f"{K} sets drawn" in assumed
+    assert "replication noise only" not in assumed and "value_weight" in assumed
+    assert "P(beats baseline)" in md and "of the parameter draws" in md
+
+
+# --- refused settings, in-process (before any run) ------------------------------------------------
+
+REFUSED = [
+    (
+        ["experiment.programmes={m: {base: mandat}}"],
+        r"experiment\.programmes\.m\.base='mandat' is not a programme",
+    ),
+    (
+        ["experiment.programmes={m: {base: mandate, sett: {}}}"],
+        r"experiment\.programmes\.m\.sett: not a key of a variant; its keys are base, set, "
+        r"label, description",
+    ),
+    (["experiment.programmes={mandate: {base: mandate}}"], r"'mandate' is already a programme"),
+    (
+        ["experiment.programmes={m: {base: mandate, set: {interventions.mandat.end: 3}}}"],
+        r"set\.interventions\.mandat\.end: programme 'mandate' has no such setting; its "
+        r"settings are interventions\.mandate\.\{kind,start,end",
+    ),
+    (
+        ["experiment.programmes={m: {base: mandate, set: {interventions.mandate.end: soon}}}"],
+        r"set\.interventions\.mandate\.end='soon' is not allowed",
+    ),
+    (
+        ["experiment.programmes={m: {base: mandate, set: {interventions.mandate.end: -3}}}"],
+        r"scenario\.interventions\.mandate\.end=-3 is not allowed",
+    ),
+    (
+        ["experiment.programmes={m: {base: mandate, set: {weeks: 3}}}"],
+        r"set\.weeks: a variant sets interventions\.<name>\.<field> or champions",
+    ),
+    (
+        ["experiment.programme_dir=/no/such/folder"],
+        r"experiment\.programme_dir='/no/such/folder': no such folder",
+    ),
+    (
+        ["experiment.equal_duration=500"],
+        r"experiment\.equal_duration=500 is not allowed: .* from 1 to the horizon \(60\)",
+    ),
+    (
+        ["experiment.equal_cost=-1"],
+        r"experiment\.equal_cost=-1(\.0)? is not allowed: it must be a positive number",
+    ),
+    (["experiment.draws=0"], r"experiment\.draws=0 is not allowed"),
+    (["report.currency=EUR"], r"report\.currency='EUR' needs report\.hour_value"),
+    (["report.hour_value=-5"], r"report\.hour_value=-5(\.0)? is not allowed"),
+    (["budget=10000"], r"budget=10000(\.0)? means nothing here: .* experiment=optimise"),
+    (["calibration.path=/no/such.parquet"], r"calibration\.path='/no/such\.parquet': no such file"),
+]
+
+
+@pytest.mark.parametrize(("extra", "pattern"), REFUSED)
+def test_bad_programmes_and_settings_are_refused_with_the_key(extra, pattern, tmp_path):
+    overrides = [*TINY[:-2], *extra, f"experiment.dir={tmp_path / 'out'}"]
+    with pytest.raises(InputError, match=pattern):
+        compare.main(sim.compose(overrides), overrides)
+    assert not (tmp_path / "out").exists()
+
+
+def test_scenario_overrides_point_to_variants():
+    with pytest.raises(InputError, match=r"varies a programme with a named variant, e\.g\."):
+        compare.common_overrides(["+scenario.interventions.mandate.end=26"])
+
+
+def test_a_programme_file_named_like_a_shipped_one_is_refused(tmp_path):
+    write(tmp_path / "mandate.yaml", "# @package _global_\n")
+    cfg = sim.compose(["experiment=compare", f"experiment.programme_dir={tmp_path}"])
+    with pytest.raises(InputError, match=r"mandate\.yaml has the name of a shipped programme"):
+        compare.programme_list(cfg)
+
+
+# --- equal cost -----------------------------------------------------------------------------------
+
+
+def test_equal_cost_scales_each_programme_to_the_same_mean_cost(tmp_path):
+    target = 40.0
+    overrides = [
+        *COMMON[:-1],
+        "weeks=30",
+        "seed=3",
+        "experiment=compare",
+        "experiment.replications=2",
+        "experiment.scenarios=[mandate,sense_making]",
+        "experiment.jobs=1",
+        f"experiment.equal_cost={target}",
+        "experiment.pilots=2",
+        "experiment.bootstrap=100",
+        f"experiment.dir={tmp_path}",
+        "output.progress=false",
+    ]
+    folder = compare.main(sim.compose(overrides), overrides)
+    table = pd.read_csv(folder / "programmes.csv").set_index("scenario")
+    runs = pd.read_parquet(folder / "runs.parquet")
+    for name in ("mandate", "sense_making"):
+        assert table.loc[name, "pilot_cost"] == pytest.approx(target, rel=compare.COST_TOLERANCE)
+        assert table.loc[name, "intensity_scale"] != 1.0
+        assert runs.loc[runs["scenario"] == name, "cost_total"].mean() == pytest.approx(
+            target, rel=0.25
+        )  # other seeds than the pilots'
+    assert math.isnan(table.loc["baseline", "pilot_cost"])
+    scenarios = OmegaConf.load(folder / "scenarios.yaml")  # the study's own intensities are 0.5
+    assert scenarios.mandate.scenario.interventions.mandate.intensity == 0.5
+    assert "Equal cost" in (folder / "report.md").read_text()
+    overrides[-4] = "experiment.equal_cost=1e9"  # more than any intensity can cost
+    with pytest.raises(InputError, match=r"'mandate' cannot be made to cost more"):
+        compare.main(sim.compose(overrides), overrides)
