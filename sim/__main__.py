@@ -111,6 +111,11 @@ def run_experiment(cfg: DictConfig, overrides: list[str]) -> Path | None:
             f"{Path(cfg.experiment.dir) / '.partial'}, and the same command run again "
             "simulates only the others"
         )
+    if cfg.experiment.name == "optimise":
+        STOPPING["hint"] = (
+            f"the trials completed so far are kept in {Path(cfg.experiment.dir) / '.optuna'}; "
+            "the same command continues the search"
+        )
     try:
         folder = study.main(cfg, overrides)
     except InputError as e:

@@ -198,13 +198,26 @@ def ranked(summary: pd.DataFrame) -> pd.DataFrame:
 # --- report.md ---------------------------------------------------------------------------------
 
 
+def changed_text(changes: list[dict]) -> str:
+    """The assumptions changed from the defaults, in a sentence (``nothing`` when none)."""
+    return "; ".join(f"`{c['key']}` = {c['value']} (default {c['default']})" for c in changes) or (
+        "nothing"
+    )
+
+
+def changed_line(changes: list[dict], extra: tuple[str, ...] = ()) -> str:
+    """The same in a figure's footer: ``changed from the defaults: key=value, ...``."""
+    items = [f"{c['key']}={c['value']}" for c in changes] + list(extra)
+    return "changed from the defaults: " + ", ".join(items) if items else "all defaults"
+
+
 def footer(about: dict) -> str:
     """The line under every figure: the study, the calibration, what was changed."""
-    changes = [f"{c['key']}={c['value']}" for c in about.get("changes", [])]
+    extra = []
     if about.get("equal_duration"):
-        changes.append(f"equal duration {about['equal_duration']} weeks")
+        extra.append(f"equal duration {about['equal_duration']} weeks")
     if about.get("equal_cost"):
-        changes.append(f"equal cost {about['equal_cost']:,.0f} h")
+        extra.append(f"equal cost {about['equal_cost']:,.0f} h")
     calibration = about.get("calibration") or {}
     ensemble = (
         f"calibration {calibration['name']} ({about['draws']} draws)"
@@ -214,7 +227,7 @@ def footer(about: dict) -> str:
     return (
         f"{about.get('agents', 0):,} people, {about.get('weeks', 0)} weeks, "
         f"{about['replications']} seeds, {ensemble}; "
-        + ("changed from the defaults: " + ", ".join(changes) if changes else "all defaults")
+        + changed_line(about.get("changes", []), tuple(extra))
     )
 
 
@@ -247,15 +260,7 @@ def _assumed(about: dict) -> list[str]:
             "only** — they say nothing about how uncertain the parameters are. Give a "
             "calibration ensemble (`calibration.path=<file>`) to carry that uncertainty."
         )
-    changes = about.get("changes") or []
-    if changes:
-        out.append(
-            "- **Changed from the defaults:** "
-            + "; ".join(f"`{c['key']}` = {c['value']} (default {c['default']})" for c in changes)
-            + "."
-        )
-    else:
-        out.append("- **Changed from the defaults:** nothing; every assumption is the default.")
+    out.append(f"- **Changed from the defaults:** {changed_text(about.get('changes') or [])}.")
     if about.get("equal_duration"):
         out.append(
             f"- **Equal duration:** every intervention of every programme runs "
