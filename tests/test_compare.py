@@ -150,7 +150,7 @@ def tables(folder) -> dict[str, pd.DataFrame]:
     return out
 
 
-# --- the command line --------------------------------------------------------------------------
+# --- the command line ---------------------------------------------------------------------
 
 
 def test_compare_exits_0_prints_the_folder_and_writes_every_file(cli, folder):
@@ -356,7 +356,7 @@ def test_figures_are_png_and_svg(folder):
         assert "<svg" in (folder / f"{stem}.svg").read_text()[:2000]
 
 
-# --- refused comparisons -----------------------------------------------------------------------
+# --- refused comparisons ------------------------------------------------------------------
 
 
 def assert_refused(run, *patterns) -> None:
@@ -403,7 +403,7 @@ def test_bad_common_setting_is_refused_before_any_run(cli):
     assert not cli["bad common setting"].out.exists()
 
 
-# --- in-process: seeds, common random numbers, no state in workers ------------------------------
+# --- in-process: seeds, common random numbers, no state in workers -------------------------
 
 
 @pytest.fixture(scope="module")
@@ -449,7 +449,7 @@ def test_replications_are_independent_and_workers_keep_no_state(specs):
     assert (first["seed"] == s0).all() and (other["replication"] == 1).all()
 
 
-# --- in-process: statistics ---------------------------------------------------------------------
+# --- in-process: statistics ----------------------------------------------------------------
 
 
 def test_holm_matches_a_hand_worked_example():
@@ -530,7 +530,7 @@ def test_value_after_the_window_is_compared_over_the_same_weeks():
     assert math.isnan(out.loc["baseline", "value_after_window_vs_baseline"])
 
 
-# --- in-process: the folder is written whole or not at all --------------------------------------
+# --- in-process: the folder is written whole or not at all ---------------------------------
 
 
 def test_a_failure_while_writing_leaves_nothing(tmp_path, monkeypatch):
@@ -609,7 +609,7 @@ def test_an_experiment_that_does_not_exist_is_refused(tmp_path):
     assert not run.out.exists() and not any(run.cwd.iterdir())
 
 
-# --- programme variants, folders, assumptions, money, equal windows -------------------------------
+# --- programme variants, folders, assumptions, money, equal windows --------------------------
 
 
 @pytest.fixture(scope="module")
@@ -676,7 +676,7 @@ def test_colours_follow_the_programme_not_its_position():
     assert len(set(many.values())) == 13  # no two programmes of a study share a colour
 
 
-# --- parameter uncertainty: a calibration ensemble ------------------------------------------------
+# --- parameter uncertainty: a calibration ensemble -------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -734,7 +734,7 @@ def test_an_ensemble_gives_the_probability_of_beating_the_baseline_over_draws(en
     assert "P(beats baseline)" in md and "of the parameter draws" in md
 
 
-# --- refused settings, in-process (before any run) ------------------------------------------------
+# --- refused settings, in-process (before any run) -------------------------------------------
 
 REFUSED = [
     (
@@ -804,7 +804,7 @@ def test_a_programme_file_named_like_a_shipped_one_is_refused(tmp_path):
         compare.programme_list(cfg)
 
 
-# --- equal cost -----------------------------------------------------------------------------------
+# --- equal cost ------------------------------------------------------------------------------
 
 
 def test_equal_cost_scales_each_programme_to_the_same_mean_cost(tmp_path):
@@ -839,3 +839,70 @@ def test_equal_cost_scales_each_programme_to_the_same_mean_cost(tmp_path):
     overrides[-4] = "experiment.equal_cost=1e9"  # more than any intensity can cost
     with pytest.raises(InputError, match=r"'mandate' cannot be made to cost more"):
         compare.main(sim.compose(overrides), overrides)
+
+
+# --- per-department outcomes (the engine's third table) ----------------------------------
+
+
+def test_department_outcomes_give_the_gain_per_person_and_a_report_table():
+    rows = []
+    for scenario, lift in (("baseline", 0.0), ("drive", 10.0)):
+        for replication in range(3):
+            for department, size in (("sales", 10), ("eng", 40)):
+                net = 100.0 + replication + (lift * size if department == "eng" else -lift)
+                rows.append(
+                    {
+                        "scenario": scenario,
+                        "replication": replication,
+                        "seed": replication,
+                        "department": department,
+                        "size": size,
+                        "active_share": 0.5,
+                        "value_total": net + 1,
+                        "cost": 1.0,
+                        "net_value": net,
+                    }
+                )
+    table = stats.department_summary(pd.DataFrame(rows), 200, 0).set_index(
+        ["scenario", "department"]
+    )
+    assert table.loc[("drive", "eng"), "net_value_gain_per_person_mean"] == pytest.approx(10.0)
+    assert table.loc[("drive", "sales"), "net_value_gain_per_person_mean"] == pytest.approx(-1.0)
+    assert table.loc[("baseline", "eng"), "net_value_gain_per_person_mean"] == 0.0
+    summary = pd.DataFrame(
+        {
+            "scenario": ["baseline", "drive"],
+            "label": ["Baseline", "Drive"],
+            "net_value_mean": [0.0, 1.0],
+        }
+    )
+    md = "\n".join(report._departments(table.reset_index(), summary, {}))
+    assert "| eng | 40 | 10.0 |" in md and "| sales | 10 | -1.0 |" in md
+
+
+def test_report_html_fits_a_1280_pixel_screen(folder):
+    """The report's widest table fits the width of a 1,280-pixel screen (a real browser lays
+    it out; skipped where there is none, but not in CI)."""
+    import os
+
+    from sim.dashboard import screenshots as ui
+
+    reason = ui.missing()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the browser check, but {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=ui.CHROMIUM, args=ui.CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto((folder / "report.html").as_uri())
+            width = page.evaluate("document.documentElement.scrollWidth")
+            widest = page.evaluate(
+                "Math.max(...[...document.querySelectorAll('table')].map(t => t.scrollWidth))"
+            )
+        finally:
+            browser.close()
+    assert width <= 1280 and widest <= 1280, (width, widest)
