@@ -906,3 +906,30 @@ def test_report_html_fits_a_1280_pixel_screen(folder):
         finally:
             browser.close()
     assert width <= 1280 and widest <= 1280, (width, widest)
+
+
+def test_the_readme_walk_through_commands_compose(tmp_path):
+    """The strategists' walk-through in the README: each comparison it shows (but one with a
+    placeholder) composes, and every programme it names builds."""
+    import shlex
+
+    from conftest import ORG_CHART, ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## For strategists")[1].split("\n## ")[0]
+    commands = [
+        shlex.split(block.replace("\\\n", " "))
+        for block in re.findall(r"```bash\n(.*?)```", section, flags=re.S)
+    ]
+    hr = write(tmp_path / "hr.csv", ORG_CHART)
+    checked = 0
+    for words in commands:
+        args = [a.replace("org.path=hr.csv", f"org.path={hr}") for a in words[3:]]
+        if words[3] != "experiment=compare" or any("<" in a for a in args):
+            continue
+        cfg = sim.compose(args)
+        listed, _ = compare.programme_list(cfg)
+        for p in listed:
+            Spec.from_config(compare.programme_config(p, compare.common_overrides(args), []))
+        checked += 1
+    assert checked >= 1
