@@ -61,7 +61,9 @@ class Result:
             if plot:
                 from sim.plots import adoption_vs_value
 
-                adoption_vs_value(self.weekly, tmp / "adoption_vs_value.png")
+                scenario = self.config.get("scenario", {})  # the programme's name on it
+                label = scenario.get("label") or scenario.get("name", "")
+                adoption_vs_value(self.weekly, tmp / "adoption_vs_value.png", label)
 
         self.folder = write_atomically(Path(folder), build, key="output.dir")
         return self.folder

@@ -933,3 +933,12 @@ def test_the_readme_walk_through_commands_compose(tmp_path):
             Spec.from_config(compare.programme_config(p, compare.common_overrides(args), []))
         checked += 1
     assert checked >= 1
+
+
+def test_a_single_runs_figure_names_its_programme(tmp_path, monkeypatch):
+    seen = {}
+    monkeypatch.setattr(
+        plots, "adoption_vs_value", lambda w, p, programme="": seen.update(p=programme)
+    )
+    sim.simulate(["org.size=50", "weeks=3", "scenario=mandate"]).save(tmp_path / "run")
+    assert seen["p"] == "mandate"
