@@ -92,6 +92,7 @@ def run_experiment(cfg: DictConfig, overrides: list[str]) -> Path | None:
     """A study from ``experiments/`` (``experiment=<name>``), with the same error handling."""
     studies = {
         "compare": "experiments.compare",
+        "optimise": "experiments.optimise",
         "validate": "experiments.validate",
         "sensitivity": "experiments.sensitivity",
     }
@@ -109,6 +110,11 @@ def run_experiment(cfg: DictConfig, overrides: list[str]) -> Path | None:
             "no results folder was written; the replications completed so far are saved in "
             f"{Path(cfg.experiment.dir) / '.partial'}, and the same command run again "
             "simulates only the others"
+        )
+    if cfg.experiment.name == "optimise":
+        STOPPING["hint"] = (
+            f"the trials completed so far are kept in {Path(cfg.experiment.dir) / '.optuna'}; "
+            "the same command continues the search"
         )
     try:
         folder = study.main(cfg, overrides)

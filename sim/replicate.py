@@ -175,6 +175,9 @@ def _size(spec: Spec) -> tuple:
     return (org.get("generator"), where, spec.weeks, spec.behaviour.value_dynamics)
 
 
+#: The key under which a cached run keeps its per-department outcomes.
+_DEPARTMENTS = "__departments__"
+
 #: Largest ensemble, in agent rows (runs × people): about 160 MB of state, levers and ties
 #: for a hierarchy, small enough to keep two workers well within a laptop's memory, large
 #: enough that the fixed cost of a step is spread over many runs.
@@ -239,16 +242,22 @@ def run_jobs(
     columns); see ``run_replications`` for the tables and the ``cache``.
     """
     results: list = [None] * len(jobs)
+    depts: list = [None] * len(jobs)
     keys: list[str | None] = [None] * len(jobs)
     if cache is not None:
         from sim.resume import run_key
 
         for i, (spec, r, seed) in enumerate(jobs):
             keys[i] = run_key(spec, r, seed)
-            results[i] = cache.load(keys[i], spec.weeks)
+            loaded = cache.load(keys[i], spec.weeks)
+            if loaded is not None:
+                weekly, summary = loaded
+                saved = summary.pop(_DEPARTMENTS, None)
+                if departments and saved is None:
+                    continue  # saved without its departments: run it again
+                results[i] = (weekly, summary)
+                depts[i] = pd.DataFrame(saved) if saved is not None else None
     todo = [i for i, done in enumerate(results) if done is None]
-    if departments:  # the cache keeps weekly records and summaries only
-        todo = list(range(len(jobs)))
     reused = len(jobs) - len(todo)
     if reused:
         print(
@@ -260,9 +269,12 @@ def run_jobs(
     groups = [[todo[k] for k in group] for group in groups]
     tasks = (delayed(_batch_job)(g, [jobs[i] for i in g], departments) for g in groups)
     outputs = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks) if groups else ()
-    depts: list = [None] * len(jobs)
     with tqdm(
-        total=len(todo), desc=desc, unit="run", file=sys.stderr, disable=not progress,
+        total=len(todo),
+        desc=desc,
+        unit="run",
+        file=sys.stderr,
+        disable=not progress,
         mininterval=0.5,
     ) as bar:
         for indices, done in outputs:
@@ -270,7 +282,10 @@ def run_jobs(
                 results[index] = (weekly, summary)
                 depts[index] = department
                 if cache is not None:
-                    cache.save(keys[index], weekly, summary)
+                    extra = (
+                        {} if department is None else {_DEPARTMENTS: department.to_dict("records")}
+                    )
+                    cache.save(keys[index], weekly, {**summary, **extra})
             bar.update(len(indices))
     weekly = pd.concat([w for w, _ in results], ignore_index=True)
     runs = pd.DataFrame([s for _, s in results])

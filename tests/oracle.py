@@ -120,6 +120,22 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
     posting = (0.0, b.posting_connect, b.posting_share, b.posting_solve, b.posting_innovate)
     closest_calls = []
 
+    def own_utility(i: int, share: float, manager_active: float, commitment: float) -> float:
+        """The log-odds of being active from one's own reasons (§7.7), no lever terms."""
+        # habit: active last week, and that week repaid the time it took
+        habit = was_active[i] and old_benefit[i] >= last["time_spent"][i]
+        return (
+            b.activity_base
+            + b.value_weight * (last["perceived"][i] - time_cost[i]) / b.time_cost
+            + b.sense_weight * old_sense[i]
+            + b.intrinsic_weight * last["intrinsic"][i]
+            + b.social_weight * share
+            + b.manager_weight * manager_active
+            + (b.habit_weight if habit else 0.0)
+            - b.reactance_weight * last["reactance"][i]
+            + b.role_model_weight * commitment
+        )
+
     for i in range(n):
         u_trial, u_activity = u_all[TRIAL][i], u_all[ACTIVITY][i]
         u_posts, u_stage, u_abandon = u_all[POSTS][i], u_all[STAGE][i], u_all[ABANDON][i]
@@ -161,21 +177,6 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
         manager_active = 1.0 if m >= 0 and was_active[m] else 0.0
         leading = lever["leading"][m] * old_sense[m] if m >= 0 else 0.0
 
-        def own_utility(i: int) -> float:
-            """The log-odds of being active from one's own reasons (§7.7), no lever terms."""
-            # habit: active last week, and that week repaid the time it took
-            habit = was_active[i] and old_benefit[i] >= last["time_spent"][i]
-            return (
-                b.activity_base
-                + b.value_weight * (last["perceived"][i] - time_cost[i]) / b.time_cost
-                + b.sense_weight * old_sense[i]
-                + b.intrinsic_weight * last["intrinsic"][i]
-                + b.social_weight * share
-                + b.manager_weight * manager_active
-                + (b.habit_weight if habit else 0.0)
-                - b.reactance_weight * last["reactance"][i]
-                + b.role_model_weight * commitment
-            )
 
         # --- 2. Trial (non-users) and activity (users), and what the levers added --------
         new = False
@@ -205,7 +206,11 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
             if new:
                 # what the levers added to trying, as far as one's own reasons (the activity
                 # rule without levers, as if one were a user) would not have one use it
-                unwilling = 1.0 - _logistic(own_utility(i)) if b.value_dynamics else 1.0
+                unwilling = (
+                    1.0 - _logistic(own_utility(i, share, manager_active, commitment))
+                    if b.value_dynamics
+                    else 1.0
+                )
                 added = (p_trial - p_own) / p_trial * unwilling
                 hollow = _lever_split(
                     added,
@@ -220,7 +225,7 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
         elif not b.value_dynamics:
             active = True
         else:
-            own = own_utility(i)
+            own = own_utility(i, share, manager_active, commitment)
             pressed = b.pressure_weight * pressure * (1.0 - last["reactance"][i])
             extrinsic_term = b.extrinsic_weight * last["extrinsic"][i]
             aware = b.awareness_weight * awareness
