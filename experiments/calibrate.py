@@ -26,11 +26,16 @@ predictive check and the forecast continue the very trajectories that were accep
 
 import argparse
 import dataclasses
+import hashlib
+import json
+import logging
+import shutil
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -42,16 +47,24 @@ from omegaconf import OmegaConf
 from scipy.stats import spearmanr
 from tqdm import tqdm
 
-from experiments import patterns
+from experiments import calibrate_figures as figures
+from experiments import forecast, patterns, usage_data
+from experiments.compare import available_scenarios, common_overrides, compose
+from experiments.docs_blocks import replace_block
 from experiments.patterns import Target
 from experiments.sensitivity import PARAMETERS as SENSITIVITY_RANGES
+from models.errors import InputError
 from models.params import Behaviour
-from sim.api import compose
-from sim.posterior import Posterior
-from sim.replicate import Spec
+from sim.posterior import CALIBRATION_DIR, Posterior
+from sim.provenance import provenance
+from sim.replicate import Spec, experiment_problems
+from sim.resume import PARTIAL, code_fingerprint
+from sim.run import check_output_dir, config_problems, new_run_folder, write_atomically
 
 ROOT = Path(__file__).resolve().parent.parent
 PRESET = ROOT / "conf" / "experiment" / "calibrate.yaml"
+#: The field patterns need the first three years (the fall of weekly use) and a last year.
+MIN_WEEKS = 156
 
 
 def preset_params() -> dict:
@@ -99,8 +112,6 @@ def priors(names: Sequence[str] = ()) -> dict[str, tuple[float, float]]:
     table = registry()
     unknown = sorted(set(names) - set(table))
     if unknown:
-        from models.errors import InputError
-
         raise InputError(
             f"experiment.params.parameters: {unknown} are not parameters of the registry; "
             f"choose among {', '.join(sorted(table))}"
@@ -168,14 +179,20 @@ class FieldProblem:
     goals: list[Target]
 
     @classmethod
-    def from_config(cls, cfg, params: dict) -> "FieldProblem":
-        """The problem of a composed ``experiment=calibrate`` config (no data)."""
+    def build(cls, common: list[str], params: dict) -> "FieldProblem":
+        """The problem for the run overrides ``common`` (the default organisation when there
+        are none) and ``experiment.params``."""
         c = params["centola"]
-        common = [f"seed={cfg.seed}"]
         lattice = ["org=small_world", f"org.size={c['size']}", f"org.k={c['k']}"]
         lattice += [f"weeks={c['weeks']}"]
+        default = Spec.from_config(compose(common), "default")
+        if default.weeks < MIN_WEEKS:
+            raise InputError(
+                f"weeks={default.weeks} is too short for the field patterns: they are measured "
+                f"over the first {MIN_WEEKS} weeks and the last year; use weeks >= {MIN_WEEKS}"
+            )
         return cls(
-            default=Spec.from_config(compose(common), "default"),
+            default=default,
             lattice=Spec.from_config(compose([*common, *lattice, "org.rewire=0"]), "lattice"),
             rewired=Spec.from_config(compose([*common, *lattice, "org.rewire=1"]), "rewired"),
             replications=int(c["replications"]),
@@ -364,8 +381,7 @@ def prior_check(
     once, is met within tolerance. Returns the table (parameters, statistics, deviations) and
     the report (markdown)."""
     params = preset_params()
-    cfg = compose(["experiment=calibrate", f"seed={seed}"])
-    problem = FieldProblem.from_config(cfg, params)
+    problem = FieldProblem.build([f"seed={seed}"], params)
     ranges = priors(params["parameters"])
     draws = draw_prior(ranges, n, seed)
     t0 = time.process_time()
@@ -469,6 +485,7 @@ def fit(
     batches, which particles are kept depends on the order they finish in (the posterior is
     the same up to Monte Carlo error)."""
     size = int(params["batch"])
+    logging.getLogger("ABC").setLevel(logging.WARNING)  # the progress bar says how it goes
     bar = tqdm(
         total=int(params["max_simulations"]),
         desc="calibrating",
@@ -556,6 +573,285 @@ def diagnostics(history) -> pd.DataFrame:
             "ess": np.round(ess, 1),
         }
     )
+
+
+# --- the study: python -m sim experiment=calibrate -----------------------------------------------
+
+
+def problem_of(cfg, common: list[str], params: dict):
+    """The problem a composed config asks for, with a description for the record: the field
+    patterns, or the usage export ``data.path`` on the organisation ``org``. ``common`` are
+    the run overrides. Returns ``(problem, what, usage, people)``; ``usage`` and ``people``
+    are None without data."""
+    if cfg.data.path in (None, ""):
+        return FieldProblem.build(common, params), "field patterns", None, None
+    d = cfg.data
+    usage = usage_data.read(d.path, d.format, d.launch, d.visit_days, d.post_days)
+    spec = Spec.from_config(compose(common), "baseline")
+    people = spec.model(cfg.seed).org.n
+    usage.check_size(people)
+    problem = UsageProblem.from_usage(spec, usage, people, float(params["data_tolerance"]))
+    return problem, f"usage export {usage.path} ({usage.format})", usage, people
+
+
+def _resume_key(cfg, params: dict, ranges: dict) -> str:
+    """What the ABC run depends on: the config (without where results go), the priors, the
+    data file's contents and the model's code."""
+    config = OmegaConf.to_container(cfg, resolve=True)
+    config.pop("output", None)
+    config["experiment"].pop("dir", None)
+    config["experiment"]["params"].pop("install", None)
+    config["experiment"].pop("programmes", None)
+    blob = json.dumps([config, ranges, code_fingerprint()], sort_keys=True, default=str)
+    digest = hashlib.sha256(blob.encode())
+    if cfg.data.path:
+        digest.update(Path(cfg.data.path).expanduser().read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def main(cfg, overrides: list[str]) -> Path:
+    """``python -m sim experiment=calibrate``: fit, then write the results folder (and, with
+    ``experiment.params.install=<name>``, the calibration ``conf/calibration/<name>``)."""
+    started = time.process_time()
+    experiment = cfg.experiment
+    params = OmegaConf.to_container(experiment.params, resolve=True)
+    errors = settings_problems(params) + experiment_problems(experiment)
+    errors += config_problems(cfg)
+    try:
+        check_output_dir(experiment.dir, key="experiment.dir")
+        ranges = priors(params["parameters"])
+        if not cfg.data.path:
+            patterns.targets(params["targets"])
+    except InputError as e:
+        errors.append(str(e))
+    programmes = list(experiment.programmes)
+    unknown = sorted(set(programmes) - set(available_scenarios()))
+    if unknown:
+        errors.append(
+            f"experiment.programmes: {unknown} are not programmes; choose among "
+            f"{', '.join(available_scenarios())}"
+        )
+    if any(o.lstrip("+~").split("=", 1)[0] == "scenario" for o in overrides):
+        errors.append(
+            "scenario=: a calibration simulates the observed period without a programme; "
+            "choose the programmes to forecast with 'experiment.programmes=[...]'"
+        )
+    if errors:
+        raise InputError("\n".join(errors))
+    common = common_overrides(list(overrides))
+    problem, what, usage, people = problem_of(cfg, common, params)
+    if usage is not None:
+        forecast_specs = {
+            name: Spec.from_config(compose([*common, f"scenario={name}"]), name)
+            for name in dict.fromkeys(["baseline", *programmes])
+        }
+    db = Path(experiment.dir) / PARTIAL / f"calibrate-{_resume_key(cfg, params, ranges)}.db"
+    progress = bool(cfg.output.progress)
+    history = fit(problem, ranges, params, db, int(cfg.seed), int(experiment.jobs), progress)
+    info = {
+        "name": params.get("install") or "calibration",
+        "fitted_to": what,
+        "created": datetime.now().isoformat(timespec="seconds"),
+        "seed": int(cfg.seed),
+        "git": provenance(cfg.seed, overrides)["git"],
+    }
+    posterior = posterior_of(history, ranges, info)
+    table = diagnostics(history)
+    draws = posterior.draw(int(params["draws"]), int(cfg.seed))
+    # posterior predictive: the drawn parameter sets with fresh seeds (root seed + 1)
+    predicted = simulate_in_batches(
+        problem, draws, int(cfg.seed) + 1, int(experiment.jobs), int(params["batch"]), "checking"
+    )
+
+    record: dict = {}
+
+    def build(tmp: Path) -> None:
+        posterior.save(tmp / "posterior.parquet")
+        shutil.copy(db, tmp / "abc.db")
+        table.to_csv(tmp / "diagnostics.csv", index=False)
+        figures.plot_diagnostics(table, tmp / "calibration_diagnostics.png")
+        figures.plot_marginals(posterior, ranges, tmp / "calibration_marginals.png")
+        figures.plot_pairs(posterior, ranges, tmp / "calibration_pairs.png")
+        if usage is None:
+            check = pd.DataFrame(predicted)
+            check.to_csv(tmp / "predictive.csv", index=False)
+            figures.plot_predictive(check, problem.goals, tmp / "calibration_predictive.png")
+        else:
+            figures.plot_fit(predicted, problem, tmp / "calibration_predictive.png")
+            write_forecast(tmp, problem, posterior, forecast_specs, params, cfg, people)
+        text = report(what, ranges, posterior, table, problem, predicted, usage)
+        record["docs"] = report(what, ranges, posterior, table, problem, predicted, usage, "img/")
+        (tmp / "CALIBRATION.md").write_text(text, encoding="utf-8")
+        (tmp / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
+        (tmp / "overrides.yaml").write_text(OmegaConf.to_yaml(list(overrides)), encoding="utf-8")
+        made = provenance(cfg.seed, overrides) | {"cpu_seconds": time.process_time() - started}
+        (tmp / "provenance.json").write_text(json.dumps(made, indent=2) + "\n")
+
+    folder = write_atomically(new_run_folder(experiment.dir), build, "experiment.dir")
+    db.unlink(missing_ok=True)
+    if params.get("install"):
+        install(folder, str(params["install"]), what, record["docs"])
+    return folder
+
+
+def write_forecast(folder, problem, posterior, specs, params, cfg, people) -> None:
+    """forecast.csv (bands), forecast_outcomes.csv, forecast.png and forecast.md."""
+    k, root = int(params["draws"]), int(cfg.seed)
+    particles = posterior.draw(k, root)
+    seeds = [particle_seed(root, p) for p in particles]
+    weeks = problem.spec.weeks
+    horizon = int(params["horizon"])
+    weekly = forecast.simulate(specs, particles, seeds, weeks, horizon, int(cfg.experiment.jobs))
+    gap = forecast.observed_gap(weekly, weeks)
+    band = forecast.bands(weekly)
+    results = forecast.outcomes(weekly, weeks)
+    band.to_csv(folder / "forecast.csv", index=False)
+    results.to_csv(folder / "forecast_outcomes.csv", index=False)
+    observed = pd.DataFrame(
+        {
+            "week": np.arange(problem.first_week, weeks),
+            "active_share": problem.observed["active_users"],
+        }
+    )
+    forecast.plot(band, results, observed, weeks, folder / "forecast.png")
+    table = forecast.summary(results)
+    table.to_csv(folder / "forecast_summary.csv", index=False)
+    text = forecast.markdown(table, weeks, horizon, people, k, gap)
+    (folder / "forecast.md").write_text(text, encoding="utf-8")
+
+
+def report(what, ranges, posterior, table, problem, predicted, usage, img: str = "") -> str:
+    """The calibration's record (markdown): what was fitted to what, how, the result, and
+    what does not fit. ``img`` prefixes the figures' file names."""
+    last = table.iloc[-1]
+    lines = [
+        f"Fitted: {len(ranges)} parameters, uniform priors over the registry's ranges. "
+        f"To: {what}. How: ABC-SMC (pyabc {pyabc.__version__}), "
+        f"{int(table['accepted'].iloc[0])} particles a generation, {len(table)} generations, "
+        f"{int(table['simulated'].sum()):,} particles simulated; final tolerance "
+        f"ε = {last['epsilon']:.3g} (distance in tolerances: ε ≤ 1 means every target within "
+        f"its tolerance), acceptance rate {last['acceptance_rate']:.3f}, effective sample "
+        f"size {last['ess']:.0f}.",
+        "",
+        "| generation | ε | simulated | accepted | acceptance rate | ESS |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in table.itertuples():
+        lines.append(
+            f"| {r.generation} | {r.epsilon:.3g} | {r.simulated:,} | {r.accepted} | "
+            f"{r.acceptance_rate:.3f} | {r.ess:.0f} |"
+        )
+    lines += [
+        "",
+        f"![Diagnostics]({img}calibration_diagnostics.png)",
+        "",
+        "Posterior (weighted median, 90% credible interval) against the prior; *narrowing* is "
+        "the posterior's standard deviation over the prior's (1: nothing learnt).",
+        "",
+        "| parameter | prior | median | 90% interval | narrowing |",
+        "|---|---|---|---|---|",
+    ]
+    narrowing = figures.contraction(posterior, ranges)
+    intervals = credible_intervals(posterior)
+    median = posterior.median()
+    for name in narrowing.index:
+        lo, hi = ranges[name]
+        a, b = intervals[name]
+        lines.append(
+            f"| `{name}` | {lo:g}–{hi:g} | {median[name]:.3g} | {a:.3g}–{b:.3g} | "
+            f"{narrowing[name]:.2f} |"
+        )
+    lines += [
+        "",
+        f"![Marginals]({img}calibration_marginals.png)",
+        "",
+        f"![Pairs of the most narrowed parameters]({img}calibration_pairs.png)",
+        "",
+    ]
+    if usage is None:
+        lines += predictive_table(pd.DataFrame(predicted), problem.goals, len(predicted))
+    else:
+        lines += [f"Data: {len(usage)} weeks from {usage.path}.", *usage.notes, ""]
+        for key in problem.observed:
+            gaps = [np.sqrt(np.mean((p[key] - problem.observed[key]) ** 2)) for p in predicted]
+            lines.append(
+                f"- {key}: RMS gap of the posterior predictive runs {np.median(gaps):.3f} "
+                f"(median; tolerance {problem.tolerance:g})"
+            )
+    lines += ["", f"![Posterior predictive check]({img}calibration_predictive.png)"]
+    return "\n".join(lines) + "\n"
+
+
+def predictive_table(check: pd.DataFrame, goals: list[Target], k: int) -> list[str]:
+    """Each target against the posterior predictive simulations, and what does not fit."""
+    lines = [
+        f"Posterior predictive check: {k} parameter sets drawn by weight, each simulated "
+        "again with a new seed.",
+        "",
+        "| target | value ± tolerance | model median | model 90% range | within tolerance |",
+        "|---|---|---|---|---|",
+    ]
+    misfits = []
+    for t in goals:
+        x = check[t.name]
+        lo, mid, hi = x.quantile([0.05, 0.5, 0.95])
+        within = float(np.mean([t.deviation(v) <= 1 for v in x]))
+        value = f"≥ {t.value:g}" if t.kind == "at_least" else f"{t.value:g} ± {t.tolerance:g}"
+        lines.append(f"| {t.name} | {value} | {mid:.3f} | {lo:.3f}–{hi:.3f} | {within:.0%} |")
+        if within < 0.5:
+            misfits.append(f"{t.name} ({within:.0%} of the runs within tolerance)")
+    joint = float(np.mean([patterns.distance(r, goals) <= 1 for r in check.to_dict("records")]))
+    lines += [
+        "",
+        f"All targets at once: {joint:.0%} of the runs.",
+        "",
+        "Does not fit (fewer than half the runs within tolerance): "
+        + ("; ".join(misfits) if misfits else "none")
+        + ".",
+    ]
+    return lines
+
+
+def credible_intervals(posterior: Posterior, level: float = 0.9) -> dict[str, tuple]:
+    """Equal-tailed weighted credible interval of each parameter."""
+    out = {}
+    tail = (1 - level) / 2
+    for name in posterior.parameters:
+        x = posterior.table[name].to_numpy(float)
+        order = np.argsort(x, kind="stable")
+        cum = np.cumsum(posterior.weights[order])
+        lo = x[order][np.searchsorted(cum, tail)]
+        hi = x[order][min(np.searchsorted(cum, 1 - tail), len(x) - 1)]
+        out[name] = (float(lo), float(hi))
+    return out
+
+
+DOCS = ROOT / "docs" / "CALIBRATION.md"
+BEGIN = (
+    "<!-- calibration:result:begin "
+    "(python -m sim experiment=calibrate experiment.params.install=default) -->"
+)
+END = "<!-- calibration:result:end -->"
+
+
+def install(folder: Path, name: str, what: str, docs_text: str) -> Path:
+    """Make a calibration selectable as ``calibration=<name>``: its posterior as
+    ``conf/calibration/<name>.parquet`` with ``<name>.yaml``; for ``default``, also its record
+    in docs/CALIBRATION.md (between the markers) and its figures in docs/img/."""
+    target = CALIBRATION_DIR / f"{name}.parquet"
+    shutil.copy(folder / "posterior.parquet", target)
+    (CALIBRATION_DIR / f"{name}.yaml").write_text(
+        f"# Posterior ensemble written by {folder} (docs/CALIBRATION.md).\n"
+        f"name: {name}\npath: {name}.parquet\n"
+        f"description: ABC-SMC posterior fitted to {what}\n",
+        encoding="utf-8",
+    )
+    if name == "default":
+        img = ROOT / "docs" / "img"
+        for png in folder.glob("calibration_*.png"):
+            shutil.copy(png, img / png.name)
+        replace_block(DOCS, BEGIN, END, docs_text)
+    return target
 
 
 def cli(argv: list[str] | None = None) -> None:

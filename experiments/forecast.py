@@ -176,7 +176,7 @@ def markdown(
         f"Reading: **{best.programme}** has the highest median net value over the next "
         f"{horizon} weeks. The ranges are what the fit leaves uncertain: where two "
         "programmes' ranges overlap widely, your data cannot tell them apart yet. \"Beats the "
-        "baseline\" compares each programme with doing nothing more, under the same parameter "
+        'baseline" compares each programme with doing nothing more, under the same parameter '
         "set and the same chance events.",
         "",
         "What this rests on: the model's mechanisms (docs/MODEL.md), the fit of its uncertain "

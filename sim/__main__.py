@@ -94,6 +94,7 @@ def run_experiment(cfg: DictConfig, overrides: list[str]) -> Path | None:
         "compare": "experiments.compare",
         "validate": "experiments.validate",
         "sensitivity": "experiments.sensitivity",
+        "calibrate": "experiments.calibrate",
     }
     if cfg.experiment.name not in studies:
         print(
@@ -109,6 +110,12 @@ def run_experiment(cfg: DictConfig, overrides: list[str]) -> Path | None:
             "no results folder was written; the replications completed so far are saved in "
             f"{Path(cfg.experiment.dir) / '.partial'}, and the same command run again "
             "simulates only the others"
+        )
+    if cfg.experiment.name == "calibrate":
+        STOPPING["hint"] = (
+            "no results folder was written; the generations completed so far are kept in "
+            f"{Path(cfg.experiment.dir) / '.partial'}, and the same command run again continues "
+            "from them"
         )
     try:
         folder = study.main(cfg, overrides)
