@@ -113,7 +113,7 @@ def plot_fit(predicted: list[dict], problem, path: Path) -> Path:
     """Each observed weekly series against the posterior predictive median and 90% band."""
     keys = list(problem.observed)
     fig, axes = plt.subplots(1, len(keys), figsize=(4.5 * len(keys), 3.2), squeeze=False)
-    weeks = np.arange(problem.first_week, problem.spec.weeks)
+    weeks = np.arange(problem.first_week, problem.spec.weeks + 1)
     for ax, key in zip(axes[0], keys, strict=True):
         sims = np.array([p[key] for p in predicted])
         lo, mid, hi = np.quantile(sims, [0.05, 0.5, 0.95], axis=0)

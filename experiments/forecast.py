@@ -52,7 +52,7 @@ def simulate(
 ) -> pd.DataFrame:
     """The weekly records of every programme × particle (``replication`` = particle index),
     each run ``observed_weeks + horizon`` weeks with its interventions starting after the
-    observed ones."""
+    observed ones (weeks count from 1: the first forecast week is ``observed_weeks + 1``)."""
     jobs = []
     for name, spec in programmes.items():
         spec = shifted(spec, observed_weeks + horizon, observed_weeks)
@@ -66,7 +66,7 @@ def simulate(
 def observed_gap(weekly: pd.DataFrame, observed_weeks: int) -> float:
     """The largest difference of weekly-active share between programmes over the observed
     weeks, for the same particle: 0 when every programme continues the same fitted state."""
-    seen = weekly[weekly["week"] < observed_weeks]
+    seen = weekly[weekly["week"] <= observed_weeks]
     spread = seen.groupby(["replication", "week"])["active_share"].agg(np.ptp)
     return float(spread.max()) if len(spread) else 0.0
 
@@ -81,7 +81,7 @@ def bands(weekly: pd.DataFrame) -> pd.DataFrame:
 def outcomes(weekly: pd.DataFrame, observed_weeks: int) -> pd.DataFrame:
     """Per programme and particle: value, cost and net value (hours) over the forecast weeks,
     and the mean weekly-active share in the last 13 forecast weeks."""
-    ahead = weekly[weekly["week"] >= observed_weeks]
+    ahead = weekly[weekly["week"] > observed_weeks]
     g = ahead.groupby(["scenario", "replication"])
     out = pd.DataFrame(
         {
@@ -127,7 +127,7 @@ def plot(
         ax.fill_between(part["week"], part["q25"], part["q75"], color=colour, alpha=0.25)
         ax.plot(part["week"], part["q50"], color=colour, lw=1.8, label=name)
     ax.plot(observed["week"], observed["active_share"], "k.", ms=5, label="observed")
-    ax.axvline(observed_weeks - 0.5, color="k", ls=":", lw=1)
+    ax.axvline(observed_weeks + 0.5, color="k", ls=":", lw=1)
     ax.set(xlabel="week since the rollout", ylabel="weekly-active share")
     ax.set_title("weekly use: median, 50% and 90% bands", fontsize=10)
     ax.legend(fontsize=8)
@@ -151,7 +151,7 @@ def markdown(
     lines = [
         "# Forecast",
         "",
-        f"From week {observed_weeks} (the first week after your data) for {horizon} weeks, "
+        f"From week {observed_weeks + 1} (the first week after your data) for {horizon} weeks, "
         f"for {people:,} people, over {draws} parameter sets drawn from the fitted posterior. "
         "Each programme starts after the last observed week; before it, every programme "
         "repeats the fitted trajectory"

@@ -3,9 +3,9 @@
 
 Two formats (``data.format``; ``auto`` tells them apart by their columns):
 
-- ``weekly``: one row a week, ``week`` (whole weeks since the rollout, the model's week
-  numbers) or ``date`` (any day of the week; weeks are counted from ``data.launch``, or from
-  the first date), ``active_users`` (people who used the network that week), and optionally
+- ``weekly``: one row a week, ``week`` (the week's number counted from the rollout, whose
+  first week is 1, as in the model's weekly records) or ``date`` (any day of the week; weeks
+  are counted from ``data.launch``, or from the first date, whose week is week 1), ``active_users`` (people who used the network that week), and optionally
   ``posters`` (people who posted that week) and ``adopted`` (people who had ever used it).
 - ``m365``: the Microsoft 365 admin-center / Graph export of Viva Engage (Yammer) activity
   user counts, one row a *day*: ``Report Refresh Date``, ``Report Date``, ``Liked``,
@@ -46,8 +46,8 @@ FORMATS = ("auto", "weekly", "m365")
 
 @dataclass
 class Usage:
-    """Weekly counts of an organisation: ``week`` is the model's week number (0 = the rollout),
-    consecutive; ``counts`` maps ``active_users`` (and ``posters``, ``adopted`` when given) to
+    """Weekly counts of an organisation: ``week`` is the model's week number (1 = the rollout's
+    first week), consecutive; ``counts`` maps ``active_users`` (and ``posters``, ``adopted`` when given) to
     one count per week; ``lines`` the line(s) of the file each week came from."""
 
     path: Path
@@ -202,6 +202,12 @@ def _weekly(path: Path, table: pd.DataFrame, launch: pd.Timestamp | None) -> Usa
     first_date = None
     if "week" in table.columns:
         week = _counts(path, table, "week", "weeks")
+        if (week < 1).any():
+            i = int(np.flatnonzero(week < 1)[0])
+            raise InputError(
+                f"{path}: line {_line(i)}: week = {week[i]:g}: weeks count from 1 (the "
+                "rollout's first week)"
+            )
     else:
         dates = _dates(path, table, "date")
         first_date = launch if launch is not None else dates.min()
@@ -211,7 +217,7 @@ def _weekly(path: Path, table: pd.DataFrame, launch: pd.Timestamp | None) -> Usa
             raise InputError(
                 f"{path}: line {_line(i)}: date is before data.launch ({launch.date()})"
             )
-        week = np.floor_divide(days, 7).astype(float)
+        week = np.floor_divide(days, 7).astype(float) + 1
     _no_duplicates(path, pd.Series(week), "week")
     order = np.argsort(week, kind="stable")
     lines = [_line(i) for i in order]
@@ -259,7 +265,7 @@ def _m365(path: Path, table: pd.DataFrame, launch, visit_days: float, post_days:
     day = (dates - start).dt.days.to_numpy()
     _no_gaps(path, day, lines, "day", lambda d: (start + pd.Timedelta(days=int(d))).date())
     active = daily[["Read", "Posted", "Liked"]].max(axis=1).to_numpy()
-    week_of = day // 7
+    week_of = day // 7 + 1
     weeks, rows = [], []
     for w in np.unique(week_of):
         mine = np.flatnonzero(week_of == w)
