@@ -37,12 +37,12 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from importlib.metadata import version
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
-import pyabc
 from joblib import Parallel, delayed
 from omegaconf import OmegaConf
 from scipy.stats import spearmanr
@@ -61,6 +61,9 @@ from sim.provenance import provenance
 from sim.replicate import Spec, experiment_problems
 from sim.resume import PARTIAL, code_fingerprint
 from sim.run import check_output_dir, config_problems, new_run_folder, write_atomically
+
+if TYPE_CHECKING:  # pyabc takes seconds to import: only when a fit runs (not to refuse input)
+    import pyabc
 
 ROOT = Path(__file__).resolve().parent.parent
 PRESET = ROOT / "conf" / "experiment" / "calibrate.yaml"
@@ -477,7 +480,7 @@ def fit(
     seed: int,
     n_jobs: int,
     progress: bool,
-) -> pyabc.History:
+) -> "pyabc.History":
     """Run (or, if ``db`` holds an unfinished run, continue) ABC-SMC and return its history.
 
     Each generation's particles are simulated in batches of ``params["batch"]``: pyabc's
@@ -486,6 +489,8 @@ def fit(
     sampler is used, seeded with ``seed``, and the run is reproducible bit for bit; with
     batches, which particles are kept depends on the order they finish in (the posterior is
     the same up to Monte Carlo error)."""
+    import pyabc
+
     size = int(params["batch"])
     logging.getLogger("ABC").setLevel(logging.WARNING)  # the progress bar says how it goes
     bar = tqdm(  # no total: the run stops on ε, generations or budget, whichever comes first
@@ -727,7 +732,7 @@ def report(what, ranges, posterior, table, problem, predicted, usage, img: str =
     last = table.iloc[-1]
     lines = [
         f"Fitted: {len(ranges)} parameters, uniform priors over the registry's ranges. "
-        f"To: {what}. How: ABC-SMC (pyabc {pyabc.__version__}), "
+        f"To: {what}. How: ABC-SMC (pyabc {version('pyabc')}), "
         f"{int(table['accepted'].iloc[0])} particles a generation, {len(table)} generations, "
         f"{int(table['simulated'].sum()):,} particles simulated; final tolerance "
         f"ε = {last['epsilon']:.3g} (distance in tolerances: ε ≤ 1 means every target within "

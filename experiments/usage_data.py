@@ -5,7 +5,8 @@ Two formats (``data.format``; ``auto`` tells them apart by their columns):
 
 - ``weekly``: one row a week, ``week`` (the week's number counted from the rollout, whose
   first week is 1, as in the model's weekly records) or ``date`` (any day of the week; weeks
-  are counted from ``data.launch``, or from the first date, whose week is week 1), ``active_users`` (people who used the network that week), and optionally
+  are counted from ``data.launch``, or from the first date, whose week is week 1),
+  ``active_users`` (people who used the network that week), and optionally
   ``posters`` (people who posted that week) and ``adopted`` (people who had ever used it).
 - ``m365``: the Microsoft 365 admin-center / Graph export of Viva Engage (Yammer) activity
   user counts, one row a *day*: ``Report Refresh Date``, ``Report Date``, ``Liked``,
@@ -47,8 +48,9 @@ FORMATS = ("auto", "weekly", "m365")
 @dataclass
 class Usage:
     """Weekly counts of an organisation: ``week`` is the model's week number (1 = the rollout's
-    first week), consecutive; ``counts`` maps ``active_users`` (and ``posters``, ``adopted`` when given) to
-    one count per week; ``lines`` the line(s) of the file each week came from."""
+    first week), consecutive; ``counts`` maps ``active_users`` (and ``posters``, ``adopted``
+    when given) to one count per week; ``lines`` the line(s) of the file each week came
+    from."""
 
     path: Path
     format: str
@@ -174,9 +176,10 @@ def _no_duplicates(path: Path, keys: pd.Series, what: str) -> None:
         rows = np.flatnonzero(repeated)
         first = keys.iloc[rows[0]]
         same = rows[(keys.iloc[rows] == first).to_numpy()]
+        label = first.date() if isinstance(first, pd.Timestamp) else f"{first:g}"
         raise InputError(
             f"{path}: lines {' and '.join(_line(r) for r in same[:2])}: the same {what} "
-            f"({first if not isinstance(first, pd.Timestamp) else first.date()}) appears twice"
+            f"({label}) appears twice"
         )
 
 
