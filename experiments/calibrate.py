@@ -25,6 +25,7 @@ predictive check and the forecast continue the very trajectories that were accep
 """
 
 import argparse
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -695,6 +696,8 @@ def main(cfg, overrides: list[str]) -> Path:
 
     folder = write_atomically(new_run_folder(experiment.dir), build, "experiment.dir")
     db.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # .partial/ goes when nothing else is left in it
+        db.parent.rmdir()
     if params.get("install"):
         install(folder, str(params["install"]), what, record["docs"])
     return folder
