@@ -952,24 +952,75 @@ def recovery_study(sets: int, seed: int, n_jobs: int, folder: Path) -> tuple[pd.
     return table, "\n".join(lines)
 
 
+def targets_table(goals: list[Target]) -> str:
+    """The targets as a markdown table (docs/CALIBRATION.md §2), with the noise envelope the
+    fall of weekly use is judged against."""
+    lines = [
+        "| target | statistic | value | tolerance | source |",
+        "|---|---|---|---|---|",
+    ]
+    for t in goals:
+        value = f"≥ {t.value:g}" if t.kind == "at_least" else f"{t.value:g}"
+        lines.append(
+            f"| `{t.name}` | {patterns.STATISTICS[t.name]} | {value} | {t.tolerance:g} | "
+            f"{t.source} |"
+        )
+    envelope = patterns.noise_envelope(0.2, 1000)
+    fall = next(t for t in goals if t.name == "active_fall")
+    lines += [
+        "",
+        f"Noise envelope of the fall: a flat series of 1,000 people at 20% weekly-active "
+        f"(binomial noise only) shows a fall of up to {envelope:.1%} in 95% of cases "
+        "(`experiments.patterns.noise_envelope`); the target is met from a fall of "
+        f"{fall.band[0]:.0%} (its value less one tolerance).",
+    ]
+    return "\n".join(lines)
+
+
+#: The generated blocks of docs/CALIBRATION.md, by command-line option.
+BLOCKS = {
+    "targets": "python -m experiments.calibrate --targets --docs",
+    "prior-check": "python -m experiments.calibrate --prior-check 120 --docs",
+    "recovery": "python -m experiments.calibrate --recovery 5 --docs",
+}
+
+
+def markers(block: str) -> tuple[str, str]:
+    """The begin and end markers of a generated block of docs/CALIBRATION.md."""
+    return (
+        f"<!-- calibration:{block}:begin ({BLOCKS[block]}) -->",
+        f"<!-- calibration:{block}:end -->",
+    )
+
+
 def cli(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m experiments.calibrate", description=__doc__)
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--prior-check", type=int, metavar="N", help="N draws from the priors")
     what.add_argument("--recovery", type=int, metavar="K", help="fit K known parameter sets")
+    what.add_argument("--targets", action="store_true", help="the targets table")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", type=Path, help="also write the report (markdown) here")
+    parser.add_argument("--docs", action="store_true", help="write it in docs/CALIBRATION.md")
     args = parser.parse_args(argv)
-    if args.prior_check:
+    table = None
+    if args.targets:
+        block, text = "targets", targets_table(patterns.targets(preset_params()["targets"]))
+    elif args.prior_check:
+        block = "prior-check"
         table, text = prior_check(args.prior_check, args.seed, args.jobs)
     else:
+        block = "recovery"
         work = Path(tempfile.mkdtemp(prefix="recovery-"))
         table, text = recovery_study(args.recovery, args.seed, args.jobs, work)
     print(text)
     if args.out:
         args.out.write_text(text + "\n", encoding="utf-8")
-        table.to_csv(args.out.with_suffix(".csv"), index=False)
+        if table is not None:
+            table.to_csv(args.out.with_suffix(".csv"), index=False)
+    if args.docs:
+        print(f"wrote {replace_block(DOCS, *markers(block), text)}")
 
 
 if __name__ == "__main__":
