@@ -214,3 +214,10 @@ def test_bad_input_stops_the_calibration_with_one_message_and_writes_nothing(tmp
     assert "experiment.params.population=1 is not allowed" in text
     assert "experiment.programmes: ['nothing'] are not programmes" in text
     assert not out.exists()
+
+
+def test_the_targets_table_in_the_docs_is_the_preset():
+    from experiments.docs_blocks import block
+
+    goals = patterns.targets(calibrate.preset_params()["targets"])
+    assert block(calibrate.DOCS, *calibrate.markers("targets")) == calibrate.targets_table(goals)
