@@ -13,7 +13,8 @@ from experiments import calibrate, patterns
 from experiments.patterns import Target
 from models.errors import InputError
 from sim import posterior as posterior_module
-from tests.conftest import run_cli_many, write
+from sim.api import compose
+from tests.conftest import run_cli, write
 
 # --- targets and statistics ----------------------------------------------------------------------
 
@@ -188,31 +189,22 @@ def test_installing_makes_the_posterior_selectable(tmp_path, monkeypatch):
 def test_bad_input_stops_the_calibration_with_one_message_and_writes_nothing(tmp_path):
     data = write(tmp_path / "usage.csv", "week,active_users\n1,5\n2,6\n2,7\n")
     out = tmp_path / "calibrations"
-    runs = run_cli_many(
-        {
-            "data": (
-                ["experiment=calibrate", f"data.path={data}", f"experiment.dir={out}"],
-                tmp_path / "a",
-                None,
-            ),
-            "settings": (
-                [
-                    "experiment=calibrate",
-                    "experiment.params.population=1",
-                    "experiment.programmes=[nothing]",
-                    f"experiment.dir={out}",
-                ],
-                tmp_path / "b",
-                None,
-            ),
-        }
-    )
-    assert runs["data"].returncode == 2, runs["data"].text
-    assert f"{data}: lines 3 and 4: the same week (2) appears twice" in runs["data"].stderr
-    text = runs["settings"].stderr
-    assert runs["settings"].returncode == 2, text
+    run = run_cli(["experiment=calibrate", f"data.path={data}", f"experiment.dir={out}"], tmp_path)
+    assert run.returncode == 2, run.text
+    assert run.stderr == f"error: {data}: lines 3 and 4: the same week (2) appears twice\n"
+    overrides = [
+        "experiment=calibrate",
+        "experiment.params.population=1",
+        "experiment.programmes=[nothing]",
+        "scenario=mandate",
+        f"experiment.dir={out}",
+    ]
+    with pytest.raises(InputError) as info:
+        calibrate.main(compose(overrides), overrides)
+    text = str(info.value)
     assert "experiment.params.population=1 is not allowed" in text
     assert "experiment.programmes: ['nothing'] are not programmes" in text
+    assert "scenario=: a calibration simulates the observed period without a programme" in text
     assert not out.exists()
 
 
