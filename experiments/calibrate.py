@@ -30,6 +30,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import re
 import shutil
 import sys
 import tempfile
@@ -463,6 +464,12 @@ def settings_problems(params: dict) -> list[str]:
                 f"experiment.params.{key}={value!r} is not allowed: it must be a whole number "
                 f"of at least {least}"
             )
+    install = params.get("install")
+    if install is not None and not re.fullmatch(r"[A-Za-z0-9_-]+", str(install)):
+        errors.append(
+            f"experiment.params.install={install!r} is not allowed: give a name of letters, "
+            "digits, - and _ (it becomes conf/calibration/<name>.yaml)"
+        )
     for key in ("min_epsilon", "data_tolerance"):
         value = params.get(key)
         if not isinstance(value, int | float) or not value >= (0 if key == "min_epsilon" else 1e-9):
@@ -606,9 +613,10 @@ def _resume_key(cfg, params: dict, ranges: dict) -> str:
     data file's contents and the model's code."""
     config = OmegaConf.to_container(cfg, resolve=True)
     config.pop("output", None)
-    config["experiment"].pop("dir", None)
-    config["experiment"]["params"].pop("install", None)
-    config["experiment"].pop("programmes", None)
+    for key in ("dir", "jobs", "programmes"):  # where and how fast, not what is fitted
+        config["experiment"].pop(key, None)
+    for key in ("install", "batch", "draws", "horizon"):
+        config["experiment"]["params"].pop(key, None)
     blob = json.dumps([config, ranges, code_fingerprint()], sort_keys=True, default=str)
     digest = hashlib.sha256(blob.encode())
     if cfg.data.path:
