@@ -788,7 +788,8 @@ def report(what, ranges, posterior, table, problem, predicted, usage, img: str =
     if usage is None:
         lines += predictive_table(pd.DataFrame(predicted), problem.goals, len(predicted))
     else:
-        lines += [f"Data: {len(usage)} weeks from {usage.path}.", *usage.notes, ""]
+        lines += [f"Data: {len(usage)} weeks from {usage.path}.", *(f"- {n}" for n in usage.notes)]
+        lines.append("")
         for key in problem.observed:
             gaps = [np.sqrt(np.mean((p[key] - problem.observed[key]) ** 2)) for p in predicted]
             lines.append(
@@ -933,7 +934,7 @@ def recovery_study(sets: int, seed: int, n_jobs: int, folder: Path) -> tuple[pd.
     """``sets`` parameter sets drawn from the middle 80% of the priors of
     ``RECOVERY_PARAMETERS`` (the others at their defaults), each fitted to 52 weeks of its own
     simulated usage at 1,000 people; the table and a markdown summary."""
-    params = preset_params() | {"population": 200, "generations": 6, "max_simulations": 4000}
+    params = preset_params() | {"population": 150, "generations": 5, "max_simulations": 3000}
     ranges = priors(RECOVERY_PARAMETERS)
     inner = {k: (lo + 0.1 * (hi - lo), hi - 0.1 * (hi - lo)) for k, (lo, hi) in ranges.items()}
     truths = draw_prior(inner, sets, seed)
