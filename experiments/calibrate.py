@@ -227,12 +227,14 @@ class FieldProblem:
 
 
 def simulate(
-    problem, parameter_sets: Sequence[dict], root: int, n_jobs: int
+    problem, parameter_sets: Sequence[dict], root: int, n_jobs: int, same_seed: bool = False
 ) -> list[dict[str, float]]:
-    """The statistics of each parameter set (one particle each), simulated in one batch."""
+    """The statistics of each parameter set (one particle each), simulated in one batch; each
+    particle's seed is ``particle_seed(root, params)``, or ``root`` itself with
+    ``same_seed``."""
     jobs, sizes = [], []
     for params in parameter_sets:
-        mine = problem.jobs(params, particle_seed(root, params))
+        mine = problem.jobs(params, root if same_seed else particle_seed(root, params))
         jobs += mine
         sizes.append(len(mine))
     weekly, runs = run_batch(jobs, n_jobs)
@@ -260,6 +262,22 @@ def simulate_in_batches(
             out += simulate(problem, chunk, root, n_jobs)
             bar.update(len(chunk))
     return out
+
+
+def inert(problem, ranges: dict[str, tuple[float, float]], seed: int, n_jobs: int) -> list[str]:
+    """The parameters the problem's statistics do not depend on at all: with one seed, setting
+    each to the low and to the high end of its range (the others at their midpoints) gives
+    bit-identical statistics. The baseline never reads, for example, the weight of mandate
+    pressure. Their posterior is their prior, so they are left out of ABC (each fitted
+    dimension costs importance-weight variance) and drawn from the prior afterwards."""
+    middle = {k: (lo + hi) / 2 for k, (lo, hi) in ranges.items()}
+    sets = [middle | {k: end} for k, bounds in ranges.items() for end in bounds]
+    stats = simulate(problem, sets, seed, n_jobs, same_seed=True)
+    same = [
+        all(np.array_equal(stats[2 * i][key], stats[2 * i + 1][key]) for key in stats[2 * i])
+        for i in range(len(ranges))
+    ]
+    return [k for k, flat in zip(ranges, same, strict=True) if flat]
 
 
 class Batcher:
@@ -569,6 +587,14 @@ def posterior_of(history, ranges: dict, info: dict) -> Posterior:
     return Posterior(table, np.asarray(weights, float) / np.sum(weights), info)
 
 
+def with_prior(posterior: Posterior, ranges: dict, seed: int) -> Posterior:
+    """``posterior`` with a column per parameter of ``ranges`` drawn independently from its
+    uniform prior: the posterior of parameters the fitted statistics do not depend on."""
+    draws = pd.DataFrame(draw_prior(ranges, len(posterior), seed), index=posterior.table.index)
+    table = pd.concat([posterior.table, draws], axis=1)
+    return Posterior(table, posterior.weights, posterior.info)
+
+
 def diagnostics(history) -> pd.DataFrame:
     """Per generation: tolerance (epsilon), particles simulated and accepted, acceptance rate
     and effective sample size of the weights."""
@@ -660,17 +686,27 @@ def main(cfg, overrides: list[str]) -> Path:
             name: Spec.from_config(compose([*common, f"scenario={name}"]), name)
             for name in dict.fromkeys(["baseline", *programmes])
         }
+    frozen = inert(problem, ranges, int(cfg.seed), int(experiment.jobs))
+    fitted = {k: v for k, v in ranges.items() if k not in frozen}
+    if not fitted:
+        raise InputError(
+            f"experiment.params.parameters: none of {list(ranges)} changes what is fitted "
+            f"({what}); choose parameters the simulation depends on"
+        )
     db = Path(experiment.dir) / PARTIAL / f"calibrate-{_resume_key(cfg, params, ranges)}.db"
     progress = bool(cfg.output.progress)
-    history = fit(problem, ranges, params, db, int(cfg.seed), int(experiment.jobs), progress)
+    history = fit(problem, fitted, params, db, int(cfg.seed), int(experiment.jobs), progress)
     info = {
         "name": params.get("install") or "calibration",
         "fitted_to": what,
+        "fitted": list(fitted),
+        "prior_only": frozen,
         "created": datetime.now().isoformat(timespec="seconds"),
         "seed": int(cfg.seed),
         "git": provenance(cfg.seed, overrides)["git"],
     }
-    posterior = posterior_of(history, ranges, info)
+    posterior = posterior_of(history, fitted, info)
+    posterior = with_prior(posterior, {k: ranges[k] for k in frozen}, int(cfg.seed))
     table = diagnostics(history)
     draws = posterior.draw(int(params["draws"]), int(cfg.seed))
     # posterior predictive: the drawn parameter sets with fresh seeds (root seed + 1)
@@ -715,7 +751,8 @@ def write_forecast(folder, problem, posterior, specs, params, cfg, people) -> No
     """forecast.csv (bands), forecast_outcomes.csv, forecast.png and forecast.md."""
     k, root = int(params["draws"]), int(cfg.seed)
     particles = posterior.draw(k, root)
-    seeds = [particle_seed(root, p) for p in particles]
+    fitted = posterior.info["fitted"]  # the fit's seeds were made from these alone
+    seeds = [particle_seed(root, {name: p[name] for name in fitted}) for p in particles]
     weeks = problem.spec.weeks
     horizon = int(params["horizon"])
     weekly = forecast.simulate(specs, particles, seeds, weeks, horizon, int(cfg.experiment.jobs))
@@ -749,6 +786,7 @@ def report(what, ranges, posterior, table, problem, predicted, usage, img: str =
         f"ε = {last['epsilon']:.3g} (distance in tolerances: ε ≤ 1 means every target within "
         f"its tolerance), acceptance rate {last['acceptance_rate']:.3f}, effective sample "
         f"size {last['ess']:.0f}.",
+        *_warnings(last, posterior),
         "",
         "| generation | ε | simulated | accepted | acceptance rate | ESS |",
         "|---|---|---|---|---|---|",
@@ -798,6 +836,27 @@ def report(what, ranges, posterior, table, problem, predicted, usage, img: str =
             )
     lines += ["", f"![Posterior predictive check]({img}calibration_predictive.png)"]
     return "\n".join(lines) + "\n"
+
+
+def _warnings(last, posterior: Posterior) -> list[str]:
+    """What a reader of the record must know before trusting the posterior."""
+    out = []
+    frozen = posterior.info.get("prior_only") or []
+    if frozen:
+        out += [
+            "",
+            f"Not fitted (the statistics do not depend on them; drawn from their priors): "
+            f"{', '.join(f'`{k}`' for k in frozen)}.",
+        ]
+    if last["ess"] < 0.1 * last["accepted"]:
+        out += [
+            "",
+            f"**Warning**: the last generation's effective sample size is {last['ess']:.0f} of "
+            f"{int(last['accepted'])} particles: the posterior rests on a few parameter sets "
+            "(importance weights degenerate as the number of fitted parameters grows). Raise "
+            "`experiment.params.population` or fit fewer parameters.",
+        ]
+    return out
 
 
 def predictive_table(check: pd.DataFrame, goals: list[Target], k: int) -> list[str]:

@@ -172,6 +172,20 @@ def test_an_interrupted_fit_continues_from_its_database(tmp_path):
     pd.testing.assert_frame_equal(both.iloc[:1], first)  # the first generation is kept
 
 
+def test_parameters_the_statistics_do_not_read_keep_their_prior(tmp_path):
+    """The baseline never reads the weights of mandate pressure and of rewards: they are found
+    inert, not fitted, and drawn from their priors beside the fitted ones."""
+    problem = usage_problem(tmp_path)
+    ranges = calibrate.priors(["innovation_p", "pressure_weight", "extrinsic_weight"])
+    frozen = calibrate.inert(problem, ranges, 0, 1)
+    assert frozen == ["pressure_weight", "extrinsic_weight"]
+    fitted = posterior_module.Posterior(pd.DataFrame({"innovation_p": [0.1, 0.2]}), np.ones(2) / 2)
+    both = calibrate.with_prior(fitted, {k: ranges[k] for k in frozen}, 0)
+    assert both.parameters == ["innovation_p", *frozen]
+    assert both.table["pressure_weight"].between(*ranges["pressure_weight"]).all()
+    np.testing.assert_array_equal(both.weights, fitted.weights)
+
+
 def test_installing_makes_the_posterior_selectable(tmp_path, monkeypatch):
     monkeypatch.setattr(calibrate, "CALIBRATION_DIR", tmp_path / "conf")
     (tmp_path / "conf").mkdir()
