@@ -38,6 +38,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import fields
 from datetime import datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -82,7 +83,7 @@ def preset_params() -> dict:
 
 
 class Parameter(NamedTuple):
-    """The shape of ``models.registry.Parameter`` (the fields the calibration reads)."""
+    """ADAPTER (with ``registry`` below): the shape of ``models.registry.Parameter``."""
 
     name: str
     default: float
@@ -114,15 +115,17 @@ def registry() -> dict[str, Parameter]:
 
 def priors(names: Sequence[str] = ()) -> dict[str, tuple[float, float]]:
     """Name → (low, high) of the uniform prior of each fitted parameter: ``names``, or every
-    parameter the registry marks uncertain when ``names`` is empty."""
+    real-valued parameter the registry marks uncertain when ``names`` is empty (whole-number
+    parameters such as ``idle_weeks`` are not fitted: a continuous sampler cannot move them)."""
     table = registry()
-    unknown = sorted(set(names) - set(table))
-    if unknown:
+    real = {f.name for f in fields(Behaviour) if f.type is float}
+    wrong = sorted(set(names) - (set(table) & real))
+    if wrong:
         raise InputError(
-            f"experiment.params.parameters: {unknown} are not parameters of the registry; "
-            f"choose among {', '.join(sorted(table))}"
+            f"experiment.params.parameters: {wrong} are not real-valued parameters of the "
+            f"registry; choose among {', '.join(sorted(set(table) & real))}"
         )
-    chosen = names or [n for n, p in table.items() if p.uncertain]
+    chosen = names or [n for n, p in table.items() if p.uncertain and n in real]
     return {n: (float(table[n].low), float(table[n].high)) for n in chosen}
 
 

@@ -210,6 +210,7 @@ def test_bad_input_stops_the_calibration_with_one_message_and_writes_nothing(tmp
         "experiment=calibrate",
         "experiment.params.population=1",
         "experiment.programmes=[nothing]",
+        "experiment.params.parameters=[idle_weeks]",
         "scenario=mandate",
         f"experiment.dir={out}",
     ]
@@ -218,6 +219,7 @@ def test_bad_input_stops_the_calibration_with_one_message_and_writes_nothing(tmp
     text = str(info.value)
     assert "experiment.params.population=1 is not allowed" in text
     assert "experiment.programmes: ['nothing'] are not programmes" in text
+    assert "['idle_weeks'] are not real-valued parameters" in text
     assert "scenario=: a calibration simulates the observed period without a programme" in text
     assert not out.exists()
 
