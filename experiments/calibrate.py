@@ -1020,6 +1020,13 @@ def recovery_study(sets: int, seed: int, n_jobs: int, folder: Path) -> tuple[pd.
             f"| `{name}` | {int(part['inside'].sum())} of {len(part)} | "
             f"{part['narrowing'].median():.2f} |"
         )
+    lines += ["", "| set | parameter | true | median | 90% interval | inside |"]
+    lines.append("|---|---|---|---|---|---|")
+    for r in table.itertuples():
+        lines.append(
+            f"| {r.set} | `{r.parameter}` | {r.true:.3g} | {r.median:.3g} | "
+            f"{r.low90:.3g}–{r.high90:.3g} | {'yes' if r.inside else 'no'} |"
+        )
     return table, "\n".join(lines)
 
 
@@ -1052,7 +1059,7 @@ def targets_table(goals: list[Target]) -> str:
 BLOCKS = {
     "targets": "python -m experiments.calibrate --targets --docs",
     "prior-check": "python -m experiments.calibrate --prior-check 120 --docs",
-    "recovery": "python -m experiments.calibrate --recovery 5 --docs",
+    "recovery": "python -m experiments.calibrate --recovery 4 --docs",
 }
 
 
