@@ -6,7 +6,6 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from experiments import calibrate, forecast
 from experiments.compare import compose
@@ -99,11 +98,10 @@ def test_a_fit_to_usage_data_writes_a_forecast(tmp_path):
     assert not (out / ".partial").exists()  # the finished fit's database was moved in
 
 
-@pytest.mark.parametrize("programme", ["baseline"])
-def test_markdown_says_what_the_forecast_rests_on(programme):
+def test_markdown_says_what_the_forecast_rests_on():
     results = pd.DataFrame(
         {
-            "programme": [programme] * 3,
+            "programme": ["baseline"] * 3,
             "particle": range(3),
             "value": [10.0, 20, 30],
             "cost": 0.0,
