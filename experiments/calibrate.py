@@ -750,12 +750,19 @@ def main(cfg, overrides: list[str]) -> Path:
     return folder
 
 
+def fitted_seeds(posterior: Posterior, particles: list[dict], root: int) -> list[int]:
+    """The seed each particle's simulation had in the fit (made from the fitted parameters
+    alone, not the ones drawn from their priors afterwards), so that a forecast repeats the
+    accepted trajectory over the observed weeks."""
+    fitted = posterior.info["fitted"]
+    return [particle_seed(root, {name: p[name] for name in fitted}) for p in particles]
+
+
 def write_forecast(folder, problem, posterior, specs, params, cfg, people) -> None:
     """forecast.csv (bands), forecast_outcomes.csv, forecast.png and forecast.md."""
     k, root = int(params["draws"]), int(cfg.seed)
     particles = posterior.draw(k, root)
-    fitted = posterior.info["fitted"]  # the fit's seeds were made from these alone
-    seeds = [particle_seed(root, {name: p[name] for name in fitted}) for p in particles]
+    seeds = fitted_seeds(posterior, particles, root)
     weeks = problem.spec.weeks
     horizon = int(params["horizon"])
     weekly = forecast.simulate(specs, particles, seeds, weeks, horizon, int(cfg.experiment.jobs))

@@ -60,6 +60,25 @@ def test_programmes_continue_the_same_fitted_state():
     assert (band["q05"] <= band["q50"]).all() and (band["q50"] <= band["q95"]).all()
 
 
+def test_the_forecast_repeats_the_fitted_simulation_over_the_observed_weeks(tmp_path):
+    """A particle's forecast run (its fit seed, the programme shifted) gives, week by week,
+    the statistics its fit computed: the forecast continues the accepted trajectory. A
+    parameter drawn from its prior after the fit does not change the seed."""
+    spec = Spec.from_config(compose([*COMMON, f"weeks={OBSERVED}"]), "baseline")
+    data = calibrate.synthetic_usage(spec, {}, 1, 100)
+    data.to_csv(tmp_path / "u.csv", index=False)
+    usage = calibrate.usage_data.read(tmp_path / "u.csv")
+    problem = calibrate.UsageProblem.from_usage(spec, usage, 100, 0.02)
+    fitted = {"innovation_p": 0.3}
+    (fit,) = calibrate.simulate(problem, [fitted], 7, 1)
+    table = pd.DataFrame([fitted | {"pressure_weight": 2.0}])
+    posterior = calibrate.Posterior(table, np.ones(1), {"fitted": ["innovation_p"]})
+    seeds = calibrate.fitted_seeds(posterior, table.to_dict("records"), 7)
+    weekly = forecast.simulate(specs(["mandate"]), [table.iloc[0].to_dict()], seeds, OBSERVED, 4, 1)
+    observed = weekly[weekly["week"] <= OBSERVED]
+    np.testing.assert_array_equal(observed["active_share"], fit["active_users"])
+
+
 def test_a_fit_to_usage_data_writes_a_forecast(tmp_path):
     spec = Spec.from_config(compose([*COMMON, "weeks=12"]), "baseline")
     data = calibrate.synthetic_usage(spec, {"innovation_p": 0.4}, 5, 100)
