@@ -95,6 +95,7 @@ def run_experiment(cfg: DictConfig, overrides: list[str]) -> Path | None:
         "optimise": "experiments.optimise",
         "validate": "experiments.validate",
         "sensitivity": "experiments.sensitivity",
+        "calibrate": "experiments.calibrate",
     }
     if cfg.experiment.name not in studies:
         print(
@@ -115,6 +116,12 @@ def run_experiment(cfg: DictConfig, overrides: list[str]) -> Path | None:
         STOPPING["hint"] = (
             f"the trials completed so far are kept in {Path(cfg.experiment.dir) / '.optuna'}; "
             "the same command continues the search"
+        )
+    elif cfg.experiment.name == "calibrate":
+        STOPPING["hint"] = (
+            "no results folder was written; the generations completed so far are kept in "
+            f"{Path(cfg.experiment.dir) / '.partial'}, and the same command run again continues "
+            "from them"
         )
     try:
         folder = study.main(cfg, overrides)

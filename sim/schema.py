@@ -98,7 +98,7 @@ class ChampionsConfig:
 class ExperimentConfig:
     """What ``python -m sim`` does: one run (``none``), or a study from ``experiments/``."""
 
-    name: str = "none"  # none | compare | optimise | validate | sensitivity
+    name: str = "none"  # none | compare | optimise | validate | sensitivity | calibrate
     replications: int = 30  # compare: replications per programme (common random numbers)
     scenarios: list[str] = field(default_factory=list)  # compare: programmes; [] = all
     jobs: int = 2  # compare: worker processes
@@ -142,6 +142,19 @@ class ReportConfig:
 
 
 @_dataclass
+class DataConfig:
+    """An organisation's usage export to calibrate to (experiments/usage_data.py); no path
+    means none: ``experiment=calibrate`` then fits the published field patterns."""
+
+    path: Optional[str] = None  # noqa: UP045 (OmegaConf needs Optional) CSV file
+    format: str = "auto"  # auto | weekly | m365 (the Viva Engage activity user counts)
+    # date of the rollout (YYYY-MM-DD), the model's week 0; null: the first observed week
+    launch: Optional[str] = None  # noqa: UP045
+    visit_days: float = 2.0  # m365: days a weekly-active person reads, on average
+    post_days: float = 1.0  # m365: days a weekly poster posts, on average
+
+
+@_dataclass
 class OutputConfig:
     dir: str = "results/runs"  # where run folders are written
     plot: bool = True  # write adoption_vs_value.png
@@ -160,6 +173,7 @@ class RunConfig:
     discount_rate: float = 0.0  # annual, for the discounted long-run value
     champions: ChampionsConfig = field(default_factory=ChampionsConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    data: DataConfig = field(default_factory=DataConfig)
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
     experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
