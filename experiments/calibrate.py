@@ -120,6 +120,20 @@ def with_behaviour(spec: Spec, params: dict[str, float]) -> Spec:
     return dataclasses.replace(spec, behaviour=dataclasses.replace(spec.behaviour, **params))
 
 
+def seeding(seeds: int, size: int) -> list[str]:
+    """Overrides that seed a clustering run as Centola (2010) seeded his networks: a launch in
+    week 1 that brings ``seeds`` people chosen at random to try the network (a one-week
+    campaign at full awareness reaching that share, gone the week after, costing nothing) —
+    through the trial lever, never by writing adoption."""
+    key = "scenario.interventions.seed"
+    return [
+        "+intervention@scenario.interventions.seed=campaign",
+        f"{key}.start=1", f"{key}.end=1", f"{key}.intensity=1.0", f"{key}.decay=1.0",
+        f"{key}.share={seeds / size}", f"{key}.cost_fixed=0", f"{key}.cost_per_person=0",
+        f"{key}.sense_gain=0",
+    ]
+
+
 def run_batch(jobs: list[tuple[Spec, int, int]], n_jobs: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The weekly and runs tables of ``jobs`` (``sim.replicate.run_jobs``: stepped together
     in ensembles)."""
@@ -144,7 +158,7 @@ class FieldProblem:
         are none) and ``experiment.params``."""
         c = params["centola"]
         lattice = ["org=small_world", f"org.size={c['size']}", f"org.k={c['k']}"]
-        lattice += [f"weeks={c['weeks']}"]
+        lattice += [f"weeks={c['weeks']}", *seeding(c["seeds"], c["size"])]
         default = Spec.from_config(compose(common), "default")
         if default.weeks < MIN_WEEKS:
             raise InputError(

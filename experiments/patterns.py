@@ -96,6 +96,10 @@ def distance(statistics: dict, goals: list[Target]) -> float:
 
 # --- statistics --------------------------------------------------------------------------------
 
+#: Rewired adoption below this counts as this much in the clustering ratio (one person in a
+#: 128-person network: no spread at all), so a ratio never divides by zero.
+CLUSTERING_FLOOR = 1 / 128
+
 #: What each statistic measures (the keys of ``field_statistics``).
 STATISTICS = {
     "active_last_year": "mean weekly-active share over the last 52 weeks of five years",
@@ -110,8 +114,8 @@ STATISTICS = {
     ),
     "tried_two_years": "share of everyone who had used the network at least once by week 104",
     "clustering_effect": (
-        "adopted share on a ring lattice minus that on the same lattice fully rewired "
-        "(same size and degree, same parameters)"
+        "adopted share on a ring lattice over that on the same lattice fully rewired (same size "
+        "and degree, same parameters, the same few people seeded by a launch in week 1)"
     ),
 }
 
@@ -134,7 +138,7 @@ def field_statistics(
         "gini_last_year": float(summary["year_gini"]),
         "active_fall": fall_while_adopting(weekly),
         "tried_two_years": float(weekly["adopted_share"].iloc[TWO_YEARS - 1]),
-        "clustering_effect": float(clustered - rewired),
+        "clustering_effect": float(clustered / max(rewired, CLUSTERING_FLOOR)),
     }
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.neighbours import ACTIVE, BENEFIT, ENGAGED, GOOD_POSTS, READ, Network
+from models.neighbours import ACTIVE, BENEFIT, ENGAGED, GOOD_POSTS, JOINED, READ, Network
 from models.params import WEEKS_PER_YEAR, Behaviour
 from models.state import (
     CONNECT,
@@ -55,6 +55,8 @@ class Exposure:
 
     active: np.ndarray  # active contacts
     share: np.ndarray  # share of contacts active
+    signals: np.ndarray  # contacts that count toward the contagion threshold
+    signal_share: np.ndarray  # their share of one's contacts
     engaged: np.ndarray  # active contacts at Share or above
     reading: np.ndarray  # good posts shown: from contacts, passed on (spill-over), curated
     direct: np.ndarray  # good posts from contacts alone (what one can pass on)
@@ -81,6 +83,9 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
     five columns, one with the cross-team ties, one with the champions' columns, and one for
     noise only in weeks when someone posted hollow content.
 
+    The contagion threshold counts active contacts, and contacts who have joined but were idle
+    last week at the weight ``joined_signal`` (a sign-up is a lasting signal: Centola 2010).
+
     Spill-over: what one's active contacts read from *their* contacts last week reaches one too,
     at the rate ``spillover`` (reshares, mentions, answers found), so a well-connected poster's
     content travels two steps. Community management (``curation``) filters hollow posts and
@@ -93,7 +98,9 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
     columns[:, GOOD_POSTS] = state.posts * (1 - state.low_quality)
     columns[:, BENEFIT] = state.benefit
     columns[:, READ] = state.read
-    sums = net.sums(a, columns)
+    joining = np.asarray(b.joined_signal).any()  # only then do users who are idle count
+    columns[:, JOINED] = state.user if joining else 0
+    sums = net.sums(a | state.user if joining else a, columns)
     n_active = sums[:, ACTIVE]
     c = net.champions
     coaching = net.coaching(a[c] * state.sense[c] * levers.coaching[c])
@@ -107,9 +114,12 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
         reading = reading * (1 + b.curation_reading_gain * levers.curation)
         noise = noise * (1 - b.curation_noise_cut * levers.curation)
     cross = cross * levers.cross_reach
+    signals = n_active + b.joined_signal * (sums[:, JOINED] - n_active) if joining else n_active
     return Exposure(
         active=n_active,
         share=n_active / net.degree,
+        signals=signals,
+        signal_share=signals / net.degree,
         engaged=engaged_contacts,
         reading=reading,
         direct=direct,
@@ -168,7 +178,7 @@ def trial_probability(
         + b.coaching_pull * ex.coaching
         + b.leading_pull * ex.leading
     ) / WEEKS_PER_YEAR
-    met = (ex.active >= b.threshold_count) & (ex.share >= traits.threshold)
+    met = (ex.signals >= b.threshold_count) & (ex.signal_share >= traits.threshold)
     own = np.exp(-hazard) * (1 - met.astype(REAL) * b.complex_prob)
     if levers.role_model.any():
         own = own * (1 - levers.role_model)

@@ -23,9 +23,9 @@ SMALL = 10_000  # below this many agents the full product always wins (fixed cos
 # 50 µs by active rows, most of it the fixed cost of slicing the rows.
 SMALL_WORK = 100_000
 #: Columns of the main neighbour product (``Network.columns``): active, engaged, good posts,
-#: benefit, what active contacts read (for spill-over).
-COLUMN_NAMES = ("active", "engaged", "good_posts", "benefit", "read")
-ACTIVE, ENGAGED, GOOD_POSTS, BENEFIT, READ = range(len(COLUMN_NAMES))
+#: benefit, what active contacts read (for spill-over), joined (current users).
+COLUMN_NAMES = ("active", "engaged", "good_posts", "benefit", "read", "joined")
+ACTIVE, ENGAGED, GOOD_POSTS, BENEFIT, READ, JOINED = range(len(COLUMN_NAMES))
 COLUMNS = len(COLUMN_NAMES)
 
 

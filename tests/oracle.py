@@ -148,6 +148,7 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
 
         # --- 1. Exposure: what i sees of its contacts and its manager last week ----------
         n_active = 0  # active contacts
+        joined_idle = 0  # contacts who are users but were idle last week
         engaged = 0  # active contacts at Share or above
         heard_total = 0.0  # summed benefit of active contacts
         coaching = 0.0  # coaching from active champions
@@ -155,6 +156,8 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
         relayed = 0.0  # good posts that active contacts read from their own contacts
         noise = 0.0  # hollow posts
         for j in contacts[i]:
+            if was_user[j] and not was_active[j]:
+                joined_idle += 1
             if was_active[j]:
                 n_active += 1
                 heard_total += old_benefit[j]
@@ -191,7 +194,9 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
                 + b.coaching_pull * coaching
                 + b.leading_pull * leading
             ) / WEEKS_PER_YEAR
-            threshold_met = n_active >= b.threshold_count and share >= threshold[i]
+            signals = n_active + b.joined_signal * joined_idle
+            signal_share = signals / degree if degree else 0.0
+            threshold_met = signals >= b.threshold_count and signal_share >= threshold[i]
             p_own = 1.0 - (
                 math.exp(-hazard)
                 * (1.0 - (b.complex_prob if threshold_met else 0.0))
@@ -201,8 +206,10 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
             p_trial = 1.0 - (1.0 - p_own) * (1.0 - pressure) * (1.0 - awareness) * (1.0 - paid)
             new = u_trial < p_trial
             closest = min(closest, abs(u_trial - p_trial))
-            if b.complex_prob > 0 and n_active >= b.threshold_count and 0 < n_active < degree:
-                closest = min(closest, abs(share - threshold[i]))  # else decided exactly
+            if b.complex_prob > 0 and signals >= b.threshold_count and 0 < signals < degree:
+                closest = min(closest, abs(signal_share - threshold[i]))  # else exact
+            if b.complex_prob > 0 and b.joined_signal > 0:
+                closest = min(closest, abs(signals - b.threshold_count))
             if new:
                 # what the levers added to trying, as far as one's own reasons (the activity
                 # rule without levers, as if one were a user) would not have one use it
