@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.dynamics import ACTIVITY, N_DRAWS, POSTS, advance, expose
+from models.dynamics import ACTIVITY, N_DRAWS, POSTS, advance, expose, trial_probability
 from models.interventions import Intervention, crowding_rate
 from models.metrics import WEEKS_IN_LAST_YEAR, summarise
 from models.model import AdoptionModel
@@ -613,3 +613,35 @@ def test_people_who_tried_and_left_count_against_adoption_not_against_users():
         gaps[stayed] = summary["adoption_value_gap"], summary["adoption_value_gap_users"]
     assert gaps[20] == pytest.approx((0.65, 0.25))
     assert gaps[80] == pytest.approx((0.65, 1 - 15 / 80))
+
+
+@pytest.mark.parametrize("joined_signal", [1.0, 0.5, 0.0])
+def test_joined_contacts_count_toward_the_threshold_at_their_weight(joined_signal):
+    """Issue 14, item 7 (the structural change for the clustering effect): contacts who have
+    joined but were idle last week count toward the complex-contagion threshold at the weight
+    ``joined_signal`` (Centola's adoption signal was a sign-up, which lasts); active contacts
+    count 1. With two idle users among a person's contacts and a threshold count of 2, the
+    threshold route opens only when the weight brings them to 2 — at 1 — and never at 0.5 or 0.
+
+    Mutation tried: the weight left out of ``expose`` (signals = active contacts only)."""
+    org = Organisation.from_edges(4, np.array([0, 0, 0]), np.array([1, 2, 3]))
+    behaviour = Behaviour(
+        joined_signal=joined_signal,
+        threshold_count=2,
+        threshold_mean=0.0,
+        threshold_sd=0.0,
+        complex_prob=1.0,
+        innovation_p=0.0,
+        imitation_q=0.0,
+        manager_pull=0.0,
+        coaching_pull=0.0,
+        leading_pull=0.0,
+    )
+    m = AdoptionModel(org=org, behaviour=behaviour, champion_share=0.0, rng=0)
+    s = m.state
+    s.user[[1, 2]] = s.ever[[1, 2]] = True  # two users, idle last week
+    s.stage[[1, 2]] = CONNECT
+    shown = expose(s, m.network, m.behaviour, m.levers)
+    assert shown.active[0] == 0 and shown.signals[0] == pytest.approx(2 * joined_signal)
+    trial = trial_probability(s, m.traits, shown, m.behaviour, m.levers).probability
+    assert trial[0] == pytest.approx(1.0 if joined_signal == 1.0 else 0.0)
