@@ -74,7 +74,13 @@ class Network:
         between runs), each run's rows and columns offset by its position."""
         if len(networks) == 1:
             return networks[0]
-        if isinstance(networks[0], MeanField):
+        complete = {isinstance(x, MeanField) for x in networks}
+        if len(complete) > 1:
+            raise ValueError(
+                "runs of one ensemble must all be complete organisations (whose sums come "
+                "from totals, no ties stored) or none: stack them in separate ensembles"
+            )
+        if complete.pop():
             return MeanField.stack(networks)
         n = networks[0].degree.size
         offsets = np.arange(len(networks)) * n

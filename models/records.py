@@ -26,6 +26,17 @@ _STAGES = len(STAGE_NAMES)
 CELL_QUANTITIES = ("active", "ever", "value", "stage", "cost")
 
 
+def _in_order(values: np.ndarray, axis: int) -> np.ndarray:
+    """Sum along ``axis`` one element after the other (the order of ``np.cumsum``).
+
+    A run's cells are laid out for the ensemble's largest number of departments, so a run
+    with fewer departments has empty cells (zeros) among its own when it runs with others.
+    Added in order, zeros leave a sum unchanged bit for bit; ``np.sum`` adds in pairs, and
+    its pairs would shift with the padding, changing the last bits of a run's cost.
+    """
+    return np.cumsum(values, axis=axis).take(-1, axis=axis)
+
+
 class Records:
     """One row a week for each run, and one per role and per department of each run.
 
@@ -129,7 +140,7 @@ class Records:
             "mean_sense": self._per_run(s.sense) / n,
             "mean_alignment": self._per_run(s.alignment) / n,
             "mean_perceived": self._per_run(s.perceived) / n,
-            "cost": cost.sum(axis=1),
+            "cost": _in_order(cost, axis=1),
         }
         self._weeks.append(week)
         self._rows.append(row)
@@ -197,7 +208,7 @@ class Records:
         weeks = np.asarray(self._weeks)
         names = {"role": ROLE_NAMES, "department": self._names[r]}
         table = cells.reshape(*cells.shape[:-1], len(ROLE_NAMES), self._departments)
-        margins = {"role": table.sum(axis=-1), "department": table.sum(axis=-2)}
+        margins = {"role": _in_order(table, axis=-1), "department": table.sum(axis=-2)}
         sizes = self._sizes[r].reshape(len(ROLE_NAMES), self._departments)
         size_margins = {"role": sizes.sum(axis=-1), "department": sizes.sum(axis=-2)}
         frames = []
