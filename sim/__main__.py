@@ -37,6 +37,7 @@ from omegaconf import DictConfig, OmegaConf
 from models.errors import InputError
 from sim import schema
 from sim.aggregate import progress
+from sim.replicate import batching
 from sim.resume import code_fingerprint, completed_job
 from sim.run import check_output_dir, new_run_folder, run
 from sim.signals import interrupted, terminate_like_interrupt
@@ -124,7 +125,8 @@ def run_experiment(cfg: DictConfig, overrides: list[str]) -> Path | None:
             "from them"
         )
     try:
-        folder = study.main(cfg, overrides)
+        with batching(cfg.experiment.batch_rows):
+            folder = study.main(cfg, overrides)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

@@ -25,6 +25,7 @@ sim scenario=<name> seed=<its seed>`` (with the same overrides).
 
 import sys
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,8 +50,15 @@ ID_COLUMNS = ("scenario", "replication", "seed")
 
 
 def experiment_problems(experiment: DictConfig) -> list[str]:
-    """Messages for bad replication settings shared by every study (replications, jobs)."""
+    """Messages for bad replication settings shared by every study (replications, jobs,
+    batch_rows)."""
     errors = []
+    rows = experiment.get("batch_rows", BATCH_ROWS)
+    if not (isinstance(rows, int) and rows >= 1):
+        errors.append(
+            f"experiment.batch_rows={rows!r} is not allowed: it must be a whole number of agent "
+            "rows, at least 1 (the largest ensemble of runs stepped together)"
+        )
     if experiment.replications < 1:
         errors.append(
             f"experiment.replications={experiment.replications} is not allowed: "
@@ -182,6 +190,19 @@ _DEPARTMENTS = "__departments__"
 #: for a hierarchy, small enough to keep two workers well within a laptop's memory, large
 #: enough that the fixed cost of a step is spread over many runs.
 BATCH_ROWS = 200_000
+_batch_rows = [BATCH_ROWS]  # the study's setting (``batching``), in the parent process only
+
+
+@contextmanager
+def batching(rows: int):
+    """Within the block, ``run_jobs`` batches at most ``rows`` agent rows per ensemble unless
+    told otherwise: how ``python -m sim`` applies a study's ``experiment.batch_rows`` once to
+    every ``run_jobs`` call the study makes."""
+    _batch_rows.append(int(rows))
+    try:
+        yield
+    finally:
+        _batch_rows.pop()
 
 
 def batches(
@@ -230,12 +251,14 @@ def run_jobs(
     cache: "RunCache | None" = None,
     desc: str = "simulating",
     departments: bool = False,
-    batch_rows: int = BATCH_ROWS,
+    batch_rows: int | None = None,
 ) -> tuple[pd.DataFrame, ...]:
     """Any list of runs, each ``(spec, replication, seed)``: the one way every study runs
     many simulations. Runs of one size and horizon are stepped together in ensembles of up to
     ``batch_rows`` agent rows (``run_batch``), ensembles spread over ``n_jobs`` worker
     processes; the results are those of each run alone, whatever the batching and workers.
+
+    ``batch_rows`` defaults to the study's setting (``batching``), else ``BATCH_ROWS``.
 
     Returns the weekly table and the runs table in the order of ``jobs`` (and, with
     ``departments=True``, a third table: each run's outcomes per department, with the id
@@ -265,7 +288,8 @@ def run_jobs(
             file=sys.stderr,
             flush=True,
         )
-    groups = batches([jobs[i] for i in todo], batch_rows, n_jobs)
+    rows = _batch_rows[-1] if batch_rows is None else batch_rows
+    groups = batches([jobs[i] for i in todo], rows, n_jobs)
     groups = [[todo[k] for k in group] for group in groups]
     tasks = (delayed(_batch_job)(g, [jobs[i] for i in g], departments) for g in groups)
     outputs = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks) if groups else ()
