@@ -136,7 +136,10 @@ def neighbour_sums(matrix: sp.csr_array, source: np.ndarray, values: np.ndarray)
         return matrix @ values
     if rows.size == 0:
         return np.zeros(values.shape, values.dtype)
-    return matrix[rows].T @ values[rows]
+    # ``take`` copies the same rows as ``values[rows]``; for a table of columns it is several
+    # times faster (NumPy's fancy indexing of a 2-D array goes element by element), which is
+    # 3-4% of an ensemble's step at 200k rows
+    return matrix[rows].T @ values.take(rows, axis=0)
 
 
 def _block_diagonal(matrices: list, offsets, columns: int | None = None) -> sp.csr_array:
