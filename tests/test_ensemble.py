@@ -34,7 +34,7 @@ from models.interventions import KINDS, Intervention
 from models.neighbours import SMALL, MeanField
 from models.params import Behaviour
 from models.registry import PARAMETERS
-from models.state import AgentState
+from models.state import STAGE_NAMES, AgentState
 from sim.replicate import Spec, batches, run_jobs, run_one
 
 SIZE = 150
@@ -45,11 +45,7 @@ DISCRETE = (
     "active_share",
     "adopted_share",
     "user_share",
-    "stage_none",
-    "stage_connect",
-    "stage_share",
-    "stage_solve",
-    "stage_innovate",
+    *(f"stage_{name}" for name in STAGE_NAMES),
     "posts",
     "observer_share",
     "year_active_share",
