@@ -12,7 +12,6 @@ from scipy.signal import lfilter
 import sim
 from experiments import validate as v
 from models.model import AdoptionModel
-from models.params import Behaviour
 
 PRESET = v.preset_params()
 SMALL = {
@@ -46,23 +45,14 @@ def test_bass_diffusion(results):
 
 
 def test_seed_adopters_stay_alone_when_nobody_is_vulnerable():
-    b = Behaviour(
-        **v.PURE_DIFFUSION,
-        innovation_p=0.0,
-        imitation_q=0.0,
-        complex_prob=1.0,
-        threshold_mean=0.5,
-        threshold_sd=0.0,
-        threshold_count=1,
-    )
     m = AdoptionModel(
         org={"generator": "random", "size": 300, "mean_degree": 10},
-        behaviour=b,
+        behaviour=v.threshold_rule(0.5, 1),
         champion_share=0.0,
         rng=3,
     )
-    v.seed_adopters(m, [7])
-    assert v.run_until_still(m, 100) == 1
+    v.seed_adopters(m.state, [7])
+    assert v.run_until_still(m.engine, 100).tolist() == [1]
     assert m.state.active[7] and m.state.user[7]
 
 
@@ -212,7 +202,8 @@ def test_the_preset_lists_every_parameter_of_every_pattern():
     functions.update(baseline=v.baseline, crowding=v.crowding)
     assert list(PRESET) == list(v.PATTERNS)
     for name, fn in functions.items():
-        wanted = set(inspect.signature(fn).parameters) - {"seed", "seeds", "n_jobs", "progress"}
+        wanted = set(inspect.signature(fn).parameters)
+        wanted -= {"seed", "seeds", "n_jobs", "progress", "batch_rows"}
         assert set(PRESET[name]) == wanted, name
         assert set(PRESET[name]) == {k for p, k in v._RULES if p == name}, name
 
