@@ -670,8 +670,8 @@ LABORATORY = {
 
 def free_choice(model: AdoptionModel | Ensemble) -> np.ndarray:
     """Each person's chance of choosing to use the network this week: the model's analogue of
-    the free-choice measure (time spent on the task when nobody pays or watches). Of every
-    stacked row for an ensemble."""
+    the free-choice measure (time spent on the task when nobody pays or watches). For an
+    ensemble, of every stacked row (``_per_arm`` splits them by run)."""
     b = model.behaviour
     ex = expose(model.state, model.network, b, model.levers)
     return activity_probability(model.state, model.traits, ex, b, model.levers).probability
