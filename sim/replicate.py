@@ -143,12 +143,23 @@ def run_one(spec: Spec, replication: int, seed: int) -> tuple[pd.DataFrame, dict
     return _with_ids(model.weekly(), ids), {**ids, **model.summary()}
 
 
+@dataclass
+class RunOutput:
+    """What one run of a batch gives back: its weekly records and summary with the run's id
+    columns, and, if asked for, its per-department outcomes (with the ids) and its per-group
+    weekly records (as a run folder's ``groups.parquet``)."""
+
+    weekly: pd.DataFrame
+    summary: dict
+    departments: pd.DataFrame | None = None
+    groups: pd.DataFrame | None = None
+
+
 def run_batch(
-    jobs: Sequence[tuple[Spec, int, int]], departments: bool = False
-) -> list[tuple[pd.DataFrame, dict, pd.DataFrame | None]]:
-    """Runs of one size and horizon, stepped together as one ensemble (``models.ensemble``):
-    for each, its weekly records and summary with its id columns (and its per-department
-    outcomes if asked). The results are those of each run alone."""
+    jobs: Sequence[tuple[Spec, int, int]], departments: bool = False, groups: bool = False
+) -> list[RunOutput]:
+    """Runs of one size and horizon, stepped together as one ensemble (``models.ensemble``).
+    The results are those of each run alone."""
     setups = [
         build_run(
             spec.org,
@@ -166,13 +177,56 @@ def run_batch(
     out = []
     for r, (spec, replication, seed) in enumerate(jobs):
         ids = _ids(spec, replication, seed)
-        depts = _with_ids(ensemble.departments(r), ids) if departments else None
-        out.append((_with_ids(ensemble.weekly(r), ids), {**ids, **ensemble.summary(r)}, depts))
+        out.append(
+            RunOutput(
+                weekly=_with_ids(ensemble.weekly(r), ids),
+                summary={**ids, **ensemble.summary(r)},
+                departments=_with_ids(ensemble.departments(r), ids) if departments else None,
+                groups=ensemble.groups(r) if groups else None,
+            )
+        )
     return out
 
 
-def _batch_job(indices: list[int], jobs, departments: bool):
-    return indices, run_batch(jobs, departments)
+def _batch_job(indices: list[int], jobs, departments: bool, groups: bool):
+    return indices, run_batch(jobs, departments, groups)
+
+
+def simulate_jobs(
+    jobs: Sequence[tuple[Spec, int, int]],
+    n_jobs: int = 1,
+    progress: bool = False,
+    desc: str = "simulating",
+    departments: bool = False,
+    groups: bool = False,
+    batch_rows: int | None = None,
+    done=None,
+) -> list[RunOutput]:
+    """Every run of ``jobs`` (each ``(spec, replication, seed)``), stepped together in
+    ensembles of one size and horizon of up to ``batch_rows`` agent rows (default: the study's
+    setting, ``batching``, else ``BATCH_ROWS``), the ensembles spread over ``n_jobs`` worker
+    processes; outputs in the order of ``jobs``, whatever the batching and workers. ``done``,
+    if given, is called with each job's index and output as soon as its batch completes."""
+    rows = _batch_rows[-1] if batch_rows is None else batch_rows
+    out: list = [None] * len(jobs)
+    chunks = batches(jobs, rows, n_jobs)
+    tasks = (delayed(_batch_job)(c, [jobs[i] for i in c], departments, groups) for c in chunks)
+    outputs = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks) if chunks else ()
+    with tqdm(
+        total=len(jobs),
+        desc=desc,
+        unit="run",
+        file=sys.stderr,
+        disable=not progress,
+        mininterval=0.5,
+    ) as bar:
+        for indices, results in outputs:
+            for index, result in zip(indices, results, strict=True):
+                out[index] = result
+                if done is not None:
+                    done(index, result)
+            bar.update(len(indices))
+    return out
 
 
 def _size(spec: Spec) -> tuple:
@@ -288,29 +342,20 @@ def run_jobs(
             file=sys.stderr,
             flush=True,
         )
-    rows = _batch_rows[-1] if batch_rows is None else batch_rows
-    groups = batches([jobs[i] for i in todo], rows, n_jobs)
-    groups = [[todo[k] for k in group] for group in groups]
-    tasks = (delayed(_batch_job)(g, [jobs[i] for i in g], departments) for g in groups)
-    outputs = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks) if groups else ()
-    with tqdm(
-        total=len(todo),
-        desc=desc,
-        unit="run",
-        file=sys.stderr,
-        disable=not progress,
-        mininterval=0.5,
-    ) as bar:
-        for indices, done in outputs:
-            for index, (weekly, summary, department) in zip(indices, done, strict=True):
-                results[index] = (weekly, summary)
-                depts[index] = department
-                if cache is not None:
-                    extra = (
-                        {} if department is None else {_DEPARTMENTS: department.to_dict("records")}
-                    )
-                    cache.save(keys[index], weekly, {**summary, **extra})
-            bar.update(len(indices))
+
+    def keep(k: int, result: RunOutput) -> None:
+        index = todo[k]
+        results[index] = (result.weekly, result.summary)
+        depts[index] = result.departments
+        if cache is not None:
+            extra = {}
+            if result.departments is not None:
+                extra = {_DEPARTMENTS: result.departments.to_dict("records")}
+            cache.save(keys[index], result.weekly, {**result.summary, **extra})
+
+    simulate_jobs(
+        [jobs[i] for i in todo], n_jobs, progress, desc, departments, False, batch_rows, keep
+    )
     weekly = pd.concat([w for w, _ in results], ignore_index=True)
     runs = pd.DataFrame([s for _, s in results])
     for column in runs.columns.drop("scenario"):  # None (no value after the window, no cost)
