@@ -68,9 +68,10 @@ time, as ratios of things measured side by side in one process.
    runs one, Hydra composing its config), and an ensemble of R runs through
    ``sim.replicate.run_batch`` (R = ``BATCH_ROWS`` / agents: 200 at 1k, 20 at 10k), with the
    ratios, and at 1k the ratio to issue 13's single run (0.19 s).
-8. **Mean field** — one run of the Bass validation (``experiments.validate._bass_run``: a
-   complete organisation of 5,000, value dynamics off, the preset's weeks) in a fresh process:
-   CPU time against issue 13's 158 s, and peak memory against what N² stored ties would take.
+8. **Mean field** — one run of the Bass validation (``experiments.validate._bass_runs`` with
+   one seed: a complete organisation of 5,000, value dynamics off, the preset's weeks) in a
+   fresh process: CPU time against issue 13's 158 s, and peak memory against what N² stored
+   ties would take.
 9. **Full run** — a 10,000-agent × 260-week run through ``sim.simulate`` (compose, build, run,
    records, summary) against the steps of Mesa's ``virus_on_network`` (built as in 4), per
    agent-step of CPU time, in turn in one process.
@@ -571,17 +572,17 @@ def work_ensemble(size: int, weeks: int, repeats: int, runs: int | None = None) 
 
 
 def work_bass(size: int, weeks: int, seed: int = 0) -> dict:
-    """One run of the Bass validation (``experiments.validate._bass_run``: a complete
+    """One run of the Bass validation (``experiments.validate._bass_runs``, one seed: a complete
     organisation, value dynamics off, the preset's p and q): CPU time and peak memory, and
     what the same organisation's ties would take as a sparse matrix."""
     from omegaconf import OmegaConf
 
-    from experiments.validate import _bass_run
+    from experiments.validate import _bass_runs
 
     preset = OmegaConf.load(VALIDATE_PRESET).params.bass
     baseline = _peak_mib()
     t0, c0 = time.perf_counter(), time.process_time()
-    adopted = _bass_run(float(preset.p), float(preset.q), size, weeks, seed)
+    (adopted,) = _bass_runs([seed], float(preset.p), float(preset.q), size, weeks)
     t1, c1 = time.perf_counter(), time.process_time()
     ties = size * (size - 1)  # stored entries of a complete graph's symmetric sparse matrix
     return {
