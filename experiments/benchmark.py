@@ -71,7 +71,7 @@ time, as ratios of things measured side by side in one process.
 8. **Mean field** — one run of the Bass validation (``experiments.validate._bass_runs`` with
    one seed: a complete organisation of 5,000, value dynamics off, the preset's weeks) in a
    fresh process: CPU time against issue 13's 158 s, and peak memory against what N² stored
-   ties would take.
+   ties would take; and a year of the same at ten times the people, to show memory O(N).
 9. **Full run** — a 10,000-agent × 260-week run through ``sim.simulate`` (compose, build, run,
    records, summary) against the steps of Mesa's ``virus_on_network`` (built as in 4), per
    agent-step of CPU time, in turn in one process.
@@ -861,6 +861,17 @@ def measure_bass(size: int, weeks: int, repeats: int, say) -> dict:
             if row["speedup_over_issue"] is None
             else f"; {row['speedup_over_issue']:,.0f}× the issue's {ISSUE_13_BASS_S:.0f} s"
         )
+    )
+    # memory O(N): the same run at ten times the people (a year of it), memory above imports
+    large = in_fresh_process("bass", size=10 * size, weeks=min(weeks, 52))
+    row["memory_growth_mib"] = {
+        size: med["peak_mib"] - med["import_mib"],
+        10 * size: large["peak_mib"] - large["import_mib"],
+    }
+    say(
+        f"  memory above imports: {row['memory_growth_mib'][size]:,.0f} MiB at {size:,} people, "
+        f"{row['memory_growth_mib'][10 * size]:,.0f} MiB at {10 * size:,} (N² ties there: "
+        f"{large['n2_ties_mib']:,.0f} MiB)"
     )
     return row
 

@@ -65,6 +65,7 @@ def test_quick_benchmark_writes_json_and_figures(tmp_path):
     assert (bass["agents"], bass["weeks"]) == (300, 20) and bass["run_cpu_s"] > 0
     assert bass["peak_mib"] >= bass["import_mib"] > 0 and bass["speedup_over_issue"] is None
     assert 0 < bass["final_adopted_share"] <= 1
+    assert set(bass["memory_growth_mib"]) == {"300", "3000"}  # JSON keys: 10 × the people
 
     full = results["full"]  # sim.simulate against virus_on_network, per agent-step
     assert full["agents"] == 300 and full["ours_ns_per_agent_step"] > 0 and full["ratio"] > 0
