@@ -1,7 +1,7 @@
 """Benchmark suite: speed, scaling and memory of the weekly step, side by side with the
 per-agent reference and with Mesa's own network example.
 
-    python -m experiments.benchmark            # the full suite (make bench), 10-15 min
+    python -m experiments.benchmark            # the full suite (make bench), 15-20 min
     python -m experiments.benchmark --quick    # tiny sizes, one repeat: checks the plumbing
     python -m experiments.benchmark --sizes 1000 10000 --repeats 3 --no-compare --no-peer
     python -m experiments.benchmark --sizes 1000 --tie-degrees --no-oracle --no-peer \
