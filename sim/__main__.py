@@ -6,7 +6,7 @@ one message and a non-zero exit status, before anything is written.
 
 With ``-m`` (Hydra multirun, or a preset that sets ``hydra.mode: MULTIRUN``) every job writes
 the same run folder at ``<sweep dir>/<job number>``. A job that fails writes only
-``error.json`` there and prints one line; the other jobs carry on (``sim.aggregate`` has the
+``error.json`` there and prints one line; the other jobs carry on (``sim.sweep`` has the
 sweep's start and end, and the aggregation command). The same sweep run again into the same
 ``hydra.sweep.dir`` skips the jobs whose folder already holds their complete, valid result
 (``sim.resume``) and runs the others.
@@ -36,10 +36,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from models.errors import InputError
 from sim import schema
-from sim.aggregate import progress
 from sim.resume import code_fingerprint, completed_job
 from sim.run import check_output_dir, new_run_folder, run
 from sim.signals import interrupted, terminate_like_interrupt
+from sim.sweep import progress
 
 schema.register()
 
