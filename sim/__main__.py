@@ -30,16 +30,22 @@ from pathlib import Path
 from typing import NoReturn
 
 import hydra
+import hydra._internal.utils
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from models.errors import InputError
 from sim import schema
+from sim.api import CONF_DIR, STUDIES, _message
 from sim.resume import code_fingerprint, completed_job
-from sim.run import check_output_dir, new_run_folder, run
-from sim.signals import interrupted, terminate_like_interrupt
-from sim.sweep import progress
+from sim.run import check_output_dir, interpolation_problems, new_run_folder, run
+from sim.signals import STOPPING, interrupted, stopping, terminate_like_interrupt
+from sim.sweep import completed_line, failed_line, progress
+from sim.workers import watch_parent, worker_count, worker_problem
 
 schema.register()
 
@@ -52,31 +58,35 @@ def _format_warning(message, category, filename, lineno, line=None) -> str:
 
 warnings.formatwarning = _format_warning
 
-#: What an interruption stops, and what the user can do then (set as the command proceeds).
-STOPPING = {"what": "the run", "hint": ""}
-
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> dict | None:
+    watch_parent()  # a job in a joblib worker ends when the sweep's process dies
     hydra_cfg = HydraConfig.get()
-    overrides = list(hydra_cfg.overrides.task)
+    # as typed: reading them through the config would resolve (and fail on) ${...} in them
+    overrides = OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False)
     if hydra_cfg.mode == RunMode.MULTIRUN:
-        STOPPING["what"] = "the sweep"
-        STOPPING["hint"] = (
-            "finished jobs are kept; run the same command again with "
-            f"hydra.sweep.dir={shlex.quote(str(hydra_cfg.sweep.dir))} to run the others"
-        )
         return sweep_job(cfg, overrides)
-    if cfg.experiment.name != "none":
-        run_experiment(cfg, overrides)
-        return
+    stopping("the run")
     try:
+        check_interpolations(cfg)
+        if cfg.experiment.name != "none":
+            if cfg.experiment.name == "compare":
+                stopping(
+                    "experiment=compare",
+                    "no results folder was written; the replications completed so far are "
+                    f"saved in {Path(cfg.experiment.dir) / '.partial'}, and the same command "
+                    "run again simulates only the others",
+                )
+            else:
+                stopping(f"experiment={cfg.experiment.name}")
+            print(f"wrote {run_experiment(cfg, overrides)}")
+            return
         check_output_dir(cfg.output.dir)
         result = run(cfg, overrides, progress=cfg.output.progress and sys.stderr.isatty())
         folder = result.save(new_run_folder(cfg.output.dir), plot=cfg.output.plot)
     except InputError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+        refuse(e)
     except Exception as e:
         crashed(e)
     s = result.summary
@@ -88,37 +98,27 @@ def main(cfg: DictConfig) -> dict | None:
     print(f"wrote {folder}")
 
 
-def run_experiment(cfg: DictConfig, overrides: list[str]) -> Path | None:
-    """A study from ``experiments/`` (``experiment=<name>``), with the same error handling."""
-    studies = {
-        "compare": "experiments.compare",
-        "validate": "experiments.validate",
-        "sensitivity": "experiments.sensitivity",
-    }
-    if cfg.experiment.name not in studies:
-        print(
-            f"error: experiment.name={cfg.experiment.name!r} is not an experiment: choose one of "
-            f"none, {', '.join(studies)}",
-            file=sys.stderr,
+def check_interpolations(cfg: DictConfig) -> None:
+    """Refuse interpolations (``${...}``) in the config that do not resolve, before anything
+    reads a value (``sim.run.interpolation_problems``)."""
+    problems = interpolation_problems(cfg)
+    if problems:
+        raise InputError("\n".join(problems))
+
+
+def run_experiment(cfg: DictConfig, overrides: list[str]) -> Path:
+    """A study from ``experiments/`` (``experiment=<name>``): its folder. The worker
+    processes (``experiment.jobs``) are capped at the CPUs available; a count that is not one
+    is left for the study to refuse with its other problems."""
+    name = cfg.experiment.name
+    if name not in STUDIES:
+        raise InputError(
+            f"experiment.name={name!r} is not an experiment: choose one of none, "
+            f"{', '.join(STUDIES)}"
         )
-        sys.exit(2)
-    study = importlib.import_module(studies[cfg.experiment.name])
-    STOPPING["what"] = f"experiment={cfg.experiment.name}"
-    if cfg.experiment.name == "compare":
-        STOPPING["hint"] = (
-            "no results folder was written; the replications completed so far are saved in "
-            f"{Path(cfg.experiment.dir) / '.partial'}, and the same command run again "
-            "simulates only the others"
-        )
-    try:
-        folder = study.main(cfg, overrides)
-    except InputError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
-    except Exception as e:
-        crashed(e)
-    print(f"wrote {folder}")
-    return folder
+    if worker_problem(cfg.experiment.jobs, "experiment.jobs") is None:
+        cfg.experiment.jobs = worker_count(cfg.experiment.jobs, "experiment.jobs")
+    return importlib.import_module(STUDIES[name]).main(cfg, overrides)
 
 
 def sweep_job(cfg: DictConfig, overrides: list[str]) -> dict:
@@ -131,6 +131,7 @@ def sweep_job(cfg: DictConfig, overrides: list[str]) -> dict:
     folder = Path(hydra_cfg.runtime.output_dir)
     label = f"job {num} ({' '.join(overrides) or 'no overrides'})"
     try:
+        check_interpolations(cfg)
         config = OmegaConf.to_container(cfg, resolve=True)
         if cfg.experiment.name == "none" and completed_job(folder, overrides, config):
             print(f"{label}: already complete in {folder}, skipped", flush=True)
@@ -138,6 +139,7 @@ def sweep_job(cfg: DictConfig, overrides: list[str]) -> dict:
         _clear_job_folder(folder)
         if cfg.experiment.name != "none":  # a study per job: it writes its own folder
             study = run_experiment(cfg, overrides)
+            print(f"{label}: experiment={cfg.experiment.name} wrote {study}", flush=True)
             note = {"experiment": cfg.experiment.name, "folder": str(study), "overrides": overrides}
             (folder / "experiment.json").write_text(json.dumps(note, indent=2) + "\n")
             return {"job": num, "status": "completed"}
@@ -150,17 +152,56 @@ def sweep_job(cfg: DictConfig, overrides: list[str]) -> dict:
         if isinstance(e, SystemExit) and e.code in (0, None):
             return {"job": num, "status": "completed"}
         message = job_error(folder, num, overrides, e)
-        print(f"error: {label} failed: {message}", file=sys.stderr, flush=True)
+        print(failed_line(label, message), file=sys.stderr, flush=True)
         return {"job": num, "status": "failed", "message": message}
-    s = result.summary
-    done = progress(folder.parent, num)
-    print(
-        f"{label}: long-run value {s['long_run_value']:,.0f} h, "
-        f"peak weekly-active {s['peak_active_share']:.0%}; wrote {result.folder}"
-        + (f" [{done}]" if done else ""),
-        flush=True,
-    )
+    print(completed_line(label, result.summary, result.folder, progress(folder.parent, num + 1)))
     return {"job": num, "status": "completed"}
+
+
+def refuse(error: BaseException) -> NoReturn:
+    """Bad input: its message on stderr, exit status 2."""
+    print(f"error: {_message(error)}", file=sys.stderr, flush=True)
+    sys.exit(2)
+
+
+def report_errors(func):
+    """Run ``func`` as Hydra's ``run_and_report`` does, reporting what it raises our way:
+    Hydra's own refusals (an unknown option, a value of the wrong type, an override it cannot
+    parse) and anything raised before the command began its work (Hydra failing on the
+    command line) are bad input, one message and exit status 2; anything else is
+    ``crashed``. Hydra's version exits 1 for both and prints tracebacks for some refusals.
+    ``HYDRA_FULL_ERROR=1`` raises instead, as with Hydra's."""
+    try:
+        return func()
+    except Exception as e:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        if isinstance(e, InputError | HydraException | OmegaConfBaseException):
+            refuse(e)
+        if not STOPPING.started:
+            refuse(InputError(command_line_problem(e)))
+        crashed(e)
+
+
+def command_line_problem(error: Exception) -> str:
+    """The message for an error Hydra raised while composing the command line that is not
+    one of its own refusals (``population=[1,2]`` raises a TypeError inside Hydra)."""
+    groups = {p.relative_to(CONF_DIR).as_posix() for p in CONF_DIR.rglob("*") if p.is_dir()}
+    parser = OverridesParser.create()
+    for arg in sys.argv[1:]:
+        try:
+            override = parser.parse_override(arg)
+        except HydraException:
+            continue
+        value = override.value()
+        names = value if isinstance(value, list) else [value]
+        if override.key_or_group in groups and not all(isinstance(v, str) for v in names):
+            options = sorted(p.stem for p in (CONF_DIR / override.key_or_group).glob("*.yaml"))
+            return (
+                f"{arg}: {override.key_or_group} is a config group: give the name of one of "
+                f"its options ({', '.join(options)})"
+            )
+    return f"the command line could not be composed into a config: {type(error).__name__}: {error}"
 
 
 def crashed(error: Exception) -> NoReturn:
@@ -241,19 +282,23 @@ def job_error(folder: Path, num: int, overrides: list[str], error: BaseException
     }
     if not isinstance(error, InputError | SystemExit):  # a bug: keep where it happened
         record["traceback"] = traceback.format_exception(error)
+    tmp = folder / ".error.json.tmp"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / ".error.json.tmp"
         tmp.write_text(json.dumps(record, indent=2) + "\n")
         os.replace(tmp, folder / "error.json")
     except OSError as e:
+        tmp.unlink(missing_ok=True)  # a full disk: leave nothing half-written
         message += f" (and error.json could not be written in {folder}: {e.strerror or e})"
     return message
 
 
 if __name__ == "__main__":
     terminate_like_interrupt()
+    # Hydra reports every error through this (private) function, exit status 1 for all;
+    # replacing it is the only way to give bad input its documented status, 2
+    hydra._internal.utils.run_and_report = report_errors
     try:
         main()
     except KeyboardInterrupt as stopped:
-        interrupted(stopped, STOPPING["what"], STOPPING["hint"])
+        interrupted(stopped)

@@ -36,6 +36,7 @@ from models.interventions import Intervention
 from models.model import AdoptionModel
 from models.params import Behaviour
 from sim.run import check, scenario_interventions
+from sim.workers import watch_parent
 
 if TYPE_CHECKING:
     from sim.resume import RunCache
@@ -124,6 +125,7 @@ def run_one(spec: Spec, replication: int, seed: int) -> tuple[pd.DataFrame, dict
 
 
 def _job(index: int, spec: Spec, replication: int, seed: int) -> tuple[int, pd.DataFrame, dict]:
+    watch_parent()  # a worker ends when the study's process dies, even by SIGKILL
     return (index, *run_one(spec, replication, seed))
 
 

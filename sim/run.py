@@ -6,6 +6,7 @@ under a temporary name and renamed at the end, so a failed or interrupted run le
 nothing that looks like a result.
 """
 
+import dataclasses
 import errno
 import json
 import os
@@ -17,14 +18,17 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from models import interventions, targeting
 from models.errors import InputError
 from models.interventions import Intervention
+from models.loaders import file_problem
 from models.model import AdoptionModel
 from models.params import Behaviour, problems
 from sim.provenance import provenance
+from sim.resources import memory_problems
 
 
 @dataclass
@@ -116,13 +120,20 @@ def check(cfg: DictConfig) -> None:
 
 
 def config_problems(cfg: DictConfig) -> list[str]:
-    """One message per problem of a composed run config (empty when it is valid): required
-    keys not given; behavioural parameters outside their ranges or not finite; the
-    organisation's parameters and files; horizon, seed and discount rate; the champions' share
-    and rule; every field of every intervention, including start ≤ end. Each message names the
-    full key, the bad value and what is allowed. Types and unknown keys were refused earlier,
-    by Hydra, while composing (``sim.api.compose``)."""
-    errors = [
+    """One message per problem of a composed run config (empty when it is valid):
+    interpolations (``${...}``) that cannot be resolved or resolve to a value of the wrong
+    type; keys no schema has (added with ``+``); required keys not given; behavioural
+    parameters outside their ranges or not finite; the organisation's parameters and files;
+    horizon, seed and discount rate; the champions' share and rule; every field of every
+    intervention, including start ≤ end; and, once all of those hold, the memory the run (or
+    comparison) needs against the memory available (``sim.resources``). Each message names the
+    full key, the bad value and what is allowed. Types and unknown keys of known nodes were
+    refused earlier, by Hydra, while composing (``sim.api.compose``)."""
+    errors = interpolation_problems(cfg)
+    if errors:  # every other check reads values, which would raise on these
+        return errors
+    errors = unknown_keys(cfg)
+    errors += [
         f"{key} is required but not given: add {key}=<value>"
         for key in sorted(OmegaConf.missing_keys(cfg))  # e.g. org=file without org.path
     ]
@@ -159,7 +170,68 @@ def config_problems(cfg: DictConfig) -> list[str]:
             continue
         found = iv.problems()
         errors += found + _too_large(f"scenario.interventions.{name}", node, already=found)
+    if not errors:  # the estimate reads sizes that must be valid first
+        errors += memory_problems(cfg)
     return errors
+
+
+def interpolation_problems(cfg: DictConfig) -> list[str]:
+    """A message for every value written as an interpolation (``weeks=${oc.env:X}``) that
+    cannot be resolved (an unset variable, a key that refers to itself) or resolves to a value
+    of the wrong type, naming the key and what was written; OmegaConf would otherwise raise
+    wherever the value is first read."""
+    out: list[str] = []
+
+    def walk(node, raw, prefix: str) -> None:
+        keys = node.keys() if isinstance(node, DictConfig) else range(len(node))
+        for key in keys:
+            full = f"{prefix}{key}"
+            if OmegaConf.is_missing(node, key):
+                continue  # reported as required but not given
+            try:
+                value = node[key]
+            except OmegaConfBaseException as e:
+                reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                out.append(f"{full}={raw[key]}: the interpolation cannot be used: {reason}")
+                continue
+            if isinstance(value, DictConfig | ListConfig):
+                walk(value, raw[key], f"{full}.")
+
+    walk(cfg, OmegaConf.to_container(cfg, resolve=False), "")
+    return out
+
+
+def unknown_keys(cfg: DictConfig) -> list[str]:
+    """A message for every key that no schema has: Hydra refuses a misspelt key, but
+    ``+key=value`` adds it anyway, and it would then be written into config.yaml and ignored.
+    The free-form nodes (``experiment.params``, the interventions, which are checked by
+    their own fields) take any key."""
+    from sim import schema
+
+    org_schema = schema.ORG_SCHEMAS.get(cfg.org.get("generator"))
+    nodes = {
+        "": (cfg, schema.RunConfig),
+        "org.": (cfg.org, org_schema),
+        "population.": (cfg.population, schema.PopulationSchema),
+        "champions.": (cfg.champions, schema.ChampionsConfig),
+        "calibration.": (cfg.calibration, schema.CalibrationConfig),
+        "scenario.": (cfg.scenario, schema.ScenarioConfig),
+        "experiment.": (cfg.experiment, schema.ExperimentConfig),
+        "output.": (cfg.output, schema.OutputConfig),
+    }
+    out = []
+    for prefix, (node, cls) in nodes.items():
+        if cls is None or not isinstance(node, DictConfig):
+            continue  # an unknown generator is reported by org_problems
+        known = [f.name for f in dataclasses.fields(cls)]
+        for key in node:
+            if key not in known:
+                out.append(
+                    f"{prefix}{key}={OmegaConf.to_container(node, resolve=False)[key]} is not a "
+                    f"setting: {'the config' if not prefix else prefix[:-1]} has "
+                    f"{', '.join(known)}"
+                )
+    return out
 
 
 #: Largest magnitude of any number in the config: the agents' state is float32 (largest
@@ -244,11 +316,9 @@ def org_problems(org) -> list[str]:
             attempt(generators.number, key, value, low, float("inf") if high is None else high)
     for key in ORG_FILES:
         if org.get(key) is not None:
-            path = str(org[key])
-            if not os.path.exists(path):
-                out.append(f"org.{key}: {path}: no such file")
-            elif os.path.isdir(path):
-                out.append(f"org.{key}: {path} is a folder; give a network file")
+            problem = file_problem(f"org.{key}: {org[key]}", str(org[key]))
+            if problem:
+                out.append(problem)
     return out
 
 

@@ -21,6 +21,7 @@ from dataclasses import field, fields, make_dataclass
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
+from hydra_plugins.hydra_submitit_launcher.config import LocalQueueConf
 from omegaconf import MISSING
 
 from models import generators
@@ -144,10 +145,20 @@ class RunConfig:
     output: OutputConfig = field(default_factory=OutputConfig)
 
 
+@_dataclass
+class LocalSubmititConfig(LocalQueueConf):
+    """``hydra/launcher=local_submitit``: the submitit plugin's local launcher, which starts
+    every job at once, with a limit (``hydra_plugins/beyond_adoption``)."""
+
+    _target_: str = "hydra_plugins.beyond_adoption.LocalSubmititLauncher"
+    array_parallelism: int = -1  # jobs running at once; -1: one per CPU (sim.workers)
+
+
 def register() -> None:
     """Put every schema in the ConfigStore (idempotent)."""
     cs = ConfigStore.instance()
     cs.store(group="schema", name="run", node=RunConfig)
     cs.store(group="schema", name="population", node=PopulationSchema)
+    cs.store(group="schema/launcher", name="local_submitit", node=LocalSubmititConfig)
     for kind, schema in ORG_SCHEMAS.items():
         cs.store(group="schema/org", name=kind, node=schema)
