@@ -57,7 +57,10 @@ def _compose(overrides, config_name: str = "config") -> tuple[DictConfig, RunMod
 
 def _message(error: BaseException) -> str:
     """Hydra's message with the messages of its causes: Hydra often says only which override
-    failed ("Error merging override weeks=abc"), and the cause says why and what is allowed."""
+    failed ("Error merging override weeks=abc"), and the cause says why and what is allowed.
+    Our own ``InputError`` says all there is to say already."""
+    if isinstance(error, InputError):
+        return str(error)
     parts = []
     while error is not None:
         text = str(error).strip()

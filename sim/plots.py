@@ -63,12 +63,20 @@ def scenario_colours(names) -> dict[str, str]:
     return {n: REFERENCE_COLOUR if n == "baseline" else colours[n] for n in names}
 
 
+#: Seeds the ids matplotlib gives clip paths and glyphs in an SVG (random by default), so
+#: that the same figure is the same bytes every time.
+SVG_HASH_SALT = "beyond-adoption"
+
+
 def save_figure(fig, stem: str | Path) -> list[Path]:
-    """Write ``<stem>.png`` and ``<stem>.svg`` (no timestamp in the SVG) and close the figure."""
+    """Write ``<stem>.png`` and ``<stem>.svg`` and close the figure: the one place every
+    figure is saved, and byte-identical for the same inputs (no date in the SVG, a fixed salt
+    for its ids)."""
     stem = Path(stem)
     paths = [stem.with_name(f"{stem.name}.png"), stem.with_name(f"{stem.name}.svg")]
     fig.savefig(paths[0], dpi=110)
-    fig.savefig(paths[1], metadata={"Date": None})
+    with matplotlib.rc_context({"svg.hashsalt": SVG_HASH_SALT}):
+        fig.savefig(paths[1], metadata={"Date": None})
     plt.close(fig)
     return paths
 

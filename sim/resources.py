@@ -13,15 +13,14 @@ process's cgroup and each cgroup above it (a container's or a SLURM job's limit)
 left under ``ulimit -v``. Where none of these can be read (not Linux), nothing is refused.
 
 The per-unit costs are the rise of the peak resident memory (``VmHWM``) while a model is built
-and run, measured by :func:`measure` (``python -m sim.resources <overrides>`` prints the
-estimate beside the measurement) at 50,000-200,000 people; ``tests/test_reliability.py``
-checks that the estimate stays within a factor of 2 of the measurement at smaller sizes.
+and run, measured by :func:`measure` (which returns the estimate beside the measurement) at
+50,000-200,000 people, and for comparisons over 50,000-80,000 weekly rows;
+``tests/test_reliability.py`` checks that the estimate of a run stays within a factor of 2 of
+the measurement at smaller sizes, for every generator.
 """
 
-import json
 import os
 import resource
-import sys
 import time
 from pathlib import Path
 
@@ -301,6 +300,3 @@ def measure(overrides: list[str]) -> dict:
         "cpu_seconds": round(time.process_time() - started, 2),
     }
 
-
-if __name__ == "__main__":
-    print(json.dumps(measure(sys.argv[1:]), indent=2))
