@@ -299,4 +299,3 @@ def measure(overrides: list[str]) -> dict:
         "ratio": sum(estimate.values()) / measured,
         "cpu_seconds": round(time.process_time() - started, 2),
     }
-

@@ -10,7 +10,6 @@ import json
 import math
 import os
 import platform
-import secrets
 import shlex
 import sys
 import threading
@@ -352,18 +351,6 @@ def task_overrides(config: DictConfig) -> list[str]:
     """The sweep's overrides as typed: reading them through the config would resolve an
     interpolation in them (``org.size=${oc.env:X}``), and fail on one that cannot be."""
     return OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
-
-
-def _unique_name() -> str:
-    """The default sweep folder's name (``hydra.sweep.dir``): the start time and a random
-    suffix, so that sweeps started in the same second never share a folder. OmegaConf caches
-    it in the config (``use_cache``) and Hydra copies that cache into every job's config, so
-    the launching process and every job agree on it."""
-    return f"{datetime.now():%Y-%m-%d_%H-%M-%S}_{secrets.token_hex(3)}"
-
-
-if not OmegaConf.has_resolver("unique_name"):
-    OmegaConf.register_new_resolver("unique_name", _unique_name, use_cache=True)
 
 
 def cap_workers(config: DictConfig) -> None:
