@@ -42,7 +42,13 @@ from models.errors import InputError
 from sim import schema
 from sim.api import CONF_DIR, STUDIES, _message
 from sim.resume import code_fingerprint, completed_job
-from sim.run import check_output_dir, interpolation_problems, new_run_folder, run
+from sim.run import (
+    check_output_dir,
+    interpolation_problems,
+    new_run_folder,
+    run,
+    schema_problems,
+)
 from sim.signals import STOPPING, interrupted, stopping, terminate_like_interrupt
 from sim.sweep import completed_line, failed_line, progress
 from sim.workers import watch_parent, worker_count, worker_problem
@@ -69,7 +75,7 @@ def main(cfg: DictConfig) -> dict | None:
         return sweep_job(cfg, overrides)
     stopping("the run")
     try:
-        check_interpolations(cfg)
+        check_readable(cfg)
         if cfg.experiment.name != "none":
             if cfg.experiment.name == "compare":
                 stopping(
@@ -98,10 +104,11 @@ def main(cfg: DictConfig) -> dict | None:
     print(f"wrote {folder}")
 
 
-def check_interpolations(cfg: DictConfig) -> None:
-    """Refuse interpolations (``${...}``) in the config that do not resolve, before anything
-    reads a value (``sim.run.interpolation_problems``)."""
-    problems = interpolation_problems(cfg)
+def check_readable(cfg: DictConfig) -> None:
+    """Refuse what would make reading a value fail, before anything reads one: interpolations
+    (``${...}``) that do not resolve, keys added (``+``) or removed (``~``) against the
+    schemas (``sim.run``)."""
+    problems = interpolation_problems(cfg) or schema_problems(cfg)
     if problems:
         raise InputError("\n".join(problems))
 
@@ -131,7 +138,7 @@ def sweep_job(cfg: DictConfig, overrides: list[str]) -> dict:
     folder = Path(hydra_cfg.runtime.output_dir)
     label = f"job {num} ({' '.join(overrides) or 'no overrides'})"
     try:
-        check_interpolations(cfg)
+        check_readable(cfg)
         config = OmegaConf.to_container(cfg, resolve=True)
         if cfg.experiment.name == "none" and completed_job(folder, overrides, config):
             print(f"{label}: already complete in {folder}, skipped", flush=True)

@@ -122,18 +122,18 @@ def check(cfg: DictConfig) -> None:
 def config_problems(cfg: DictConfig) -> list[str]:
     """One message per problem of a composed run config (empty when it is valid):
     interpolations (``${...}``) that cannot be resolved or resolve to a value of the wrong
-    type; keys no schema has (added with ``+``); required keys not given; behavioural
+    type; keys no schema has (added with ``+``) and keys removed (``~``); required keys not
+    given; behavioural
     parameters outside their ranges or not finite; the organisation's parameters and files;
     horizon, seed and discount rate; the champions' share and rule; every field of every
     intervention, including start ≤ end; and, once all of those hold, the memory the run (or
     comparison) needs against the memory available (``sim.resources``). Each message names the
     full key, the bad value and what is allowed. Types and unknown keys of known nodes were
     refused earlier, by Hydra, while composing (``sim.api.compose``)."""
-    errors = interpolation_problems(cfg)
+    errors = interpolation_problems(cfg) or schema_problems(cfg)
     if errors:  # every other check reads values, which would raise on these
         return errors
-    errors = unknown_keys(cfg)
-    errors += [
+    errors = [
         f"{key} is required but not given: add {key}=<value>"
         for key in sorted(OmegaConf.missing_keys(cfg))  # e.g. org=file without org.path
     ]
@@ -201,36 +201,50 @@ def interpolation_problems(cfg: DictConfig) -> list[str]:
     return out
 
 
-def unknown_keys(cfg: DictConfig) -> list[str]:
-    """A message for every key that no schema has: Hydra refuses a misspelt key, but
-    ``+key=value`` adds it anyway, and it would then be written into config.yaml and ignored.
-    The free-form nodes (``experiment.params``, the interventions, which are checked by
-    their own fields) take any key."""
+def schema_problems(cfg: DictConfig) -> list[str]:
+    """A message for every key that no schema has and for every key a schema requires that
+    is gone. Hydra refuses a misspelt key, but ``+key=value`` adds it anyway (it would then be
+    written into config.yaml and ignored) and ``~key`` deletes it (every later read of it
+    would fail). The free-form nodes (``experiment.params``, the interventions, which are
+    checked by their own fields) take any key."""
     from sim import schema
 
-    org_schema = schema.ORG_SCHEMAS.get(cfg.org.get("generator"))
+    def present(node: DictConfig, key: str):
+        return node[key] if key in node and isinstance(node[key], DictConfig) else None
+
+    org = present(cfg, "org")
     nodes = {
         "": (cfg, schema.RunConfig),
-        "org.": (cfg.org, org_schema),
-        "population.": (cfg.population, schema.PopulationSchema),
-        "champions.": (cfg.champions, schema.ChampionsConfig),
-        "calibration.": (cfg.calibration, schema.CalibrationConfig),
-        "scenario.": (cfg.scenario, schema.ScenarioConfig),
-        "experiment.": (cfg.experiment, schema.ExperimentConfig),
-        "output.": (cfg.output, schema.OutputConfig),
+        "org.": (org, schema.ORG_SCHEMAS.get(org.get("generator")) if org else None),
+        **{
+            f"{name}.": (present(cfg, name), getattr(schema, kind))
+            for name, kind in (
+                ("population", "PopulationSchema"),
+                ("champions", "ChampionsConfig"),
+                ("calibration", "CalibrationConfig"),
+                ("scenario", "ScenarioConfig"),
+                ("experiment", "ExperimentConfig"),
+                ("output", "OutputConfig"),
+            )
+        },
     }
     out = []
     for prefix, (node, cls) in nodes.items():
-        if cls is None or not isinstance(node, DictConfig):
-            continue  # an unknown generator is reported by org_problems
+        if node is None or cls is None:
+            continue  # gone (reported above) or an unknown generator (org_problems)
         known = [f.name for f in dataclasses.fields(cls)]
-        for key in node:
-            if key not in known:
-                out.append(
-                    f"{prefix}{key}={OmegaConf.to_container(node, resolve=False)[key]} is not a "
-                    f"setting: {'the config' if not prefix else prefix[:-1]} has "
-                    f"{', '.join(known)}"
-                )
+        raw = OmegaConf.to_container(node, resolve=False)
+        where = prefix[:-1] or "the config"
+        out += [
+            f"{prefix}{key}={raw[key]} is not a setting: {where} has {', '.join(known)}"
+            for key in node
+            if key not in known
+        ]
+        out += [
+            f"{prefix}{key} is required but was removed (~{prefix}{key}): drop that override"
+            for key in known
+            if key not in node
+        ]
     return out
 
 

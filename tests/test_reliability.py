@@ -8,7 +8,13 @@
   (items 3, 4);
 * faults: a job that raises, a full disk, an unwritable results folder (item 7);
 * numerical soundness of a 10,000-week run and of every parameter at the edges of its allowed
-  range (item 5).
+  range (item 5);
+* issue 18: worker counts capped at the CPUs; every size that grows memory checked against
+  the memory available, with an estimate within a factor of 2 of the measurement; devices,
+  named pipes and endless lines refused; no worker outliving a killed comparison or joblib
+  sweep; exit status 2 and one message for every refusal, Hydra's included; a sweep exiting 1
+  for any job without a result; interruption messages that say what was kept; byte-identical
+  figures; ``sim.simulate`` refusing studies.
 
 The command-line cases are real subprocesses, started together by a module-scoped fixture
 (each is mostly start-up time); the interrupted ones are stopped by a signal once they have
