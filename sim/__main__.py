@@ -2,7 +2,8 @@
 
 Writes ``results/runs/<timestamp>/`` (weekly.parquet, groups.parquet, summary.json,
 config.yaml, provenance.json, adoption_vs_value.png) and prints where. Bad input stops with
-one message and a non-zero exit status, before anything is written.
+one message and exit status 2, before anything is written, whoever finds it: our checks, or
+Hydra while it composes the command line (``report_errors``).
 
 With ``-m`` (Hydra multirun, or a preset that sets ``hydra.mode: MULTIRUN``) every job writes
 the same run folder at ``<sweep dir>/<job number>``. A job that fails writes only
@@ -13,7 +14,9 @@ sweep's start and end, and the aggregation command). The same sweep run again in
 
 Ctrl-C and SIGTERM stop a run, a study or a sweep with one line saying what was kept
 (``sim.signals``); nothing half-written is left. An unexpected error (a bug) is one line too,
-with the traceback saved to a file for a bug report (``crashed``).
+with the traceback saved to a file for a bug report (``crashed``), and exit status 1, as for
+a sweep in which any job failed. A sweep job in a worker process ends if the process that
+launched it dies (``sim.workers.watch_parent``).
 """
 
 import importlib
