@@ -240,10 +240,11 @@ def schema_problems(cfg: DictConfig) -> list[str]:
             for key in node
             if key not in known
         ]
+        there = set(node.keys())  # with keys still to be given (``key in node`` omits them)
         out += [
             f"{prefix}{key} is required but was removed (~{prefix}{key}): drop that override"
             for key in known
-            if key not in node
+            if key not in there
         ]
     return out
 
