@@ -146,9 +146,9 @@ class SweepCallback(Callback):
         )
         if failed or unfinished:
             names = "; ".join(j.label for j in failed + unfinished)
+            where = "error.json in each" if not unfinished else "error.json in each that has one"
             raise SweepFailed(
-                f"{len(failed) + len(unfinished)} of {len(jobs)} jobs failed: {names} "
-                + ("(error.json in each)" if not unfinished else "(see error.json, if any)")
+                f"{len(failed) + len(unfinished)} of {len(jobs)} jobs failed: {names} ({where})"
             )
 
 
@@ -287,8 +287,9 @@ def check_new_sweep_folder(folder: Path) -> None:
     if folder.is_dir() and ((folder / SWEEP_JSON).exists() or job_folders(folder)):
         raise InputError(
             f"hydra.sweep.dir={str(folder)!r} already holds a sweep (not this one): give a new "
-            "folder (the default, results/sweeps/<time>, always is); to finish an interrupted "
-            "sweep, run exactly the command that started it, with this hydra.sweep.dir"
+            "folder (the default, results/sweeps/<time>_<random>, always is); to finish an "
+            "interrupted sweep, run exactly the command that started it, with this "
+            "hydra.sweep.dir"
         )
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -388,7 +388,7 @@ def command_lines(draw) -> list[str]:
     return args
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(args=command_lines())
 def test_the_command_line_accepts_or_refuses_cleanly_whatever_it_is_given(args):
     """``python -m sim`` with random override lists (as subprocesses): exit status 0 or 2,
