@@ -154,7 +154,7 @@ def work_step(size: int, weeks: int, seed: int = 0, informal_degree: float | Non
         "import_mib": baseline,
         "peak_after_build_mib": after_build,
         "peak_mib": _peak_mib(),
-        "weekly_rows": len(model.recorder.rows),
+        "weekly_rows": len(model.weekly()),
         "group_rows_per_week": len(model.recorder.groups()) / weeks,
         "final_active_share": float(model.state.active.mean()),
     }
@@ -217,14 +217,13 @@ def work_oracle(size: int, weeks: int, every: int, seed: int = 0, inner: int = 5
     """The vectorised step against the per-agent oracle on the same states and draws, in CPU
     time of this process (``time.process_time``: what other processes on a shared machine
     disturb least; on a quiet machine it equals wall time, as everything here is one thread)."""
-    from models.dynamics import N_DRAWS, advance
+    from models.dynamics import advance
     from models.model import AdoptionModel
 
     oracle_advance = load_oracle()
     if oracle_advance is None:
         return {"agents": size, "skipped": f"{ORACLE_PATH} not found"}
     model = AdoptionModel(org={"generator": "hierarchy", "size": size}, rng=seed)
-    n = model.org.n
     clock = time.process_time
     samples, step_times = [], []
     for week in range(weeks):
@@ -232,9 +231,7 @@ def work_oracle(size: int, weeks: int, every: int, seed: int = 0, inner: int = 5
         if sampled:
             state = model.state
             levers, _ = model.schedule.levers(week + 1, model._baseline_levers, state)
-            rng = np.random.Generator(type(model._step_rng.bit_generator)())
-            rng.bit_generator.state = model._step_rng.bit_generator.state
-            draws = rng.random((N_DRAWS, n), dtype=np.float32)  # the draws step() will make
+            draws = model.engine.draws_for(week + 1).copy()  # the draws step() will make
             vector_times = []
             for _ in range(inner):
                 copy = state.copy()
@@ -340,8 +337,9 @@ def _median_times(fns: dict, repeats: int) -> dict[str, float]:
 
 def work_profile(size: int, warmup: int, repeats: int, out: str, seed: int = 0) -> dict:
     """Where one step's time goes, and how far it is from its sparse products and draws."""
-    from models.dynamics import N_DRAWS, advance, expose, neighbour_sums
+    from models.dynamics import N_DRAWS, advance, expose
     from models.model import AdoptionModel
+    from models.neighbours import COLUMNS, neighbour_sums
     from models.state import REAL, SHARE
 
     model = AdoptionModel(org={"generator": "hierarchy", "size": size}, rng=seed)
@@ -359,7 +357,7 @@ def work_profile(size: int, warmup: int, repeats: int, out: str, seed: int = 0) 
     # the active rows or the full product week by week), on this week's state.
     a = state.active
     engaged = a & (state.stage >= SHARE)
-    columns = np.zeros((n, 4), np.float32)
+    columns = np.zeros((n, COLUMNS), np.float32)
     columns[:, 0], columns[:, 1] = a, engaged
     c = net.champions
     coach = (a[c] * state.sense[c]).astype(REAL)

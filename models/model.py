@@ -3,9 +3,12 @@
 The model owns the organisation, the agents' state arrays and the weekly levers; one call
 to ``step()`` is one week. Randomness comes from the model's own ``rng`` (Mesa's
 ``Model(rng=seed)``), split into independent streams for the organisation, the roles, the
-initial state and the weekly draws. Separate streams mean that two scenarios run with the same
-seed share the same organisation, champions and starting state (common random numbers) even
-when their interventions differ.
+initial state and the weekly draws (``models.ensemble.build_run``). Separate streams mean
+that two scenarios run with the same seed share the same organisation, champions and starting
+state (common random numbers) even when their interventions differ.
+
+Underneath, the model is an ensemble of one run (``models.ensemble``): the same code steps one
+run here, and many runs together in studies, so a run gives the same results either way.
 """
 
 from collections.abc import Mapping
@@ -13,15 +16,11 @@ from collections.abc import Mapping
 import mesa
 import numpy as np
 
-from models import generators, targeting
 from models.agents import AGENT_CLASSES
-from models.dynamics import N_DRAWS, Network, advance
-from models.interventions import Intervention, Schedule
-from models.metrics import Recorder, summarise
+from models.ensemble import Ensemble, build_run
+from models.interventions import Intervention
 from models.organisation import Organisation
 from models.params import Behaviour
-from models.snapshots import Snapshots
-from models.state import CHAMPION, EMPLOYEE, MANAGER, Levers, initial_state
 
 
 class AdoptionModel(mesa.Model):
@@ -54,46 +53,68 @@ class AdoptionModel(mesa.Model):
         snapshot_every: int = 0,
     ) -> None:
         super().__init__(rng=rng)
-        org_rng, role_rng, init_rng, step_rng = self.rng.spawn(4)
-        if org is None:
-            org = {"generator": "hierarchy"}
-        if isinstance(org, Mapping):
-            params = {k: v for k, v in org.items() if k != "generator"}
-            org = generators.build(org["generator"], params, org_rng)
-        self.org = org
-        self.behaviour = behaviour or Behaviour()
-        self.discount_rate = discount_rate
-        self._step_rng = step_rng
-
-        role = np.where(org.is_manager, MANAGER, EMPLOYEE).astype(np.int8)
-        role[targeting.choose(org, champion_share, champion_rule, role_rng)] = CHAMPION
-        self.state, self.traits = initial_state(init_rng, role, org.department, self.behaviour)
-        self._baseline_levers = Levers.baseline(org.n, role, self.behaviour)
-        self.levers = self._baseline_levers
-        self.schedule = Schedule(list(interventions), org, role, self.behaviour, role_rng)
-        self.network = Network.build(org, role)
-        self.recorder = Recorder(self.traits, org.department, org.department_names)
-        self.snapshots = Snapshots(
-            snapshot_every, self.traits, org.department, org.department_names
+        setup = build_run(
+            org, behaviour, champion_share, champion_rule, interventions, self.rng, discount_rate
         )
+        self.engine = Ensemble([setup], snapshot_every)
+        self.org = setup.org
+        self.behaviour = setup.behaviour
+        self.discount_rate = discount_rate
 
-        self._agent_at: list = [None] * org.n
+        self._agent_at: list = [None] * self.org.n
+        role = setup.role
         for code, cls in AGENT_CLASSES.items():
             rows = np.flatnonzero(role == code)
             for agent in cls.create_agents(self, len(rows), row=rows):
                 self._agent_at[agent.row] = agent
-        self._team_order = np.argsort(org.manager_of, kind="stable")
-        self._team_start = np.searchsorted(org.manager_of[self._team_order], np.arange(org.n + 1))
+        manager_of = self.org.manager_of
+        self._team_order = np.argsort(manager_of, kind="stable")
+        self._team_start = np.searchsorted(manager_of[self._team_order], np.arange(self.org.n + 1))
+
+    # The run's arrays and parts, as the engine holds them.
+
+    @property
+    def state(self):
+        return self.engine.state
+
+    @state.setter
+    def state(self, value) -> None:
+        self.engine.state = value
+
+    @property
+    def traits(self):
+        return self.engine.traits
+
+    @property
+    def levers(self):
+        """This week's levers (the baseline until something runs)."""
+        return self.engine.levers
+
+    @property
+    def _baseline_levers(self):
+        return self.engine.baseline
+
+    @property
+    def network(self):
+        return self.engine.network
+
+    @property
+    def schedule(self):
+        return self.engine.schedules[0]
+
+    @property
+    def recorder(self):
+        """The weekly records (``models.records.Records``)."""
+        return self.engine.records
+
+    @property
+    def snapshots(self):
+        return self.engine.snapshots[0]
 
     def step(self) -> None:
         """One week: set the week's levers from the interventions, draw the week's uniforms,
         advance the state arrays, record."""
-        week = self.steps
-        self.levers, cost = self.schedule.levers(week, self._baseline_levers, self.state)
-        draws = self._step_rng.random((N_DRAWS, self.org.n), dtype=np.float32)
-        advance(self.state, self.traits, self.network, self.behaviour, self.levers, draws)
-        self.recorder.record(week, self.state, cost)
-        self.snapshots.take(week, self.state)
+        self.engine.step()
 
     def run(self, weeks: int, progress=None) -> None:
         """Advance ``weeks`` weeks, calling ``progress(1)`` after each if given."""
@@ -113,13 +134,12 @@ class AdoptionModel(mesa.Model):
 
     def weekly(self):
         """Weekly organisation-level records as a DataFrame."""
-        return self.recorder.weekly()
+        return self.engine.weekly()
 
     def summary(self) -> dict:
         """Run-level outcomes (see ``models.metrics.summarise``)."""
-        return summarise(
-            self.recorder.weekly(),
-            self.state,
-            self.discount_rate,
-            self.schedule.window_end(self.steps),
-        )
+        return self.engine.summary()
+
+    def departments(self):
+        """One row per department (``models.ensemble.Ensemble.departments``)."""
+        return self.engine.departments()

@@ -80,15 +80,7 @@ def main(cfg: DictConfig) -> dict | None:
     try:
         check_readable(cfg)
         if cfg.experiment.name != "none":
-            if cfg.experiment.name == "compare":
-                stopping(
-                    "experiment=compare",
-                    "no results folder was written; the replications completed so far are "
-                    f"saved in {Path(cfg.experiment.dir) / '.partial'}, and the same command "
-                    "run again simulates only the others",
-                )
-            else:
-                stopping(f"experiment={cfg.experiment.name}")
+            stopping(f"experiment={cfg.experiment.name}", study_hint(cfg))
             print(f"wrote {run_experiment(cfg, overrides)}")
             return
         check_output_dir(cfg.output.dir)
@@ -129,6 +121,22 @@ def run_experiment(cfg: DictConfig, overrides: list[str]) -> Path:
     if worker_problem(cfg.experiment.jobs, "experiment.jobs") is None:
         cfg.experiment.jobs = worker_count(cfg.experiment.jobs, "experiment.jobs")
     return importlib.import_module(STUDIES[name]).main(cfg, overrides)
+
+
+def study_hint(cfg: DictConfig) -> str:
+    """What an interrupted study keeps and how to finish it ("" if it keeps nothing)."""
+    folder = Path(cfg.experiment.dir)
+    if cfg.experiment.name == "compare":
+        return (
+            "no results folder was written; the replications completed so far are saved in "
+            f"{folder / '.partial'}, and the same command run again simulates only the others"
+        )
+    if cfg.experiment.name == "optimise":
+        return (
+            f"the trials completed so far are kept in {folder / '.optuna'}; the same command "
+            "continues the search"
+        )
+    return ""
 
 
 def sweep_job(cfg: DictConfig, overrides: list[str]) -> dict:

@@ -20,6 +20,7 @@ CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 #: each (``python -m sim experiment=<name>`` calls it).
 STUDIES = {
     "compare": "experiments.compare",
+    "optimise": "experiments.optimise",
     "validate": "experiments.validate",
     "sensitivity": "experiments.sensitivity",
 }

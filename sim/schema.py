@@ -84,6 +84,8 @@ class ScenarioConfig:
 
     name: str = "baseline"
     description: str = "Deploy the network and wait: no intervention."
+    # what figures and reports call it ("" = its name, made readable: experiments/compare.py)
+    label: str = ""
     interventions: dict[str, InterventionSchema] = field(default_factory=dict)
 
 
@@ -99,12 +101,22 @@ class ChampionsConfig:
 class ExperimentConfig:
     """What ``python -m sim`` does: one run (``none``), or a study from ``experiments/``."""
 
-    name: str = "none"  # none | compare | validate | sensitivity
+    name: str = "none"  # none | compare | optimise | validate | sensitivity
     replications: int = 30  # compare: replications per programme (common random numbers)
     scenarios: list[str] = field(default_factory=list)  # compare: programmes; [] = all
     jobs: int = 2  # compare: worker processes
     bootstrap: int = 2000  # compare: bootstrap resamples for confidence intervals
     dir: str = "results/compare"  # compare: where its folder is written
+    # compare: named variants, {name: {base: <programme>, set: {<scenario key>: value}}}
+    programmes: Any = None  # (a dict: given whole, {name: {...}}, it may hold any names)
+    programme_dir: Optional[str] = None  # noqa: UP045 compare: a folder of programme files
+    draws: int = 20  # compare, optimise: parameter sets drawn from a calibration ensemble
+    equal_duration: Optional[int] = None  # noqa: UP045 compare: every programme runs N weeks
+    equal_cost: Optional[float] = None  # noqa: UP045 compare: every programme costs N hours
+    pilots: int = 3  # compare with equal_cost: seeds per pilot run that finds each scale
+    trials: int = 100  # optimise: programmes tried by the search
+    space: Any = None  # optimise: levers and the ranges searched; null: every building block
+    ranges: Any = None  # optimise: the ranges of a lever that gives none
     # validate: which patterns to run ([] = all of them); see experiments/validate.py
     patterns: list[str] = field(default_factory=list)
     # validate: each pattern's parameters; sensitivity: the method settings. The presets in
@@ -121,6 +133,15 @@ class CalibrationConfig:
     name: str = "none"
     path: Optional[str] = None  # noqa: UP045 (OmegaConf needs Optional) Parquet file
     description: str = ""
+
+
+@_dataclass
+class ReportConfig:
+    """How studies' reports state amounts: hours, and money at ``hour_value`` per hour."""
+
+    hour_value: Optional[float] = None  # noqa: UP045 money per hour of work; null: hours only
+    currency: str = ""  # e.g. EUR, shown after money amounts
+    labels: Any = None  # {programme name: label in figures and reports}
 
 
 @_dataclass
@@ -145,6 +166,8 @@ class RunConfig:
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
     experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+    budget: Optional[float] = None  # noqa: UP045 optimise: most hours a programme may cost
 
 
 @_dataclass
