@@ -13,10 +13,10 @@ process's cgroup and each cgroup above it (a container's or a SLURM job's limit)
 left under ``ulimit -v``. Where none of these can be read (not Linux), nothing is refused.
 
 The per-unit costs are the rise of the peak resident memory (``VmHWM``) while a model is built
-and run, measured by :func:`measure` (which returns the estimate beside the measurement) at
-50,000-200,000 people, and for comparisons over 50,000-80,000 weekly rows;
-``tests/test_reliability.py`` checks that the estimate of a run stays within a factor of 2 of
-the measurement at smaller sizes, for every generator.
+and run, or a comparison made, measured by :func:`measure` (which returns the estimate beside
+the measurement) at 100,000-200,000 people, 5,000 weeks and 2,000-80,000 weekly rows of a
+comparison; ``tests/test_reliability.py`` checks that the estimate stays within a factor of 2
+of the measurement for every generator and for a comparison.
 """
 
 import os
@@ -34,27 +34,28 @@ GIB = 2**30
 #: Bytes per person of one run (the agents, their state and the network's per-person arrays),
 #: by generator; files are priced by their size instead (``FILE_BYTES``).
 PERSON_BYTES = {
-    "hierarchy": 490,
-    "small_world": 625,
-    "scale_free": 620,
-    "random": 622,
-    "complete": 600,
+    "hierarchy": 1_030,
+    "small_world": 1_120,
+    "scale_free": 1_120,
+    "random": 1_120,
+    "complete": 1_100,
 }
 #: Bytes per tie of one run: the sparse matrices of the model, and for the research graphs the
-#: networkx graph they are generated as, which dominates.
+#: networkx graph they are generated as, which dominates. A complete organisation's ties are
+#: never stored (everyone is everyone's neighbour).
 TIE_BYTES = {
-    "hierarchy": 116,
-    "small_world": 270,
-    "scale_free": 196,
-    "random": 275,
-    "complete": 100,
+    "hierarchy": 118,
+    "small_world": 245,
+    "scale_free": 174,
+    "random": 250,
+    "complete": 0,
 }
 #: Bytes per byte of a network or org-chart file (ids parsed, ties, the model on top).
 FILE_BYTES = 32
 #: Bytes per week of the weekly records, and per group (role or department) and week of the
 #: per-group records.
-WEEK_BYTES = 3_000
-GROUP_WEEK_BYTES = 550
+WEEK_BYTES = 6_000
+GROUP_WEEK_BYTES = 700
 #: Bytes per row (one person at one snapshot) of agent-level snapshots.
 SNAPSHOT_BYTES = 172
 #: Bytes per row (one programme × replication × week) of a comparison's weekly table, with
@@ -141,22 +142,38 @@ def _scenario_count(experiment: DictConfig) -> int:
     return len(list(conf.glob("*.yaml")))
 
 
-def study_estimate(cfg: DictConfig, run: float) -> dict[str, float]:
-    """Bytes a comparison needs besides its runs' own (``run`` bytes each), by config key: the
-    worker processes each holding a run, the weekly table, the bootstrap. Empty for other
-    experiments and for settings the study refuses anyway."""
+def estimate(cfg: DictConfig) -> dict[str, float]:
+    """Bytes what ``cfg`` asks for needs, by the config key that sets each part: one run, or a
+    comparison (``study_estimate``)."""
+    run = run_estimate(cfg)
+    return study_estimate(cfg, run) if cfg.experiment.name == "compare" else run
+
+
+def study_estimate(cfg: DictConfig, run: dict[str, float]) -> dict[str, float]:
+    """Bytes a comparison needs, by config key. Its runs are stepped together in ensembles of
+    up to ``sim.replicate.BATCH_ROWS`` people (``sim.replicate.batches``), one ensemble per
+    worker process at a time, each holding its runs' organisations and state (``run``'s
+    ``org.*`` part, once per run in it); the weekly table grows with programmes ×
+    replications × weeks; the bootstrap with resamples × (replications + weeks). Settings the
+    study refuses anyway leave the estimate of one run."""
+    from sim.replicate import BATCH_ROWS
+
     experiment = cfg.experiment
-    if experiment.name != "compare" or experiment.replications < 1 or experiment.bootstrap < 1:
-        return {}
     jobs = int(experiment.jobs)
-    if jobs == 0 or jobs < -1:
-        return {}
+    if experiment.replications < 1 or experiment.bootstrap < 1 or jobs == 0 or jobs < -1:
+        return run
     workers = available_cpus() if jobs == -1 else min(jobs, available_cpus())
     weeks, replications = float(cfg.weeks), float(experiment.replications)
-    rows = _scenario_count(experiment) * replications * weeks
+    runs = _scenario_count(experiment) * replications
+    people = float(cfg.org.get("size") or 1)
+    batch = min(runs, max(1.0, BATCH_ROWS // people))
+    org_key = "org.size" if "org.size" in run else "org.path"
+    held = batch * run[org_key]  # one ensemble
     parts = {
-        "experiment.jobs": workers * (WORKER_BYTES + run) if workers > 1 else 0.0,
-        "experiment.replications": STUDY_ROW_BYTES * rows,
+        **run,
+        org_key: held,
+        "experiment.jobs": (workers - 1) * held + workers * WORKER_BYTES if workers > 1 else 0.0,
+        "experiment.replications": STUDY_ROW_BYTES * runs * weeks,
         "experiment.bootstrap": float(experiment.bootstrap)
         * (RESAMPLE_REPLICATION_BYTES * replications + RESAMPLE_WEEK_BYTES * weeks),
     }
@@ -169,8 +186,7 @@ def memory_problems(cfg: DictConfig) -> list[str]:
     room = available_memory()
     if room is None:
         return []
-    run = run_estimate(cfg)
-    parts = {**run, **study_estimate(cfg, sum(run.values()))}
+    parts = estimate(cfg)
     total = sum(parts.values())
     limit, source = room
     if total <= limit:
@@ -277,25 +293,37 @@ def available_memory() -> tuple[int, str] | None:
 
 
 def measure(overrides: list[str]) -> dict:
-    """Build and run the model ``overrides`` describe and return the rise of this process's
-    peak resident memory beside :func:`run_estimate` (Linux: resets the peak through
-    ``/proc/self/clear_refs``). A tiny run first loads what every run loads lazily."""
+    """Run what ``overrides`` describe (one run, or a comparison in this process, into a
+    temporary folder) and return the rise of this process's peak resident memory beside
+    :func:`estimate` (Linux: resets the peak through ``/proc/self/clear_refs``). The same
+    thing at a tiny size runs first, so that what it loads once (modules, caches) is not
+    counted."""
+    import tempfile
+
     import sim
     from sim.run import run
 
-    run(sim.compose(["org.size=60", "weeks=3"]))
-    cfg = sim.compose(overrides)
-    (PROC / "self" / "clear_refs").write_text("5")  # peak := current
-    before = _status_bytes("VmRSS")
-    started = time.process_time()
-    run(cfg)
-    measured = _status_bytes("VmHWM") - before
-    estimate = run_estimate(cfg)
+    tiny = ["org.size=60", "weeks=3", "experiment.replications=2", "experiment.bootstrap=100"]
+    with tempfile.TemporaryDirectory() as folder:
+        for size, args in (("tiny", [*overrides, *tiny]), ("asked", list(overrides))):
+            cfg = sim.compose(args)
+            if size == "asked":
+                (PROC / "self" / "clear_refs").write_text("5")  # peak := current
+                before, started = _status_bytes("VmRSS"), time.process_time()
+            if cfg.experiment.name == "compare":
+                from experiments import compare
+
+                cfg.experiment.dir = f"{folder}/{size}"
+                compare.main(cfg, args)
+            else:
+                run(cfg)
+        measured = _status_bytes("VmHWM") - before
+    parts = estimate(cfg)
     return {
         "overrides": list(overrides),
         "measured": measured,
-        "estimate": sum(estimate.values()),
-        "parts": estimate,
-        "ratio": sum(estimate.values()) / measured,
+        "estimate": sum(parts.values()),
+        "parts": parts,
+        "ratio": sum(parts.values()) / measured,
         "cpu_seconds": round(time.process_time() - started, 2),
     }
