@@ -14,11 +14,17 @@ No orphans (:func:`watch_parent`). SIGKILL cannot be caught, so a killed compari
 cannot stop its workers itself; each worker watches its parent instead. A thread polls the
 parent's process id and ends the worker (``os._exit``) within a second of the parent's death,
 which also closes the worker's copies of the caller's stdout and stderr, so whatever reads
-them sees the end of the output. Linux's parent-death signal (``prctl(PR_SET_PDEATHSIG)``)
-is not used: it fires when the *thread* that started the worker ends, and joblib starts and
-reuses workers from several threads, so it would kill healthy workers of a living parent.
+them sees the end of the output. ``python -m sim`` makes it the initializer of every joblib
+(loky) worker it starts (:func:`watch_from_the_start`), so a worker watches from its start:
+one still starting, or idle, when the parent dies would otherwise wait for tasks until loky's
+idle timeout (five minutes). The tasks call it too (it is idempotent), for workers started by
+other programs. Linux's
+parent-death signal (``prctl(PR_SET_PDEATHSIG)``) is not used: it fires when the *thread*
+that started the worker ends, and joblib starts and reuses workers from several threads, so it
+would kill healthy workers of a living parent.
 """
 
+import functools
 import multiprocessing
 import os
 import sys
@@ -95,6 +101,16 @@ def watch_parent() -> None:
     threading.Thread(
         target=_watch, args=(expected,), name="beyond-adoption parent watch", daemon=True
     ).start()
+
+
+def watch_from_the_start() -> None:
+    """From now on, every joblib worker this process starts runs :func:`watch_parent` as it
+    starts. joblib's ``loky`` backend (its default, and the one Hydra's joblib launcher asks
+    for by name) is registered again, with that initializer; results are unchanged."""
+    from joblib import register_parallel_backend
+    from joblib._parallel_backends import LokyBackend
+
+    register_parallel_backend("loky", functools.partial(LokyBackend, initializer=watch_parent))
 
 
 def _watch(parent: int) -> None:

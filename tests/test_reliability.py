@@ -813,7 +813,8 @@ def test_workers_end_and_the_output_closes_soon_after_their_parent_is_killed(nam
         ended = time.monotonic() + 10
         while any(alive(p) for p in workers) and time.monotonic() < ended:
             time.sleep(0.1)
-        assert not [p for p in workers if alive(p)], "workers outlived their parent by 10 s"
+        left = {p: Path(f"/proc/{p}/cmdline").read_bytes()[:120] for p in workers if alive(p)}
+        assert not left, f"workers outlived their parent by 10 s: {left}"
         assert output_closed.wait(max(ended - time.monotonic(), 0.1)), "the output stayed open"
     finally:
         for pid in workers:
