@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.neighbours import ACTIVE, BENEFIT, ENGAGED, GOOD_POSTS, READ, Network
+from models.neighbours import ACTIVE, BENEFIT, ENGAGED, GOOD_POSTS, JOINED, READ, Network
 from models.params import WEEKS_PER_YEAR, Behaviour
 from models.state import (
     CONNECT,
@@ -55,6 +55,8 @@ class Exposure:
 
     active: np.ndarray  # active contacts
     share: np.ndarray  # share of contacts active
+    signals: np.ndarray  # contacts that count toward the contagion threshold
+    signal_share: np.ndarray  # their share of one's contacts
     engaged: np.ndarray  # active contacts at Share or above
     reading: np.ndarray  # good posts shown: from contacts, passed on (spill-over), curated
     direct: np.ndarray  # good posts from contacts alone (what one can pass on)
@@ -81,6 +83,13 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
     five columns, one with the cross-team ties, one with the champions' columns, and one for
     noise only in weeks when someone posted hollow content.
 
+    Communities: a share ``community_reach`` of the good posts made anywhere in the
+    organisation last week reaches every reader too (groups one follows, feeds, search), so that
+    what there is to read does not depend on one's own contacts alone.
+
+    The contagion threshold counts active contacts, and contacts who have joined but were idle
+    last week at the weight ``joined_signal`` (a sign-up is a lasting signal: Centola 2010).
+
     Spill-over: what one's active contacts read from *their* contacts last week reaches one too,
     at the rate ``spillover`` (reshares, mentions, answers found), so a well-connected poster's
     content travels two steps. Community management (``curation``) filters hollow posts and
@@ -93,7 +102,9 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
     columns[:, GOOD_POSTS] = state.posts * (1 - state.low_quality)
     columns[:, BENEFIT] = state.benefit
     columns[:, READ] = state.read
-    sums = net.sums(a, columns)
+    joining = np.asarray(b.joined_signal).any()  # only then do users who are idle count
+    columns[:, JOINED] = state.user if joining else 0
+    sums = net.sums(a | state.user if joining else a, columns)
     n_active = sums[:, ACTIVE]
     c = net.champions
     coaching = net.coaching(a[c] * state.sense[c] * levers.coaching[c])
@@ -103,13 +114,18 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
     cross = net.cross_sums(engaged, engaged.astype(REAL))
     direct = sums[:, GOOD_POSTS]
     reading = direct + b.spillover * sums[:, READ]
+    if np.asarray(b.community_reach).any():  # the organisation's posts, through communities
+        reading = reading + b.community_reach * net.everyone(columns[:, GOOD_POSTS])
     if levers.curation.any():
         reading = reading * (1 + b.curation_reading_gain * levers.curation)
         noise = noise * (1 - b.curation_noise_cut * levers.curation)
     cross = cross * levers.cross_reach
+    signals = n_active + b.joined_signal * (sums[:, JOINED] - n_active) if joining else n_active
     return Exposure(
         active=n_active,
         share=n_active / net.degree,
+        signals=signals,
+        signal_share=signals / net.degree,
         engaged=engaged_contacts,
         reading=reading,
         direct=direct,
@@ -168,7 +184,7 @@ def trial_probability(
         + b.coaching_pull * ex.coaching
         + b.leading_pull * ex.leading
     ) / WEEKS_PER_YEAR
-    met = (ex.active >= b.threshold_count) & (ex.share >= traits.threshold)
+    met = (ex.signals >= b.threshold_count) & (ex.signal_share >= traits.threshold)
     own = np.exp(-hazard) * (1 - met.astype(REAL) * b.complex_prob)
     if levers.role_model.any():
         own = own * (1 - levers.role_model)
@@ -197,6 +213,10 @@ def activity_probability(
     motivation, contacts, habit, a leader's commitment, less reactance) plus the levers'
     terms (mandate pressure, extrinsic motivation from rewards, campaign awareness).
 
+    One's own reasons act only in the weeks one's work calls for the network (the trait
+    ``need``, a share of weeks: it is one of several channels); what the levers add acts in any
+    week. So the chance is σ(own + levers) − (1 − need)·σ(own): need·σ(own) with no lever.
+
     What the levers add — the chance with them minus the chance without, as a share of the
     chance with them — is activity one would not have had on one's own; a lever's hollow
     weight says how much of it is hollow (``Decision``). A mandated person who already sees
@@ -214,14 +234,16 @@ def activity_probability(
     )
     if levers.role_model.any():
         own = own + b.role_model_weight * levers.role_model
-    alone = _logistic(own)
+    willing = _logistic(own)
+    idle = 1 - traits.need  # weeks one's own reasons do not come into it
+    alone = willing - idle * willing
     if not (levers.pressure.any() or state.extrinsic.any() or levers.awareness.any()):
         return Decision(alone, own=alone)
     pressed = b.pressure_weight * levers.pressure * (1 - state.reactance)
     paid = b.extrinsic_weight * state.extrinsic
     events = b.awareness_weight * levers.awareness
     total = pressed + paid + events
-    probability = _logistic(own + total)
+    probability = _logistic(own + total) - idle * willing
     with np.errstate(invalid="ignore", divide="ignore"):  # probability 0: nobody to split
         added = 1 - alone / probability
     hollow = _lever_share(

@@ -42,8 +42,9 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from models.errors import InputError
-from sim import schema
+from sim import batched, schema
 from sim.api import CONF_DIR, STUDIES, _message
+from sim.replicate import batching
 from sim.resume import code_fingerprint, completed_job
 from sim.run import (
     check_output_dir,
@@ -120,7 +121,8 @@ def run_experiment(cfg: DictConfig, overrides: list[str]) -> Path:
         )
     if worker_problem(cfg.experiment.jobs, "experiment.jobs") is None:
         cfg.experiment.jobs = worker_count(cfg.experiment.jobs, "experiment.jobs")
-    return importlib.import_module(STUDIES[name]).main(cfg, overrides)
+    with batching(cfg.experiment.batch_rows):
+        return importlib.import_module(STUDIES[name]).main(cfg, overrides)
 
 
 def study_hint(cfg: DictConfig) -> str:
@@ -135,6 +137,11 @@ def study_hint(cfg: DictConfig) -> str:
         return (
             f"the trials completed so far are kept in {folder / '.optuna'}; the same command "
             "continues the search"
+        )
+    if cfg.experiment.name == "calibrate":
+        return (
+            "no results folder was written; the generations completed so far are kept in "
+            f"{folder / '.partial'}, and the same command run again continues from them"
         )
     return ""
 
@@ -161,7 +168,7 @@ def sweep_job(cfg: DictConfig, overrides: list[str]) -> dict:
             note = {"experiment": cfg.experiment.name, "folder": str(study), "overrides": overrides}
             (folder / "experiment.json").write_text(json.dumps(note, indent=2) + "\n")
             return {"job": num, "status": "completed"}
-        result = run(cfg, overrides)
+        result = batched.take(num) or run(cfg, overrides)  # simulated ahead by the launcher
         result.provenance["command"] = reproduce_command(overrides)
         result.provenance["sweep"] = {"dir": str(folder.parent), "job": num}
         result.provenance["code"] = code_fingerprint()  # a re-run sweep reuses the job if equal

@@ -23,6 +23,7 @@ STUDIES = {
     "optimise": "experiments.optimise",
     "validate": "experiments.validate",
     "sensitivity": "experiments.sensitivity",
+    "calibrate": "experiments.calibrate",
 }
 
 # Hydra keeps global state while it composes ("GlobalHydra is already initialized" when two

@@ -101,10 +101,12 @@ class ChampionsConfig:
 class ExperimentConfig:
     """What ``python -m sim`` does: one run (``none``), or a study from ``experiments/``."""
 
-    name: str = "none"  # none | compare | optimise | validate | sensitivity
+    name: str = "none"  # none | compare | optimise | validate | sensitivity | calibrate
     replications: int = 30  # compare: replications per programme (common random numbers)
     scenarios: list[str] = field(default_factory=list)  # compare: programmes; [] = all
     jobs: int = 2  # compare: worker processes
+    # studies: the largest ensemble, in agent rows (runs × people), stepped together
+    batch_rows: int = 200_000
     bootstrap: int = 2000  # compare: bootstrap resamples for confidence intervals
     dir: str = "results/compare"  # compare: where its folder is written
     # compare: named variants, {name: {base: <programme>, set: {<scenario key>: value}}}
@@ -145,6 +147,19 @@ class ReportConfig:
 
 
 @_dataclass
+class DataConfig:
+    """An organisation's usage export to calibrate to (experiments/usage_data.py); no path
+    means none: ``experiment=calibrate`` then fits the published field patterns."""
+
+    path: Optional[str] = None  # noqa: UP045 (OmegaConf needs Optional) CSV file
+    format: str = "auto"  # auto | weekly | m365 (the Viva Engage activity user counts)
+    # date of the rollout (YYYY-MM-DD), the model's week 0; null: the first observed week
+    launch: Optional[str] = None  # noqa: UP045
+    visit_days: float = 2.0  # m365: days a weekly-active person reads, on average
+    post_days: float = 1.0  # m365: days a weekly poster posts, on average
+
+
+@_dataclass
 class OutputConfig:
     dir: str = "results/runs"  # where run folders are written
     plot: bool = True  # write adoption_vs_value.png
@@ -163,6 +178,7 @@ class RunConfig:
     discount_rate: float = 0.0  # annual, for the discounted long-run value
     champions: ChampionsConfig = field(default_factory=ChampionsConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    data: DataConfig = field(default_factory=DataConfig)
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
     experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
@@ -173,9 +189,9 @@ class RunConfig:
 @_dataclass
 class LocalSubmititConfig(LocalQueueConf):
     """``hydra/launcher=local_submitit``: the submitit plugin's local launcher, which starts
-    every job at once, with a limit (``hydra_plugins/beyond_adoption``)."""
+    every job at once, with a limit (``hydra_plugins/beyond_adoption/local_submitit.py``)."""
 
-    _target_: str = "hydra_plugins.beyond_adoption.LocalSubmititLauncher"
+    _target_: str = "hydra_plugins.beyond_adoption.local_submitit.LocalSubmititLauncher"
     array_parallelism: int = -1  # jobs running at once; -1: one per CPU (sim.workers)
 
 

@@ -39,9 +39,13 @@ from sim.run import interpolation_problems
 from sim.signals import stopping
 from sim.workers import worker_count
 
-#: The launchers whose workers run on this machine (their number is capped at its CPUs).
-JOBLIB = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
-LOCAL_SUBMITIT = "hydra_plugins.beyond_adoption.LocalSubmititLauncher"
+#: The launchers whose workers run on this machine, and the key of their number (capped at
+#: its CPUs).
+LOCAL_WORKERS = {
+    "hydra_plugins.beyond_adoption.ensemble_launcher.EnsembleLauncher": "n_jobs",
+    "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher": "n_jobs",
+    "hydra_plugins.beyond_adoption.local_submitit.LocalSubmititLauncher": "array_parallelism",
+}
 
 
 class SweepCallback(Callback):
@@ -355,12 +359,12 @@ def task_overrides(config: DictConfig) -> list[str]:
 
 
 def cap_workers(config: DictConfig) -> None:
-    """Lower the worker processes a local launcher starts (joblib's ``n_jobs``, local
-    submitit's ``array_parallelism``) to the CPUs available, or refuse nonsense
-    (``sim.workers.worker_count``); a cluster launcher's jobs run elsewhere and are left."""
+    """Lower the worker processes a local launcher starts (the ensemble and joblib launchers'
+    ``n_jobs``, local submitit's ``array_parallelism``) to the CPUs available, or refuse
+    nonsense (``sim.workers.worker_count``); a cluster launcher's jobs run elsewhere and are
+    left."""
     launcher = config.hydra.launcher
-    target = str(launcher.get("_target_", ""))
-    key = {JOBLIB: "n_jobs", LOCAL_SUBMITIT: "array_parallelism"}.get(target)
+    key = LOCAL_WORKERS.get(str(launcher.get("_target_", "")))
     if key is None:
         return
     count = worker_count(launcher[key], f"hydra.launcher.{key}")

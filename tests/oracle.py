@@ -115,10 +115,12 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
     alignment_base = traits.alignment_base.tolist()
     relevance_base = traits.relevance_base.tolist()
     time_cost_base = traits.time_cost_base.tolist()
+    need = traits.need.tolist()
     lever = {f.name: getattr(levers, f.name).tolist() for f in fields(levers)}
     u_all = draws.tolist()
     posting = (0.0, b.posting_connect, b.posting_share, b.posting_solve, b.posting_innovate)
     closest_calls = []
+    everyone_posts = sum(p * (1.0 - q) for p, q in zip(old_posts, old_lq, strict=True))
 
     def own_utility(i: int, share: float, manager_active: float, commitment: float) -> float:
         """The log-odds of being active from one's own reasons (§7.7), no lever terms."""
@@ -148,6 +150,7 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
 
         # --- 1. Exposure: what i sees of its contacts and its manager last week ----------
         n_active = 0  # active contacts
+        joined_idle = 0  # contacts who are users but were idle last week
         engaged = 0  # active contacts at Share or above
         heard_total = 0.0  # summed benefit of active contacts
         coaching = 0.0  # coaching from active champions
@@ -155,6 +158,8 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
         relayed = 0.0  # good posts that active contacts read from their own contacts
         noise = 0.0  # hollow posts
         for j in contacts[i]:
+            if was_user[j] and not was_active[j]:
+                joined_idle += 1
             if was_active[j]:
                 n_active += 1
                 heard_total += old_benefit[j]
@@ -165,7 +170,10 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
             direct += old_posts[j] * (1.0 - old_lq[j])
             relayed += old_read[j]
             noise += old_posts[j] * old_lq[j]
-        reading = (direct + b.spillover * relayed) * (1.0 + b.curation_reading_gain * curation)
+        elsewhere = everyone_posts - old_posts[i] * (1.0 - old_lq[i])  # the others' good posts
+        reading = (direct + b.spillover * relayed + b.community_reach * elsewhere) * (
+            1.0 + b.curation_reading_gain * curation
+        )
         noise *= 1.0 - b.curation_noise_cut * curation
         cross = lever["cross_reach"][i] * sum(
             1 for j in cross_contacts[i] if was_active[j] and old_stage[j] >= SHARE
@@ -191,7 +199,9 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
                 + b.coaching_pull * coaching
                 + b.leading_pull * leading
             ) / WEEKS_PER_YEAR
-            threshold_met = n_active >= b.threshold_count and share >= threshold[i]
+            signals = n_active + b.joined_signal * joined_idle
+            signal_share = signals / degree if degree else 0.0
+            threshold_met = signals >= b.threshold_count and signal_share >= threshold[i]
             p_own = 1.0 - (
                 math.exp(-hazard)
                 * (1.0 - (b.complex_prob if threshold_met else 0.0))
@@ -201,13 +211,15 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
             p_trial = 1.0 - (1.0 - p_own) * (1.0 - pressure) * (1.0 - awareness) * (1.0 - paid)
             new = u_trial < p_trial
             closest = min(closest, abs(u_trial - p_trial))
-            if b.complex_prob > 0 and n_active >= b.threshold_count and 0 < n_active < degree:
-                closest = min(closest, abs(share - threshold[i]))  # else decided exactly
+            if b.complex_prob > 0 and signals >= b.threshold_count and 0 < signals < degree:
+                closest = min(closest, abs(signal_share - threshold[i]))  # else exact
+            if b.complex_prob > 0 and 0 < b.joined_signal < 1:  # a sum of fractions
+                closest = min(closest, abs(signals - b.threshold_count))
             if new:
                 # what the levers added to trying, as far as one's own reasons (the activity
                 # rule without levers, as if one were a user) would not have one use it
                 unwilling = (
-                    1.0 - _logistic(own_utility(i, share, manager_active, commitment))
+                    1.0 - need[i] * _logistic(own_utility(i, share, manager_active, commitment))
                     if b.value_dynamics
                     else 1.0
                 )
@@ -229,11 +241,15 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
             pressed = b.pressure_weight * pressure * (1.0 - last["reactance"][i])
             extrinsic_term = b.extrinsic_weight * last["extrinsic"][i]
             aware = b.awareness_weight * awareness
-            p_active = _logistic(own + pressed + extrinsic_term + aware)
+            # one's own reasons act only in the weeks one's work calls for it (need); what the
+            # levers add acts in any week
+            willing = _logistic(own)
+            alone = need[i] * willing
+            p_active = _logistic(own + pressed + extrinsic_term + aware) - (1.0 - need[i]) * willing
             active = u_activity < p_active
             closest = min(closest, abs(u_activity - p_active))
             if active:
-                added = 1.0 - _logistic(own) / p_active
+                added = 1.0 - alone / p_active
                 hollow = _lever_split(
                     added,
                     [

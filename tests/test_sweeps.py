@@ -37,8 +37,10 @@ TINY = ["org.size=80", "weeks=12", "output.plot=false"]
 JOB_TINY = ["org.size=80", "weeks=12", "output.plot=False"]  # as Hydra hands them to a job
 # The sweep every launcher runs: 2 × 2 = 4 jobs, over a value and a config group.
 GRID = [*TINY, "champions.share=0,0.1", "org=hierarchy,small_world"]
-# More workers than any machine has CPUs (lowered to them); two submitit jobs at a time.
-LAUNCHERS = {"basic": [], "joblib": ["hydra/launcher=local_joblib", "hydra.launcher.n_jobs=10000"]}
+# ensemble (the default: the runs simulated together), basic (one by one), joblib with more
+# workers than any machine has CPUs (lowered to them), submitit two jobs at a time
+LAUNCHERS = {"ensemble": [], "basic": ["hydra/launcher=basic"]}
+LAUNCHERS["joblib"] = ["hydra/launcher=local_joblib", "hydra.launcher.n_jobs=10000"]
 LAUNCHERS["submitit"] = ["hydra/launcher=local_submitit", "hydra.launcher.array_parallelism=2"]
 RUN_FILES = {"weekly.parquet", "groups.parquet", "summary.json", "config.yaml", "provenance.json"}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -243,7 +245,7 @@ def test_launcher_options_are_what_the_readme_says():
     assert slurm._target_.endswith("SlurmLauncher")
     assert {"partition", "timeout_min", "cpus_per_task", "mem_gb"} <= set(slurm)
     local = compose_all(["hydra/launcher=local_submitit"]).hydra.launcher
-    assert local._target_ == "hydra_plugins.beyond_adoption.LocalSubmititLauncher"
+    assert local._target_ == "hydra_plugins.beyond_adoption.local_submitit.LocalSubmititLauncher"
     assert local.array_parallelism == -1  # one job per CPU at a time
 
 
@@ -381,7 +383,7 @@ def test_results_are_identical_whatever_the_launcher_and_worker_count(runs):
         assert not_done == [] and len(table) == 4
         tables[name] = table
     metrics = [c for c in tables["basic"].columns if c not in ("job",)]
-    for name in ("joblib", "submitit"):
+    for name in ("ensemble", "joblib", "submitit"):
         pd.testing.assert_frame_equal(tables[name][metrics], tables["basic"][metrics])
         for job in range(4):
             for file in ("weekly.parquet", "groups.parquet", "summary.json"):
@@ -393,7 +395,7 @@ def test_submitit_keeps_its_files_inside_the_sweep_folder_and_no_stray_one(runs)
     run = runs["submitit"]
     logs = run.out / ".submitit"
     record = json.loads((run.out / "sweep.json").read_text())
-    assert record["launcher"]["_target_"].endswith("beyond_adoption.LocalSubmititLauncher")
+    assert record["launcher"]["_target_"].endswith("local_submitit.LocalSubmititLauncher")
     assert record["launcher"]["submitit_folder"].startswith(str(run.out))
     # one folder per job (named by its process id), and not the empty '%j' submitit makes
     assert sorted(p.name.isdigit() for p in logs.iterdir()) == [True] * 4
