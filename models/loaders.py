@@ -22,6 +22,7 @@ import csv
 import dataclasses
 import os
 import re
+import stat
 import warnings
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable
@@ -36,6 +37,36 @@ from models.organisation import CHAMPION, ROLE_NAMES, Organisation, climb
 
 _DELIMITERS = {",": "','", ";": "';'", "\t": "a tab"}
 _UNASSIGNED = "unassigned"
+#: Longest header line read (characters): a real header is a few column names; reading an
+#: endless line (a file with no line breaks) would otherwise fill memory.
+MAX_HEADER = 65_536
+#: What a path that is not a regular file is, for messages.
+_SPECIAL = {
+    stat.S_ISCHR: "character device",
+    stat.S_ISBLK: "block device",
+    stat.S_ISFIFO: "named pipe (FIFO)",
+    stat.S_ISSOCK: "socket",
+}
+
+
+def file_problem(label: str, path: str | os.PathLike) -> str | None:
+    """Why ``path`` cannot be read as a network file (``label`` starts the message), or None.
+
+    Only regular files are read: a device such as ``/dev/zero`` never ends and would fill
+    memory, and a named pipe blocks until something writes to it. Checked before opening, so
+    neither is ever opened."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return f"{label}: no such file"
+    except OSError as error:
+        return f"{label}: cannot read the file ({error.strerror})"
+    if stat.S_ISDIR(mode):
+        return f"{label} is a folder; give a network file"
+    for test, kind in _SPECIAL.items():
+        if test(mode):
+            return f"{label} is a {kind}, not a regular file; give a network file"
+    return None
 
 
 @dataclass(frozen=True)
@@ -61,9 +92,17 @@ class _People:
 
 
 def _open_header(label: str, path: str) -> str:
+    problem = file_problem(label, path)
+    if problem:
+        raise InputError(problem)
     try:
         with open(path, encoding="utf-8-sig") as handle:
-            header = handle.readline()
+            header = handle.readline(MAX_HEADER + 1)
+            if len(header) > MAX_HEADER:
+                raise InputError(
+                    f"{label} line 1: longer than {MAX_HEADER:,} characters; the first line "
+                    "must be the header (column names)"
+                )
             empty = not header.strip() and not handle.read(1 << 16).strip()
     except FileNotFoundError:
         raise InputError(f"{label}: no such file") from None
@@ -288,6 +327,9 @@ def _read_ties(
 
 def _read_graphml(path: str) -> tuple[np.ndarray, np.ndarray, _People]:
     label = f"org.path: {path}"
+    problem = file_problem(label, path)
+    if problem:
+        raise InputError(problem)
     try:
         graph = nx.read_graphml(path)
     except FileNotFoundError:

@@ -2,18 +2,21 @@
 
 Writes ``results/runs/<timestamp>/`` (weekly.parquet, groups.parquet, summary.json,
 config.yaml, provenance.json, adoption_vs_value.png) and prints where. Bad input stops with
-one message and a non-zero exit status, before anything is written.
+one message and exit status 2, before anything is written, whoever finds it: our checks, or
+Hydra while it composes the command line (``report_errors``).
 
 With ``-m`` (Hydra multirun, or a preset that sets ``hydra.mode: MULTIRUN``) every job writes
 the same run folder at ``<sweep dir>/<job number>``. A job that fails writes only
-``error.json`` there and prints one line; the other jobs carry on (``sim.aggregate`` has the
+``error.json`` there and prints one line; the other jobs carry on (``sim.sweep`` has the
 sweep's start and end, and the aggregation command). The same sweep run again into the same
 ``hydra.sweep.dir`` skips the jobs whose folder already holds their complete, valid result
 (``sim.resume``) and runs the others.
 
 Ctrl-C and SIGTERM stop a run, a study or a sweep with one line saying what was kept
 (``sim.signals``); nothing half-written is left. An unexpected error (a bug) is one line too,
-with the traceback saved to a file for a bug report (``crashed``).
+with the traceback saved to a file for a bug report (``crashed``), and exit status 1, as for
+a sweep in which any job failed. A sweep job in a worker process ends if the process that
+launched it dies (``sim.workers.watch_parent``).
 """
 
 import importlib
@@ -30,17 +33,29 @@ from pathlib import Path
 from typing import NoReturn
 
 import hydra
+import hydra._internal.utils
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from models.errors import InputError
 from sim import batched, schema
-from sim.aggregate import progress
+from sim.api import CONF_DIR, STUDIES, _message
 from sim.replicate import batching
 from sim.resume import code_fingerprint, completed_job
-from sim.run import check_output_dir, new_run_folder, run
-from sim.signals import interrupted, terminate_like_interrupt
+from sim.run import (
+    check_output_dir,
+    interpolation_problems,
+    new_run_folder,
+    run,
+    schema_problems,
+)
+from sim.signals import STOPPING, interrupted, stopping, terminate_like_interrupt
+from sim.sweep import completed_line, failed_line, progress
+from sim.workers import watch_from_the_start, watch_parent, worker_count, worker_problem
 
 schema.register()
 
@@ -53,31 +68,27 @@ def _format_warning(message, category, filename, lineno, line=None) -> str:
 
 warnings.formatwarning = _format_warning
 
-#: What an interruption stops, and what the user can do then (set as the command proceeds).
-STOPPING = {"what": "the run", "hint": ""}
-
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> dict | None:
+    watch_parent()  # a job in a joblib worker ends when the sweep's process dies
     hydra_cfg = HydraConfig.get()
-    overrides = list(hydra_cfg.overrides.task)
+    # as typed: reading them through the config would resolve (and fail on) ${...} in them
+    overrides = OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False)
     if hydra_cfg.mode == RunMode.MULTIRUN:
-        STOPPING["what"] = "the sweep"
-        STOPPING["hint"] = (
-            "finished jobs are kept; run the same command again with "
-            f"hydra.sweep.dir={shlex.quote(str(hydra_cfg.sweep.dir))} to run the others"
-        )
         return sweep_job(cfg, overrides)
-    if cfg.experiment.name != "none":
-        run_experiment(cfg, overrides)
-        return
+    stopping("the run")
     try:
+        check_readable(cfg)
+        if cfg.experiment.name != "none":
+            stopping(f"experiment={cfg.experiment.name}", study_hint(cfg))
+            print(f"wrote {run_experiment(cfg, overrides)}")
+            return
         check_output_dir(cfg.output.dir)
         result = run(cfg, overrides, progress=cfg.output.progress and sys.stderr.isatty())
         folder = result.save(new_run_folder(cfg.output.dir), plot=cfg.output.plot)
     except InputError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+        refuse(e)
     except Exception as e:
         crashed(e)
     s = result.summary
@@ -89,51 +100,50 @@ def main(cfg: DictConfig) -> dict | None:
     print(f"wrote {folder}")
 
 
-def run_experiment(cfg: DictConfig, overrides: list[str]) -> Path | None:
-    """A study from ``experiments/`` (``experiment=<name>``), with the same error handling."""
-    studies = {
-        "compare": "experiments.compare",
-        "optimise": "experiments.optimise",
-        "validate": "experiments.validate",
-        "sensitivity": "experiments.sensitivity",
-        "calibrate": "experiments.calibrate",
-    }
-    if cfg.experiment.name not in studies:
-        print(
-            f"error: experiment.name={cfg.experiment.name!r} is not an experiment: choose one of "
-            f"none, {', '.join(studies)}",
-            file=sys.stderr,
+def check_readable(cfg: DictConfig) -> None:
+    """Refuse what would make reading a value fail, before anything reads one: interpolations
+    (``${...}``) that do not resolve, keys added (``+``) or removed (``~``) against the
+    schemas (``sim.run``)."""
+    problems = interpolation_problems(cfg) or schema_problems(cfg)
+    if problems:
+        raise InputError("\n".join(problems))
+
+
+def run_experiment(cfg: DictConfig, overrides: list[str]) -> Path:
+    """A study from ``experiments/`` (``experiment=<name>``): its folder. The worker
+    processes (``experiment.jobs``) are capped at the CPUs available; a count that is not one
+    is left for the study to refuse with its other problems."""
+    name = cfg.experiment.name
+    if name not in STUDIES:
+        raise InputError(
+            f"experiment.name={name!r} is not an experiment: choose one of none, "
+            f"{', '.join(STUDIES)}"
         )
-        sys.exit(2)
-    study = importlib.import_module(studies[cfg.experiment.name])
-    STOPPING["what"] = f"experiment={cfg.experiment.name}"
+    if worker_problem(cfg.experiment.jobs, "experiment.jobs") is None:
+        cfg.experiment.jobs = worker_count(cfg.experiment.jobs, "experiment.jobs")
+    with batching(cfg.experiment.batch_rows):
+        return importlib.import_module(STUDIES[name]).main(cfg, overrides)
+
+
+def study_hint(cfg: DictConfig) -> str:
+    """What an interrupted study keeps and how to finish it ("" if it keeps nothing)."""
+    folder = Path(cfg.experiment.dir)
     if cfg.experiment.name == "compare":
-        STOPPING["hint"] = (
+        return (
             "no results folder was written; the replications completed so far are saved in "
-            f"{Path(cfg.experiment.dir) / '.partial'}, and the same command run again "
-            "simulates only the others"
+            f"{folder / '.partial'}, and the same command run again simulates only the others"
         )
     if cfg.experiment.name == "optimise":
-        STOPPING["hint"] = (
-            f"the trials completed so far are kept in {Path(cfg.experiment.dir) / '.optuna'}; "
-            "the same command continues the search"
+        return (
+            f"the trials completed so far are kept in {folder / '.optuna'}; the same command "
+            "continues the search"
         )
-    elif cfg.experiment.name == "calibrate":
-        STOPPING["hint"] = (
+    if cfg.experiment.name == "calibrate":
+        return (
             "no results folder was written; the generations completed so far are kept in "
-            f"{Path(cfg.experiment.dir) / '.partial'}, and the same command run again continues "
-            "from them"
+            f"{folder / '.partial'}, and the same command run again continues from them"
         )
-    try:
-        with batching(cfg.experiment.batch_rows):
-            folder = study.main(cfg, overrides)
-    except InputError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
-    except Exception as e:
-        crashed(e)
-    print(f"wrote {folder}")
-    return folder
+    return ""
 
 
 def sweep_job(cfg: DictConfig, overrides: list[str]) -> dict:
@@ -146,6 +156,7 @@ def sweep_job(cfg: DictConfig, overrides: list[str]) -> dict:
     folder = Path(hydra_cfg.runtime.output_dir)
     label = f"job {num} ({' '.join(overrides) or 'no overrides'})"
     try:
+        check_readable(cfg)
         config = OmegaConf.to_container(cfg, resolve=True)
         if cfg.experiment.name == "none" and completed_job(folder, overrides, config):
             print(f"{label}: already complete in {folder}, skipped", flush=True)
@@ -153,6 +164,7 @@ def sweep_job(cfg: DictConfig, overrides: list[str]) -> dict:
         _clear_job_folder(folder)
         if cfg.experiment.name != "none":  # a study per job: it writes its own folder
             study = run_experiment(cfg, overrides)
+            print(f"{label}: experiment={cfg.experiment.name} wrote {study}", flush=True)
             note = {"experiment": cfg.experiment.name, "folder": str(study), "overrides": overrides}
             (folder / "experiment.json").write_text(json.dumps(note, indent=2) + "\n")
             return {"job": num, "status": "completed"}
@@ -165,17 +177,56 @@ def sweep_job(cfg: DictConfig, overrides: list[str]) -> dict:
         if isinstance(e, SystemExit) and e.code in (0, None):
             return {"job": num, "status": "completed"}
         message = job_error(folder, num, overrides, e)
-        print(f"error: {label} failed: {message}", file=sys.stderr, flush=True)
+        print(failed_line(label, message), file=sys.stderr, flush=True)
         return {"job": num, "status": "failed", "message": message}
-    s = result.summary
-    done = progress(folder.parent, num)
-    print(
-        f"{label}: long-run value {s['long_run_value']:,.0f} h, "
-        f"peak weekly-active {s['peak_active_share']:.0%}; wrote {result.folder}"
-        + (f" [{done}]" if done else ""),
-        flush=True,
-    )
+    print(completed_line(label, result.summary, result.folder, progress(folder.parent, num + 1)))
     return {"job": num, "status": "completed"}
+
+
+def refuse(error: BaseException) -> NoReturn:
+    """Bad input: its message on stderr, exit status 2."""
+    print(f"error: {_message(error)}", file=sys.stderr, flush=True)
+    sys.exit(2)
+
+
+def report_errors(func):
+    """Run ``func`` as Hydra's ``run_and_report`` does, reporting what it raises our way:
+    Hydra's own refusals (an unknown option, a value of the wrong type, an override it cannot
+    parse) and anything raised before the command began its work (Hydra failing on the
+    command line) are bad input, one message and exit status 2; anything else is
+    ``crashed``. Hydra's version exits 1 for both and prints tracebacks for some refusals.
+    ``HYDRA_FULL_ERROR=1`` raises instead, as with Hydra's."""
+    try:
+        return func()
+    except Exception as e:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        if isinstance(e, InputError | HydraException | OmegaConfBaseException):
+            refuse(e)
+        if not STOPPING.started:
+            refuse(InputError(command_line_problem(e)))
+        crashed(e)
+
+
+def command_line_problem(error: Exception) -> str:
+    """The message for an error Hydra raised while composing the command line that is not
+    one of its own refusals (``population=[1,2]`` raises a TypeError inside Hydra)."""
+    groups = {p.relative_to(CONF_DIR).as_posix() for p in CONF_DIR.rglob("*") if p.is_dir()}
+    parser = OverridesParser.create()
+    for arg in sys.argv[1:]:
+        try:
+            override = parser.parse_override(arg)
+        except HydraException:
+            continue
+        value = override.value()
+        names = value if isinstance(value, list) else [value]
+        if override.key_or_group in groups and not all(isinstance(v, str) for v in names):
+            options = sorted(p.stem for p in (CONF_DIR / override.key_or_group).glob("*.yaml"))
+            return (
+                f"{arg}: {override.key_or_group} is a config group: give the name of one of "
+                f"its options ({', '.join(options)})"
+            )
+    return f"the command line could not be composed into a config: {type(error).__name__}: {error}"
 
 
 def crashed(error: Exception) -> NoReturn:
@@ -256,19 +307,24 @@ def job_error(folder: Path, num: int, overrides: list[str], error: BaseException
     }
     if not isinstance(error, InputError | SystemExit):  # a bug: keep where it happened
         record["traceback"] = traceback.format_exception(error)
+    tmp = folder / ".error.json.tmp"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / ".error.json.tmp"
         tmp.write_text(json.dumps(record, indent=2) + "\n")
         os.replace(tmp, folder / "error.json")
     except OSError as e:
+        tmp.unlink(missing_ok=True)  # a full disk: leave nothing half-written
         message += f" (and error.json could not be written in {folder}: {e.strerror or e})"
     return message
 
 
 if __name__ == "__main__":
     terminate_like_interrupt()
+    # Hydra reports every error through this (private) function, exit status 1 for all;
+    # replacing it is the only way to give bad input its documented status, 2
+    hydra._internal.utils.run_and_report = report_errors
+    watch_from_the_start()
     try:
         main()
     except KeyboardInterrupt as stopped:
-        interrupted(stopped, STOPPING["what"], STOPPING["hint"])
+        interrupted(stopped)

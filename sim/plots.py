@@ -120,13 +120,20 @@ class Style:
         (second.xaxis if which == "x" else second.yaxis).set_major_formatter(THOUSANDS)
 
 
+#: Seeds the ids matplotlib gives clip paths and glyphs in an SVG (random by default), so
+#: that the same figure is the same bytes every time.
+SVG_HASH_SALT = "beyond-adoption"
+
+
 def save_figure(fig, stem: str | Path) -> list[Path]:
-    """Write ``<stem>.png`` and ``<stem>.svg`` and close the figure. The SVG has no timestamp
-    and keeps its text as text (searchable, editable on a slide), not as glyph outlines."""
+    """Write ``<stem>.png`` and ``<stem>.svg`` and close the figure: the one place every
+    figure is saved, and byte-identical for the same inputs (no date in the SVG, a fixed salt
+    for its ids). The SVG keeps its text as text (searchable, editable on a slide), not as
+    glyph outlines."""
     stem = Path(stem)
     paths = [stem.with_name(f"{stem.name}.png"), stem.with_name(f"{stem.name}.svg")]
     fig.savefig(paths[0], dpi=110)
-    with plt.rc_context({"svg.fonttype": "none"}):
+    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": SVG_HASH_SALT}):
         fig.savefig(paths[1], metadata={"Date": None})
     plt.close(fig)
     return paths

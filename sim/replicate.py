@@ -41,6 +41,7 @@ from models.interventions import Intervention
 from models.model import AdoptionModel
 from models.params import Behaviour
 from sim.run import check, scenario_interventions
+from sim.workers import watch_parent
 
 if TYPE_CHECKING:
     from sim.resume import RunCache
@@ -189,6 +190,7 @@ def run_batch(
 
 
 def _batch_job(indices: list[int], jobs, departments: bool, groups: bool):
+    watch_parent()  # a worker ends when the study's process dies, even by SIGKILL
     return indices, run_batch(jobs, departments, groups)
 
 

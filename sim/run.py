@@ -6,6 +6,7 @@ under a temporary name and renamed at the end, so a failed or interrupted run le
 nothing that looks like a result.
 """
 
+import dataclasses
 import errno
 import json
 import os
@@ -17,14 +18,17 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from models import interventions, targeting
 from models.errors import InputError
 from models.interventions import Intervention
+from models.loaders import file_problem
 from models.model import AdoptionModel
 from models.params import Behaviour, problems
 from sim.provenance import provenance
+from sim.resources import memory_problems
 
 
 @dataclass
@@ -118,12 +122,19 @@ def check(cfg: DictConfig) -> None:
 
 
 def config_problems(cfg: DictConfig) -> list[str]:
-    """One message per problem of a composed run config (empty when it is valid): required
-    keys not given; behavioural parameters outside their ranges or not finite; the
-    organisation's parameters and files; horizon, seed and discount rate; the champions' share
-    and rule; every field of every intervention, including start ≤ end. Each message names the
-    full key, the bad value and what is allowed. Types and unknown keys were refused earlier,
-    by Hydra, while composing (``sim.api.compose``)."""
+    """One message per problem of a composed run config (empty when it is valid):
+    interpolations (``${...}``) that cannot be resolved or resolve to a value of the wrong
+    type; keys no schema has (added with ``+``) and keys removed (``~``); required keys not
+    given; behavioural
+    parameters outside their ranges or not finite; the organisation's parameters and files;
+    horizon, seed and discount rate; the champions' share and rule; every field of every
+    intervention, including start ≤ end; and, once all of those hold, the memory the run (or
+    comparison) needs against the memory available (``sim.resources``). Each message names the
+    full key, the bad value and what is allowed. Types and unknown keys of known nodes were
+    refused earlier, by Hydra, while composing (``sim.api.compose``)."""
+    errors = interpolation_problems(cfg) or schema_problems(cfg)
+    if errors:  # every other check reads values, which would raise on these
+        return errors
     errors = [
         f"{key} is required but not given: add {key}=<value>"
         for key in sorted(OmegaConf.missing_keys(cfg))  # e.g. org=file without org.path
@@ -166,7 +177,83 @@ def config_problems(cfg: DictConfig) -> list[str]:
             continue
         found = iv.problems()
         errors += found + _too_large(f"scenario.interventions.{name}", node, already=found)
+    if not errors:  # the estimate reads sizes that must be valid first
+        errors += memory_problems(cfg)
     return errors
+
+
+def interpolation_problems(cfg: DictConfig) -> list[str]:
+    """A message for every value written as an interpolation (``weeks=${oc.env:X}``) that
+    cannot be resolved (an unset variable, a key that refers to itself) or resolves to a value
+    of the wrong type, naming the key and what was written; OmegaConf would otherwise raise
+    wherever the value is first read."""
+    out: list[str] = []
+
+    def walk(node, raw, prefix: str) -> None:
+        keys = node.keys() if isinstance(node, DictConfig) else range(len(node))
+        for key in keys:
+            full = f"{prefix}{key}"
+            if OmegaConf.is_missing(node, key):
+                continue  # reported as required but not given
+            try:
+                value = node[key]
+            except OmegaConfBaseException as e:
+                reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                out.append(f"{full}={raw[key]}: the interpolation cannot be used: {reason}")
+                continue
+            if isinstance(value, DictConfig | ListConfig):
+                walk(value, raw[key], f"{full}.")
+
+    walk(cfg, OmegaConf.to_container(cfg, resolve=False), "")
+    return out
+
+
+def schema_problems(cfg: DictConfig) -> list[str]:
+    """A message for every key that no schema has and for every key a schema requires that
+    is gone. Hydra refuses a misspelt key, but ``+key=value`` adds it anyway (it would then be
+    written into config.yaml and ignored) and ``~key`` deletes it (every later read of it
+    would fail). The free-form nodes (``experiment.params``, the interventions, which are
+    checked by their own fields) take any key."""
+    from sim import schema
+
+    def present(node: DictConfig, key: str):
+        return node[key] if key in node and isinstance(node[key], DictConfig) else None
+
+    org = present(cfg, "org")
+    nodes = {
+        "": (cfg, schema.RunConfig),
+        "org.": (org, schema.ORG_SCHEMAS.get(org.get("generator")) if org else None),
+        **{
+            f"{name}.": (present(cfg, name), getattr(schema, kind))
+            for name, kind in (
+                ("population", "PopulationSchema"),
+                ("champions", "ChampionsConfig"),
+                ("calibration", "CalibrationConfig"),
+                ("scenario", "ScenarioConfig"),
+                ("experiment", "ExperimentConfig"),
+                ("output", "OutputConfig"),
+            )
+        },
+    }
+    out = []
+    for prefix, (node, cls) in nodes.items():
+        if node is None or cls is None:
+            continue  # gone (reported above) or an unknown generator (org_problems)
+        known = [f.name for f in dataclasses.fields(cls)]
+        raw = OmegaConf.to_container(node, resolve=False)
+        where = prefix[:-1] or "the config"
+        out += [
+            f"{prefix}{key}={raw[key]} is not a setting: {where} has {', '.join(known)}"
+            for key in node
+            if key not in known
+        ]
+        there = set(node.keys())  # with keys still to be given (``key in node`` omits them)
+        out += [
+            f"{prefix}{key} is required but was removed (~{prefix}{key}): drop that override"
+            for key in known
+            if key not in there
+        ]
+    return out
 
 
 #: Largest magnitude of any number in the config: the agents' state is float32 (largest
@@ -251,11 +338,9 @@ def org_problems(org) -> list[str]:
             attempt(generators.number, key, value, low, float("inf") if high is None else high)
     for key in ORG_FILES:
         if org.get(key) is not None:
-            path = str(org[key])
-            if not os.path.exists(path):
-                out.append(f"org.{key}: {path}: no such file")
-            elif os.path.isdir(path):
-                out.append(f"org.{key}: {path} is a folder; give a network file")
+            problem = file_problem(f"org.{key}: {org[key]}", str(org[key]))
+            if problem:
+                out.append(problem)
     return out
 
 

@@ -14,14 +14,17 @@ signatures here, so the command line, the Python API and the models cannot drift
 
 import dataclasses
 import inspect
+import secrets
 import types
 import typing
 from dataclasses import dataclass as _dataclass
 from dataclasses import field, fields, make_dataclass
+from datetime import datetime
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from hydra_plugins.hydra_submitit_launcher.config import LocalQueueConf
+from omegaconf import MISSING, OmegaConf
 
 from models import generators
 from models.interventions import Intervention
@@ -183,10 +186,34 @@ class RunConfig:
     budget: Optional[float] = None  # noqa: UP045 optimise: most hours a programme may cost
 
 
+@_dataclass
+class LocalSubmititConfig(LocalQueueConf):
+    """``hydra/launcher=local_submitit``: the submitit plugin's local launcher, which starts
+    every job at once, with a limit (``hydra_plugins/beyond_adoption/local_submitit.py``)."""
+
+    _target_: str = "hydra_plugins.beyond_adoption.local_submitit.LocalSubmititLauncher"
+    array_parallelism: int = -1  # jobs running at once; -1: one per CPU (sim.workers)
+
+
+def unique_name() -> str:
+    """``${unique_name:}``, the default sweep folder's name (``hydra.sweep.dir``): the start
+    time and a random suffix, so that sweeps started in the same second never share a folder.
+    OmegaConf caches it in the config (``use_cache``) and Hydra copies that cache into every
+    job's config, so the launching process and every job agree on it."""
+    return f"{datetime.now():%Y-%m-%d_%H-%M-%S}_{secrets.token_hex(3)}"
+
+
+# At import, not in register(): a sweep job in a worker process resolves the folder's name
+# (from the cache its config carries) wherever it unpickles its config.
+if not OmegaConf.has_resolver("unique_name"):
+    OmegaConf.register_new_resolver("unique_name", unique_name, use_cache=True)
+
+
 def register() -> None:
     """Put every schema in the ConfigStore (idempotent)."""
     cs = ConfigStore.instance()
     cs.store(group="schema", name="run", node=RunConfig)
     cs.store(group="schema", name="population", node=PopulationSchema)
+    cs.store(group="schema/launcher", name="local_submitit", node=LocalSubmititConfig)
     for kind, schema in ORG_SCHEMAS.items():
         cs.store(group="schema/org", name=kind, node=schema)

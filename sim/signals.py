@@ -17,6 +17,28 @@ which a re-run ignores.
 import signal
 import sys
 import threading
+from dataclasses import dataclass
+
+
+@dataclass
+class Stopping:
+    """What an interruption would stop and what it keeps, kept up to date as a command
+    proceeds (the sweep's part is set in the process that launches the jobs, whatever the
+    launcher), so that the one line printed says what is true."""
+
+    what: str = "the run"
+    #: what is kept and how to finish; empty: nothing was written
+    hint: str = ""
+    #: the command line has been composed into a config and work has begun
+    started: bool = False
+
+
+STOPPING = Stopping()
+
+
+def stopping(what: str, hint: str = "") -> None:
+    """From now on, an interruption stops ``what`` and keeps what ``hint`` says."""
+    STOPPING.what, STOPPING.hint, STOPPING.started = what, hint, True
 
 
 class Terminated(KeyboardInterrupt):
@@ -39,9 +61,12 @@ def exit_status(error: KeyboardInterrupt) -> int:
     return 128 + (signal.SIGTERM if isinstance(error, Terminated) else signal.SIGINT)
 
 
-def interrupted(error: KeyboardInterrupt, what: str = "the run", hint: str = "") -> None:
+def interrupted(error: KeyboardInterrupt, what: str | None = None, hint: str | None = None) -> None:
     """One line on stderr saying what was stopped, by what, and ``hint`` (what was kept and how
-    to finish), then exit with :func:`exit_status`; never a traceback."""
+    to finish; both default to :data:`STOPPING`'s), then exit with :func:`exit_status`; never a
+    traceback."""
+    what = STOPPING.what if what is None else what
+    hint = STOPPING.hint if hint is None else hint
     how = "by SIGTERM" if isinstance(error, Terminated) else "by Ctrl-C (SIGINT)"
     print(
         f"interrupted: {what} was stopped {how}"

@@ -14,15 +14,23 @@
   blanks, unknown people, roles and reporting lines — either load into an organisation that
   satisfies every invariant the model relies on (``Organisation.validate``) or are refused
   with an ``InputError`` naming the key and the file.
+* Random command lines (issue 18) — overrides over values, config groups, added and removed
+  keys, with odd values and interpolations — run as ``python -m sim`` subprocesses: exit
+  status 0 or 2, never a traceback, and a refusal is one message that writes nothing.
 
 (tests/test_dynamics.py tests the weekly step itself under random parameters and levers.)
 """
 
 import math
 import re
+import subprocess
+import sys
+import tempfile
 from dataclasses import fields
+from pathlib import Path
 
 import numpy as np
+from conftest import cli_env
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from invariants import assert_sound_model, assert_sound_state
@@ -309,3 +317,99 @@ def test_any_org_chart_loads_as_a_valid_organisation_or_is_refused_by_line(chart
             return
     org.validate()
     assert org.has_hierarchy
+
+
+# --- the command line, fuzzed (issue 18, item 7) -----------------------------------------------
+
+#: Keys an override list is drawn over: values, config groups, keys no schema has (``+``),
+#: a deletion (``~``); each with odd values besides sensible ones.
+FUZZED_KEYS = [
+    "weeks",
+    "seed",
+    "discount_rate",
+    "org",
+    "org.size",
+    "org.k",
+    "org.span",
+    "org.path",
+    "population",
+    "population.stage_up",
+    "population.time_cost",
+    "champions.share",
+    "champions.rule",
+    "scenario",
+    "calibration",
+    "output.snapshots",
+    "experiment.jobs",
+    "+bogus",
+    "+org.extra",
+]
+ODD_VALUES = [
+    "",
+    "abc",
+    "null",
+    "true",
+    "nan",
+    "-inf",
+    "1e39",
+    "[1,2]",
+    "{a:1}",
+    "'quoted'",
+    "a,b",
+    "${oc.env:HOME}",
+    "${oc.env:BEYOND_ADOPTION_UNSET}",
+    "${weeks}",
+    "1000000000000",
+    "/dev/zero",
+    "small_world",
+    "mandate",
+]
+
+
+@st.composite
+def command_lines(draw) -> list[str]:
+    """1-4 overrides over distinct keys (a small organisation and horizon unless drawn)."""
+    keys = draw(st.lists(st.sampled_from(FUZZED_KEYS), min_size=1, max_size=4, unique=True))
+    args = []
+    for key in keys:
+        value = draw(
+            st.one_of(
+                st.sampled_from(ODD_VALUES),
+                st.integers(-3, 60 if key == "weeks" else 2000).map(str),
+                st.floats(-2, 2, allow_nan=False).map(number),
+                st.text(alphabet="ab01=,[]{}$:+'. _-", max_size=6),
+            )
+        )
+        args.append(f"{key}={value}")
+    if draw(st.integers(0, 5)) == 0:
+        args.append("~weeks")  # a deletion: weeks is then required
+    keys = {a.split("=", 1)[0].lstrip("+~") for a in args}
+    args += [f"{k}={v}" for k, v in (("weeks", "6"), ("org.size", "40")) if k not in keys]
+    return args
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(args=command_lines())
+def test_the_command_line_accepts_or_refuses_cleanly_whatever_it_is_given(args):
+    """``python -m sim`` with random override lists (as subprocesses): exit status 0 or 2,
+    never a traceback; a refusal is one message on stderr and writes nothing at all."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cwd, out = Path(tmp) / "cwd", Path(tmp) / "out"
+        cwd.mkdir()
+        proc = subprocess.run(
+            [sys.executable, "-m", "sim", *args, f"output.dir={out}", "output.plot=false"],
+            cwd=cwd,
+            env=cli_env(),
+            capture_output=True,
+            encoding="utf-8",
+            timeout=300,
+        )
+        text = proc.stdout + proc.stderr
+        assert proc.returncode in (0, 2), (args, text)
+        assert "Traceback" not in text, (args, text)
+        if proc.returncode == 2:
+            assert proc.stderr.startswith("error: ") and proc.stderr.count("error: ") == 1, text
+            assert proc.stdout == "", text
+            assert not out.exists() and list(cwd.iterdir()) == [], (args, text)
+        else:
+            assert "error:" not in text and len(list(out.iterdir())) == 1, (args, text)

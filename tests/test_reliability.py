@@ -8,7 +8,13 @@
   (items 3, 4);
 * faults: a job that raises, a full disk, an unwritable results folder (item 7);
 * numerical soundness of a 10,000-week run and of every parameter at the edges of its allowed
-  range (item 5).
+  range (item 5);
+* issue 18: worker counts capped at the CPUs; every size that grows memory checked against
+  the memory available, with an estimate within a factor of 2 of the measurement; devices,
+  named pipes and endless lines refused; no worker outliving a killed comparison or joblib
+  sweep; exit status 2 and one message for every refusal, Hydra's included; a sweep exiting 1
+  for any job without a result; interruption messages that say what was kept; byte-identical
+  figures; ``sim.simulate`` refusing studies.
 
 The command-line cases are real subprocesses, started together by a module-scoped fixture
 (each is mostly start-up time); the interrupted ones are stopped by a signal once they have
@@ -23,6 +29,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields, replace
@@ -157,7 +164,7 @@ def interrupted_sweep(base: Path) -> dict:
 
 def interrupted_run(base: Path) -> dict:
     out = base / "runs"
-    proc = start(["org.size=200", "weeks=1000000", f"output.dir={out}"], base / "cwd")
+    proc = start(["org.size=200", "weeks=100000", f"output.dir={out}"], base / "cwd")
     time.sleep(0.5)
     stopped = stop_when(proc, lambda: True, signal.SIGTERM)
     return {"stopped": stopped, "out": out}
@@ -547,6 +554,370 @@ def test_an_unexpected_error_is_one_message_with_the_traceback_in_a_file(
     )
     (report,) = tmp_path.glob("beyond-adoption-crash-*.txt")
     assert "Traceback" in report.read_text() and "ZeroDivisionError" in report.read_text()
+
+
+# --- issue 18: bounded resources, no orphans, honest exit codes ---------------------------------
+
+#: Inputs the command line must refuse with exit status 2, one message and nothing written:
+#: Hydra's own refusals, interpolations, keys no schema has, sizes beyond the memory of any
+#: machine, and network files that are not regular files. ``{fifo}`` is a named pipe.
+REFUSED = {
+    "unparseable": (["weeks=["], r"^error: no viable alternative at input '\['"),
+    "wrong type": (["weeks=abc"], r"^error: Error merging override weeks=abc\n.*Integer"),
+    "unknown option": (["org=nowhere"], r"^error: In 'config': Could not find 'org/nowhere'"),
+    "group given numbers": (
+        ["population=[1,2]"],
+        r"^error: population=\[1,2\]: population is a config group: give the name of one of "
+        r"its options \(default\)$",
+    ),
+    "added key": (["+bogus=1"], r"^error: bogus=1 is not a setting: the config has org, "),
+    "added org key": (["+org.bogus=2"], r"^error: org\.bogus=2 is not a setting: org has "),
+    "unset variable": (
+        ["org.size=${oc.env:BEYOND_ADOPTION_NOPE}"],
+        r"^error: org\.size=\$\{oc\.env:BEYOND_ADOPTION_NOPE\}: the interpolation cannot be "
+        r"used: .*BEYOND_ADOPTION_NOPE' not found",
+    ),
+    "self-reference": (
+        ["weeks=${weeks}"],
+        r"^error: weeks=\$\{weeks\}: the interpolation cannot be used: Recursive",
+    ),
+    "wrong type through a variable": (
+        ["weeks=${oc.env:HOME}"],
+        r"^error: weeks=\$\{oc\.env:HOME\}: the interpolation cannot be used: .*Integer",
+    ),
+    "huge organisation": (
+        ["org=small_world", "org.size=1000000000"],
+        r"^error: org\.size=1000000000 is too large for this machine: one run would need "
+        r"about [\d,.]+ GiB of memory \(org\.size [\d,.]+ GiB.*\), more than the [\d,.]+ [GM]iB "
+        r"(available|left).*; use a smaller organisation$",
+    ),
+    "endless device": (
+        ["org=file", "org.path=/dev/zero"],
+        r"^error: org\.path: /dev/zero is a character device, not a regular file",
+    ),
+    "named pipe": (
+        ["org=file", "org.path={fifo}"],
+        r"^error: org\.path: \S+ is a named pipe \(FIFO\), not a regular file",
+    ),
+    "no workers": (
+        ["-m", "hydra/launcher=local_joblib", "hydra.launcher.n_jobs=-3", "seed=0,1"],
+        r"^error: hydra\.launcher\.n_jobs=-3 is not allowed: give the number of worker",
+    ),
+}
+
+
+def refused_run(args: list[str], base: Path) -> subprocess.CompletedProcess:
+    fifo = base / "pipe.csv"
+    base.mkdir(parents=True)
+    os.mkfifo(fifo)
+    args = [a.replace("{fifo}", str(fifo)) for a in args]
+    out = base / "out"
+    return run([*args, f"output.dir={out}", f"hydra.sweep.dir={out}/sweep"], base / "cwd")
+
+
+@pytest.fixture(scope="module")
+def refused(tmp_path_factory):
+    base = tmp_path_factory.mktemp("refused")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {
+            name: pool.submit(refused_run, args, base / name.replace(" ", "_"))
+            for name, (args, _) in REFUSED.items()
+        }
+        return {name: (f.result(), base / name.replace(" ", "_")) for name, f in futures.items()}
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_bad_input_is_refused_with_status_2_one_message_and_nothing_written(refused, name):
+    proc, base = refused[name]
+    assert proc.returncode == 2, proc.stderr
+    no_traceback(proc)
+    assert proc.stdout == ""
+    assert proc.stderr.startswith("error: ") and proc.stderr.count("error: ") == 1
+    assert re.search(REFUSED[name][1], proc.stderr, re.M | re.S), proc.stderr
+    assert not (base / "out").exists() and list((base / "cwd").iterdir()) == []
+
+
+@pytest.mark.parametrize("generator", ["hierarchy", "small_world", "scale_free", "random"])
+def test_a_huge_organisation_is_refused_before_it_is_built(generator):
+    with pytest.raises(InputError, match=r"^org\.size=1000000000 is too large for this machine"):
+        check(sim.compose([f"org={generator}", "org.size=1000000000", "weeks=5"]))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        (["weeks=100000000"], "weeks"),
+        (["org.size=100000", "weeks=10000", "output.snapshots=1"], "output.snapshots"),
+        (["experiment=compare", "experiment.replications=1000000000"], "experiment.replications"),
+        (["experiment=compare", "experiment.bootstrap=1000000000"], "experiment.bootstrap"),
+    ],
+)
+def test_every_size_that_grows_memory_is_bounded(overrides, key):
+    (message,) = sim.run.config_problems(sim.compose(overrides))
+    assert re.match(rf"{re.escape(key)}=\d+ is too large for this machine: ", message), message
+    assert re.search(r"would need about [\d,.]+ GiB of memory .* more than the ", message)
+
+
+def test_the_memory_available_is_the_least_of_machine_cgroup_and_ulimit(tmp_path, monkeypatch):
+    from sim import resources
+
+    proc, cgroup = tmp_path / "proc", tmp_path / "cgroup"
+    (proc / "self").mkdir(parents=True)
+    (proc / "meminfo").write_text("MemTotal: 8000000 kB\nMemAvailable: 4000000 kB\n")
+    (proc / "self" / "cgroup").write_text("0::/job/step\n")
+    (proc / "self" / "status").write_text("VmSize: 1000 kB\n")
+    (cgroup / "job" / "step").mkdir(parents=True)
+    (cgroup / "job" / "step" / "memory.max").write_text("max\n")  # no limit here
+    (cgroup / "job" / "memory.max").write_text(f"{3 * 2**30}\n")  # the job's: 3 GiB
+    (cgroup / "job" / "memory.current").write_text(f"{2**30}\n")
+    monkeypatch.setattr(resources, "PROC", proc)
+    monkeypatch.setattr(resources, "CGROUP_ROOT", cgroup)
+    monkeypatch.setattr(resources.resource, "getrlimit", lambda _: (2**40, 2**40))
+    room, source = resources.available_memory()
+    assert room == 2 * 2**30 and "cgroup" in source
+    monkeypatch.setattr(resources.resource, "getrlimit", lambda _: (2**30 + 1024000, 2**40))
+    assert resources.available_memory() == (2**30, resources.available_memory()[1])
+    assert "ulimit -v" in resources.available_memory()[1]
+
+
+MEASURED = [
+    ["org=hierarchy", "org.size=60000"],
+    ["org=small_world", "org.size=40000"],
+    ["org=scale_free", "org.size=40000"],
+    ["org=random", "org.size=30000", "org.mean_degree=20"],
+    ["org=complete", "org.size=5000", "weeks=2000"],  # ties implicit: mostly the weeks
+    [
+        "experiment=compare",
+        "experiment.scenarios=[mandate]",  # and the baseline
+        "experiment.replications=20",
+        "experiment.jobs=1",
+        "org.size=100",
+        "weeks=500",
+        "output.progress=false",
+    ],
+]
+
+
+def measured(overrides: list[str]) -> dict:
+    """``sim.resources.measure`` in a fresh process (its peak memory is this run's alone)."""
+    code = "import json, sys, sim.resources as r; print(json.dumps(r.measure(sys.argv[1:])))"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "weeks=10", *overrides],
+        env=cli_env(),
+        capture_output=True,
+        encoding="utf-8",
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.splitlines()[-1])  # after what a comparison prints
+
+
+def test_the_memory_estimate_is_within_a_factor_of_2_of_the_measurement():
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        found = list(pool.map(measured, MEASURED))
+    for result in found:
+        assert 0.5 <= result["ratio"] <= 2, result
+
+
+def test_worker_counts_are_capped_at_the_cpus_available(capsys):
+    from sim.workers import available_cpus, worker_count
+
+    cpus = available_cpus()
+    assert worker_count(1, "experiment.jobs") == 1
+    assert worker_count(-1, "experiment.jobs") == cpus
+    assert capsys.readouterr().err == ""
+    assert worker_count(cpus + 1000, "experiment.jobs") == cpus
+    assert capsys.readouterr().err == (
+        f"note: experiment.jobs={cpus + 1000} lowered to {cpus}, the CPUs this process may use "
+        "(more workers would only compete for them; the results are the same)\n"
+    )
+    for bad in (0, -2, 1.5, True, "2"):
+        with pytest.raises(InputError, match=r"^experiment\.jobs="):
+            worker_count(bad, "experiment.jobs")
+
+
+# No orphans: a comparison and a joblib-launched sweep killed by SIGKILL.
+ORPHANS = {
+    "comparison": [
+        "experiment=compare",
+        "org.size=2000",
+        "experiment.replications=20",
+        "experiment.scenarios=[mandate]",
+        "experiment.jobs=2",
+    ],
+    "joblib sweep": [
+        "-m",
+        "hydra/launcher=local_joblib",
+        "hydra.launcher.n_jobs=2",
+        "seed=range(0,12)",
+        "org.size=2000",
+        "output.plot=false",
+    ],
+}
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (Linux: from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting to be reaped has ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize("name", ORPHANS)
+def test_workers_end_and_the_output_closes_soon_after_their_parent_is_killed(name, tmp_path):
+    args = [*ORPHANS[name], f"experiment.dir={tmp_path / 'out'}"]
+    args += [f"output.dir={tmp_path / 'out'}", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    proc = start(args, tmp_path / "cwd")
+    output_closed = threading.Event()
+
+    def drain() -> None:  # what a caller waiting for the output does
+        proc.stdout.read()
+        proc.stderr.read()
+        output_closed.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    deadline = time.monotonic() + 120
+    workers: set[int] = set()
+    while time.monotonic() < deadline and proc.poll() is None:
+        workers = {p for p in descendants(proc.pid) if alive(p)}
+        commands = [Path(f"/proc/{p}/cmdline").read_bytes() for p in workers if alive(p)]
+        if sum(b"popen_loky_posix" in c for c in commands) >= 2:
+            break
+        time.sleep(0.1)
+    time.sleep(1)  # the workers are busy with runs
+    workers = descendants(proc.pid)
+    try:
+        assert proc.poll() is None and len(workers) >= 2, (proc.poll(), workers)
+        proc.kill()
+        proc.wait()
+        ended = time.monotonic() + 10
+        while any(alive(p) for p in workers) and time.monotonic() < ended:
+            time.sleep(0.1)
+        left = {p: Path(f"/proc/{p}/cmdline").read_bytes()[:120] for p in workers if alive(p)}
+        assert not left, f"workers outlived their parent by 10 s: {left}"
+        assert output_closed.wait(max(ended - time.monotonic(), 0.1)), "the output stayed open"
+    finally:
+        for pid in workers:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_a_joblib_sweep_stopped_by_sigterm_says_the_finished_jobs_were_kept(tmp_path):
+    out = tmp_path / "sweep"
+    args = [*SWEEP, "hydra/launcher=local_joblib", "seed=0,1,2,3", f"hydra.sweep.dir={out}"]
+    proc = start(args, tmp_path / "cwd")
+    stopped = stop_when(proc, lambda: (out / "0" / "summary.json").exists(), signal.SIGTERM)
+    assert stopped.returncode == 128 + signal.SIGTERM, stopped.stderr
+    no_traceback(stopped)
+    assert re.search(
+        r"^interrupted: the sweep was stopped by SIGTERM; finished jobs are kept; run the same "
+        r"command again with hydra\.sweep\.dir=\S+ to run the others$",
+        stopped.stderr,
+        re.M,
+    )
+    assert (out / "0" / "summary.json").exists()
+
+
+def test_a_job_that_cannot_write_its_error_leaves_nothing_half_written(tmp_path, monkeypatch):
+    import sim.__main__ as cli_module
+
+    folder = tmp_path / "3"
+    monkeypatch.setattr(Path, "write_text", no_space)
+    message = cli_module.job_error(folder, 3, ["seed=3"], InputError("weeks=0 is not allowed"))
+    assert message.startswith("weeks=0 is not allowed (and error.json could not be written")
+    assert list(folder.iterdir()) == []
+
+
+def test_a_job_that_left_no_result_fails_the_sweep(tmp_path, capsys):
+    """A job killed from outside, or one whose folder could not be written (a full disk),
+    leaves an empty folder: the sweep counts it, lists it in sweep.json and exits 1."""
+    from omegaconf import OmegaConf
+
+    from sim.sweep import SweepCallback
+
+    (tmp_path / "0").mkdir()
+    for name in ("summary.json", "provenance.json"):
+        (tmp_path / "0" / name).write_text('{"long_run_value": 1, "overrides": ["seed=0"]}')
+    (tmp_path / "1").mkdir()
+    (tmp_path / "sweep.json").write_text('{"started": "2026-01-01T00:00:00+00:00"}')
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}, "launcher": {}}})
+    with pytest.raises(SystemExit) as exited:
+        SweepCallback().on_multirun_end(config)
+    assert exited.value.code == 1
+    captured = capsys.readouterr()
+    assert "2 jobs, 1 completed, 0 failed, 1 left no result" in captured.out
+    assert re.search(r"^error: 1 of 2 jobs failed: job 1 \(overrides unknown\)", captured.err, re.M)
+    record = json.loads((tmp_path / "sweep.json").read_text())
+    assert [f["job"] for f in record["failed"]] == ["1"]
+
+
+def test_sim_simulate_refuses_studies_and_sweeps_and_names_what_runs_them():
+    with pytest.raises(InputError, match=r"experiment=compare is a study .* experiments\.compare"):
+        sim.simulate(["experiment=compare"])
+    with pytest.raises(InputError, match=r"make a sweep .* hydra\.mode=RUN"):
+        sim.simulate(["experiment=sweep_champions"])
+    one = sim.simulate(["experiment=sweep_champions", "hydra.mode=RUN", "org.size=50", "weeks=3"])
+    assert one.summary["weeks"] == 3
+
+
+def test_figures_are_byte_identical_for_identical_comparisons(tmp_path):
+    args = [
+        "experiment=compare",
+        "org.size=60",
+        "weeks=20",
+        "experiment.replications=2",
+        "experiment.scenarios=[mandate]",
+        "experiment.bootstrap=100",
+        "experiment.jobs=1",
+    ]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        done = list(
+            pool.map(
+                lambda n: run([*args, f"experiment.dir={tmp_path / n}"], tmp_path / f"cwd{n}"),
+                ("a", "b"),
+            )
+        )
+    assert [d.returncode for d in done] == [0, 0], [d.stderr for d in done]
+    first, second = the_folder(tmp_path / "a"), the_folder(tmp_path / "b")
+    figures = sorted(p.name for p in first.glob("*.svg"))
+    assert len(figures) >= 4
+    for name in figures + sorted(p.name for p in first.glob("*.png")):
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+
+def test_special_and_endless_network_files_are_refused_unopened(tmp_path):
+    from models.loaders import MAX_HEADER, load_network
+
+    fifo = tmp_path / "ties.csv"
+    os.mkfifo(fifo)  # opening it would block until something writes to it
+    with pytest.raises(InputError, match=r"is a named pipe \(FIFO\), not a regular file"):
+        load_network(fifo)
+    with pytest.raises(InputError, match=r"^org\.path: /dev/zero is a character device"):
+        load_network("/dev/zero")
+    long = tmp_path / "long.csv"
+    long.write_text("source," + "x" * 200_000 + ",target\n1,2\n")
+    with pytest.raises(InputError, match=rf"line 1: longer than {MAX_HEADER:,} characters"):
+        load_network(long)
 
 
 # --- item 5: numerically sound ------------------------------------------------------------------

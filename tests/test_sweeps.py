@@ -30,16 +30,18 @@ import sim
 import sim.aggregate as agg
 from models.errors import InputError
 from sim import schema
+from sim.workers import available_cpus
 
 CONF = ROOT / "conf"
 TINY = ["org.size=80", "weeks=12", "output.plot=false"]
 JOB_TINY = ["org.size=80", "weeks=12", "output.plot=False"]  # as Hydra hands them to a job
 # The sweep every launcher runs: 2 × 2 = 4 jobs, over a value and a config group.
 GRID = [*TINY, "champions.share=0,0.1", "org=hierarchy,small_world"]
-# ensemble (the default: the runs simulated together), basic (one by one), joblib, submitit
+# ensemble (the default: the runs simulated together), basic (one by one), joblib with more
+# workers than any machine has CPUs (lowered to them), submitit two jobs at a time
 LAUNCHERS = {"ensemble": [], "basic": ["hydra/launcher=basic"]}
-LAUNCHERS["joblib"] = ["hydra/launcher=local_joblib"]
-LAUNCHERS["submitit"] = ["hydra/launcher=local_submitit"]
+LAUNCHERS["joblib"] = ["hydra/launcher=local_joblib", "hydra.launcher.n_jobs=10000"]
+LAUNCHERS["submitit"] = ["hydra/launcher=local_submitit", "hydra.launcher.array_parallelism=2"]
 RUN_FILES = {"weekly.parquet", "groups.parquet", "summary.json", "config.yaml", "provenance.json"}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -101,6 +103,13 @@ def runs(tmp_path_factory):
         [*TINY, "champions.share=1.5,0.1", "hydra/launcher=local_joblib"],
         base / "failed_joblib",
     )
+    jobs["all failed"] = (sweep, [*TINY, "champions.share=1.5,2"], base / "all_failed")
+    jobs["no workers"] = (
+        sweep,
+        [*TINY, "seed=1,2", "hydra/launcher=local_joblib", "hydra.launcher.n_jobs=0"],
+        base / "no_workers",
+    )
+    jobs["twins"] = (twin_sweeps, base / "twins")
     jobs["wrong type"] = (sweep, [*TINY, "weeks=ten,20"], base / "wrong_type")
     jobs["unknown option"] = (sweep, [*TINY, "org=hierarchy,nonexistent"], base / "unknown")
     jobs["taken"] = (sweep, [*TINY, "seed=1,2"], taken)  # taken/sweep holds a job
@@ -118,6 +127,25 @@ def runs(tmp_path_factory):
         args = [f"experiment={name}", *smoke_grid(name), "org.size=60", "weeks=10"]
         jobs[name] = (sweep_preset, args, base / name)
     return run_many(jobs)
+
+
+def twin_sweeps(workdir: Path) -> list[CliRun]:
+    """Two sweeps started at the same moment in one working directory, each into the default
+    folder (``results/sweeps/<time>_<random>``)."""
+    cwd = workdir / "cwd"
+    cwd.mkdir(parents=True)
+    args = [sys.executable, "-m", "sim", "-m", *TINY, "seed=1,2"]
+    procs = [
+        subprocess.Popen(
+            args, cwd=cwd, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        for _ in range(2)
+    ]
+    runs = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=600)
+        runs.append(CliRun(proc.returncode, out.decode(), err.decode(), cwd, cwd / "results"))
+    return runs
 
 
 def sweep_preset(args: list[str], workdir: Path) -> CliRun:
@@ -217,7 +245,8 @@ def test_launcher_options_are_what_the_readme_says():
     assert slurm._target_.endswith("SlurmLauncher")
     assert {"partition", "timeout_min", "cpus_per_task", "mem_gb"} <= set(slurm)
     local = compose_all(["hydra/launcher=local_submitit"]).hydra.launcher
-    assert local._target_.endswith("submitit_launcher.LocalLauncher")
+    assert local._target_ == "hydra_plugins.beyond_adoption.local_submitit.LocalSubmititLauncher"
+    assert local.array_parallelism == -1  # one job per CPU at a time
 
 
 def preset_axes(name: str) -> dict[str, list[str]]:
@@ -362,12 +391,68 @@ def test_results_are_identical_whatever_the_launcher_and_worker_count(runs):
                 assert ours.read_bytes() == (runs["basic"].out / str(job) / file).read_bytes()
 
 
-def test_submitit_keeps_its_files_inside_the_sweep_folder(runs):
+def test_submitit_keeps_its_files_inside_the_sweep_folder_and_no_stray_one(runs):
     run = runs["submitit"]
-    assert (run.out / ".submitit").is_dir()
+    logs = run.out / ".submitit"
     record = json.loads((run.out / "sweep.json").read_text())
-    assert record["launcher"]["_target_"].endswith("submitit_launcher.LocalLauncher")
+    assert record["launcher"]["_target_"].endswith("local_submitit.LocalSubmititLauncher")
     assert record["launcher"]["submitit_folder"].startswith(str(run.out))
+    # one folder per job (named by its process id), and not the empty '%j' submitit makes
+    assert sorted(p.name.isdigit() for p in logs.iterdir()) == [True] * 4
+
+
+def test_local_submitit_runs_at_most_array_parallelism_jobs_at_once(runs):
+    """Submitted two at a time: the last two jobs are submitted only once the first two
+    have written their results (submitit's own files record when)."""
+    jobs = sorted(
+        (run_dir / f"{run_dir.name}_submitted.pkl", run_dir / f"{run_dir.name}_0_result.pkl")
+        for run_dir in (runs["submitit"].out / ".submitit").iterdir()
+    )
+    submitted = sorted((s.stat().st_mtime, r.stat().st_mtime) for s, r in jobs)
+    first, last = submitted[:2], submitted[2:]
+    assert max(done for _, done in first) <= min(start for start, _ in last)
+
+
+def test_submitit_prints_each_jobs_line_as_it_lands(runs):
+    """The jobs' own output goes to their log files; the launching process prints each
+    job's line (its overrides, outcome, folder and progress) as the job lands."""
+    run = runs["submitit"]
+    for job in jobs_of(run.out):
+        assert re.search(
+            rf"^job {job.name} \(.*\): long-run value .* wrote {job} \[", run.stdout, re.M
+        )
+    lines = run.stdout.splitlines()
+    assert lines.index(next(x for x in lines if "jobs, 4 completed" in x)) == 4  # then the end
+
+
+def test_worker_processes_are_capped_at_the_cpus(runs):
+    run = runs["joblib"]
+    record = json.loads((run.out / "sweep.json").read_text())
+    cpus = available_cpus()
+    assert record["launcher"]["n_jobs"] == cpus
+    assert f"note: hydra.launcher.n_jobs=10000 lowered to {cpus}," in run.stderr
+
+
+def test_no_worker_processes_is_refused_before_anything_is_written(runs):
+    run = runs["no workers"]
+    assert run.returncode == 2, run.text
+    assert run.stderr == (
+        "error: hydra.launcher.n_jobs=0 is not allowed: give the number of worker processes, "
+        f"at least 1, or -1 for one per CPU ({available_cpus()} here)\n"
+    )
+    assert not run.out.exists() and run.stdout == ""
+
+
+def test_sweeps_started_together_get_folders_of_their_own(runs):
+    first, second = runs["twins"]
+    for run in (first, second):
+        assert run.returncode == 0, run.text
+    folders = sorted((first.cwd / "results" / "sweeps").iterdir())
+    assert len(folders) == 2
+    for folder in folders:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d_[0-9a-f]{6}", folder.name)
+        assert [p.name for p in jobs_of(folder)] == ["0", "1"]
+        assert json.loads((folder / "sweep.json").read_text())["completed"] == 2
 
 
 # --- failed jobs and bad input -----------------------------------------------------------------
@@ -390,6 +475,15 @@ def test_a_failed_job_is_reported_by_its_overrides_and_the_others_land(runs):
     assert error["error"] == "InputError" and "champions.share=1.5" in error["message"]
     record = json.loads((run.out / "sweep.json").read_text())
     assert [f["job"] for f in record["failed"]] == ["1"] and record["completed"] == 1
+
+
+def test_a_sweep_in_which_every_job_fails_exits_1_and_records_them(runs):
+    run = runs["all failed"]
+    assert run.returncode == 1, run.text
+    assert "Traceback" not in run.text
+    assert re.search(r"^error: 2 of 2 jobs failed: job 0 \(.*\); job 1 \(", run.stderr, re.M)
+    record = json.loads((run.out / "sweep.json").read_text())
+    assert record["completed"] == 0 and [f["job"] for f in record["failed"]] == ["0", "1"]
 
 
 def test_a_failed_job_in_a_worker_process_does_not_stop_the_others(runs):
