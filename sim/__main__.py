@@ -37,6 +37,7 @@ from omegaconf import DictConfig, OmegaConf
 from models.errors import InputError
 from sim import schema
 from sim.aggregate import progress
+from sim.paths import conf_dir
 from sim.resume import code_fingerprint, completed_job
 from sim.run import check_output_dir, new_run_folder, run
 from sim.signals import interrupted, terminate_like_interrupt
@@ -56,7 +57,7 @@ warnings.formatwarning = _format_warning
 STOPPING = {"what": "the run", "hint": ""}
 
 
-@hydra.main(config_path="../conf", config_name="config", version_base="1.3")
+@hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> dict | None:
     hydra_cfg = HydraConfig.get()
     overrides = list(hydra_cfg.overrides.task)

@@ -1,7 +1,6 @@
 """The Python entry points: compose a config from overrides, and simulate it."""
 
 import threading
-from pathlib import Path
 
 from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
@@ -11,9 +10,10 @@ from omegaconf.errors import OmegaConfBaseException
 
 from models.errors import InputError
 from sim import schema
+from sim.paths import conf_dir
 from sim.run import Result, check_output_dir, new_run_folder, run
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+CONF_DIR = conf_dir()
 
 # Hydra keeps global state while it composes ("GlobalHydra is already initialized" when two
 # threads compose at once, e.g. two dashboard tabs pressing Reset): one composer at a time.
