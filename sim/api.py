@@ -4,6 +4,7 @@ import threading
 
 from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import HydraException
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
@@ -28,6 +29,11 @@ def compose(overrides: list[str] = (), config_name: str = "config") -> DictConfi
     """
     schema.register()
     try:
+        if GlobalHydra.instance().is_initialized():
+            # inside ``python -m sim``: ``@hydra.main`` initialised Hydra on the same config
+            # tree and refuses a second initialisation, so its instance composes
+            with _COMPOSING:
+                return hydra_compose(config_name=config_name, overrides=list(overrides))
         with _COMPOSING, initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
             return hydra_compose(config_name=config_name, overrides=list(overrides))
     except (HydraException, OmegaConfBaseException) as e:
