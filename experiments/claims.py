@@ -20,6 +20,7 @@ study (``experiment=sensitivity``), whose scenario discovery finds the boxes whe
 ``sim.replicate.run_jobs`` and reduces the runs of each point to its outcomes.
 """
 
+import argparse
 import math
 import operator
 import re
@@ -32,10 +33,11 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
+from experiments.docs_blocks import block, replace_block
 from models.errors import InputError
 from sim.batch import Composer, format_override
-from sim.labels import describe
-from sim.replicate import Spec, run_jobs
+from sim.labels import describe, registry
+from sim.replicate import Spec, replication_seeds, run_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "MODEL.md"
@@ -387,7 +389,8 @@ CLAIMS: dict[str, Claim] = {
             "incentives crowd out motivation and make participation an end in itself",
             "incentives_activity_after < 0 and incentives_net_gain <= 0",
             "Crowding-out is what free-choice behaviour does once rewards stop (Deci, Koestner "
-            "& Ryan 1999; IBM's points scheme): the year after the rewards end, fewer people "
+            "& Ryan 1999; Farzan et al. 2008 on IBM's points scheme): the year after the "
+            "rewards end, fewer people "
             "use the network than without the scheme. Participation as an end in itself is "
             "activity that buys no value: the scheme adds no net value over the baseline. "
             "Both must hold.",
@@ -403,7 +406,7 @@ CLAIMS: dict[str, Claim] = {
         ),
         Claim(
             "small_connected_share_suffices",
-            "a small share of users suffices if it is well connected (no magic number)",
+            "a small share of users suffices if it is well connected: there is no magic number",
             "bridging_vs_random_net_gain > 0 and small_bridging_vs_triple_random_value >= 0",
             "Tested through who is trained, never through how value is counted: the champions "
             "programme with 5% of non-managers chosen as the best bridges between teams must "
@@ -536,3 +539,213 @@ def _reduce(jobs, tags, weekly, runs, outcomes, programmes, replications) -> lis
 def means(per_replication: pd.DataFrame) -> pd.DataFrame:
     """One row per point: the mean over replications of every column."""
     return per_replication.drop(columns="replication").groupby("point").mean()
+
+
+# --- docs/MODEL.md §10: where each claim holds and fails ---------------------------------------
+
+#: Seeds of the verdict at the defaults, and values per parameter one at a time.
+SEEDS = 10
+LEVELS = 3
+
+
+@dataclass
+class Measured:
+    """What ``measure`` ran: the defaults' runs and one parameter at a time."""
+
+    seeds: list[int]
+    base: list[str]
+    defaults: pd.DataFrame  # one row per replication at the defaults
+    points: list[tuple[str, float]]  # (parameter, value) of each one-at-a-time point
+    varied: pd.DataFrame  # evaluate's rows for those points
+    agents: int
+    weeks: int
+    levels: int
+
+
+def one_at_a_time(levels: int = LEVELS) -> list[tuple[str, float]]:
+    """Each uncertain registry parameter at ``levels`` evenly spaced values across its
+    plausible range (ends included), leaving out its default."""
+    points = []
+    for name, p in registry().items():
+        if p.uncertain:
+            for v in np.linspace(p.low, p.high, levels):
+                if not math.isclose(v, p.default):
+                    points.append((name, float(v)))
+    return points
+
+
+def measure(
+    seeds: int = SEEDS,
+    levels: int = LEVELS,
+    base: Sequence[str] = (),
+    n_jobs: int = 2,
+    progress: bool = False,
+) -> Measured:
+    """The built-in claims' outcomes at the defaults and one parameter at a time, with the
+    same seeds (common random numbers) throughout."""
+    composer = Composer()
+    cfg = composer(list(base))
+    seed_list = replication_seeds(int(cfg.seed), seeds)
+    needed = {n for c in CLAIMS.values() for n in c.outcomes}
+    outcomes = [o for n, o in OUTCOMES.items() if n in needed]
+    points = one_at_a_time(levels)
+    rows = [{}] + [{f"population.{n}": v} for n, v in points]
+    per = evaluate(rows, outcomes, seed_list, base, n_jobs=n_jobs, progress=progress)
+    return Measured(
+        seed_list,
+        list(base),
+        per[per["point"] == 0].reset_index(drop=True),
+        points,
+        per[per["point"] > 0].reset_index(drop=True),
+        int(cfg.org.get("size", 0) or 0),
+        int(cfg.weeks),
+        levels,
+    )
+
+
+def _number(x: float, unit: str = "") -> str:
+    text = f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+    return text.replace("-", "−") + (f" {unit}" if unit in ("h",) else "")
+
+
+def _interval(values: np.ndarray) -> str:
+    """Mean and 95% t-interval over the seeds."""
+    from scipy import stats
+
+    n, m = len(values), float(np.mean(values))
+    if n < 2:
+        return _number(m)
+    half = float(stats.t.ppf(0.975, n - 1) * np.std(values, ddof=1) / math.sqrt(n))
+    return f"{_number(m)} ({_number(m - half)} to {_number(m + half)})"
+
+
+def docs_block(m: Measured, study: Path | None = None) -> str:
+    """The generated part of docs/MODEL.md §10."""
+    from sim.provenance import git_revision
+
+    mean = m.defaults.mean(numeric_only=True)
+    holds = {name: c.holds(mean) for name, c in CLAIMS.items()}
+    lines = [
+        "Measured by `python -m experiments.claims --docs"
+        + (f" {' '.join(m.base)}" if m.base else "")
+        + f"` at revision `{(git_revision() or {}).get('commit', 'unknown')[:7]}`: "
+        f"{len(m.seeds)} seeds (common random numbers), {m.agents:,} people, {m.weeks} weeks, "
+        f"the defaults of §8. One at a time: each uncertain parameter of the registry at "
+        f"{m.levels} evenly spaced values across its plausible range (ends included), "
+        "everything else at the defaults, the same seeds.",
+        "",
+        *_definitions(),
+        "",
+        "| # | claim | holds when | at the defaults | outcomes: mean (95% interval over the "
+        "seeds) | seeds where it holds |",
+        "|---|---|---|---|---|---|",
+    ]
+    for k, (name, c) in enumerate(CLAIMS.items(), 1):
+        seeds = [c.holds(row) for _, row in m.defaults.iterrows()]
+        verdict = {True: "**holds**", False: "**fails**", None: "not judged"}[holds[name]]
+        values = "; ".join(f"`{o}` {_interval(m.defaults[o].to_numpy(float))}" for o in c.outcomes)
+        lines.append(
+            f"| {k} | {c.essay} (`{name}`) | `{c.holds_when}` | {verdict} | {values} | "
+            f"{sum(bool(s) for s in seeds)} of {len(seeds)} |"
+        )
+    lines += [
+        "",
+        "Where the verdict changes, one parameter at a time (the values at which the claim "
+        "**fails** when it holds at the defaults, or **holds** when it fails there; · where "
+        "no value tried changes it):",
+        "",
+        "| parameter | range | " + " | ".join(str(k) for k in range(1, len(CLAIMS) + 1)) + " |",
+        "|---|---|" + "---|" * len(CLAIMS),
+    ]
+    reg = registry()
+    varied = means(m.varied) if len(m.varied) else pd.DataFrame()
+    for parameter in dict.fromkeys(n for n, _ in m.points):
+        p = reg[parameter]
+        cells = []
+        for name, c in CLAIMS.items():
+            flips = [
+                v
+                for i, (n, v) in enumerate(m.points, 1)
+                if n == parameter and c.holds(varied.loc[i]) not in (holds[name], None)
+            ]
+            word = "fails" if holds[name] else "holds"
+            cells.append(f"{word} at {', '.join(f'{v:.3g}' for v in flips)}" if flips else "·")
+        lines.append(
+            f"| `{parameter}` | {f'{p.low:g}–{p.high:g} {p.unit}'.strip()} | "
+            + " | ".join(cells)
+            + " |"
+        )
+    lines += ["", *_boxes(study)]
+    return "\n".join(lines)
+
+
+def _definitions() -> list[str]:
+    """Each claim's definition and reasoning, and the outcomes they use (from the code)."""
+    lines = ["**The claims** (`experiments/claims.py`):", ""]
+    for k, c in enumerate(CLAIMS.values(), 1):
+        lines.append(f"{k}. *{c.essay}* (`{c.name}`) holds when `{c.holds_when}`. {c.reasoning}")
+    lines += ["", "**Their outcomes**, one number per seed, CRN-paired:", ""]
+    used = dict.fromkeys(n for c in CLAIMS.values() for n in c.outcomes)
+    for name in used:
+        o = OUTCOMES[name]
+        lines.append(f"- `{name}` ({o.unit}): {o.description}.")
+    return lines
+
+
+def _boxes(study: Path | None) -> list[str]:
+    """The sensitivity study's PRIM boxes, one line per claim."""
+    if study is None:
+        return [
+            "Regions where several parameters together make a claim fail come from the "
+            "sensitivity study: run `python -m sim experiment=sensitivity` and regenerate this "
+            "block with `--study results/sensitivity/<run>`."
+        ]
+    from experiments.sensitivity_report import Study, box_text, holds_share
+
+    s = Study(study)
+    lines = [
+        f"Where each fails when all uncertain parameters vary together (sensitivity study "
+        f"`{study.name}`: {s.record['agents']:,} people, {s.record['weeks']} weeks, "
+        f"{s.record['replications']} seeds per point; PRIM on "
+        f"{len(s.experiments)} Latin-hypercube points; docs/VALIDATION.md):",
+        "",
+    ]
+    for name in CLAIMS:
+        if name in s.experiments:
+            lines.append(
+                f"- `{name}`: holds in {holds_share(s, name)}; fails in {box_text(s, name)}."
+            )
+    return lines
+
+
+def documented(docs: Path = DOCS) -> str:
+    """The block as docs/MODEL.md has it."""
+    return block(docs, BEGIN, END)
+
+
+def cli(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("overrides", nargs="*", help="overrides for every run (e.g. weeks=156)")
+    parser.add_argument("--docs", action="store_true", help="rewrite the block in docs/MODEL.md")
+    parser.add_argument("--seeds", type=int, default=SEEDS, help=f"seeds (default {SEEDS})")
+    parser.add_argument("--levels", type=int, default=LEVELS, help="values per parameter")
+    parser.add_argument("--study", type=Path, help="a results/sensitivity/<run> folder")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes")
+    args = parser.parse_args(argv)
+    try:
+        if args.seeds < 1 or args.levels < 2:
+            raise InputError(
+                f"--seeds {args.seeds} --levels {args.levels}: give at least 1 seed and 2 levels"
+            )
+        measured = measure(args.seeds, args.levels, args.overrides, args.jobs, sys.stderr.isatty())
+        text = docs_block(measured, args.study)
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from e
+    print(text)
+    if args.docs:
+        print(f"wrote {replace_block(DOCS, BEGIN, END, text)}")
+
+
+if __name__ == "__main__":
+    cli()
