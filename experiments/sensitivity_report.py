@@ -171,7 +171,7 @@ def settings_line(study: Study) -> str:
     )
 
 
-def claims_table(study: Study) -> list[str]:
+def claims_summary(study: Study) -> list[str]:
     rows = []
     for name, c in study.problem["claims"].items():
         outcomes = _outcomes(c["holds_when"])
@@ -197,7 +197,7 @@ def _claim_section(study: Study, name: str, claim: dict) -> list[str]:
         "",
         f"*{claim['essay']}.* Holds when `{claim['holds_when']}`. {claim['reasoning']}",
         "",
-        f"**Holds in** {holds_share(study, name)}. **Fails in** {box_text(study, name)}.",
+        f"**Holds in** {holds_share(study, name)}. **Where it fails**: {box_text(study, name)}.",
         "",
     ]
     described = study.problem["outcomes"]
@@ -285,7 +285,7 @@ def report_markdown(folder: Path) -> str:
         "factors by Morris μ* relative to each outcome's largest; the PRIM box is the region "
         "where failures concentrate.",
         "",
-        *claims_table(study),
+        *claims_summary(study),
         "",
     ]
     for figure in ("sensitivity_morris.png", "sensitivity_sobol.png"):
@@ -349,7 +349,7 @@ def block(folder: Path, img: str = "img") -> str:
         [
             f"**The run below** (`{folder.name}`): {settings_line(study)}",
             "",
-            *claims_table(study),
+            *claims_summary(study),
             "",
             *figures,
         ]
