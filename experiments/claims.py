@@ -513,6 +513,8 @@ def evaluate(
 def _reduce(jobs, tags, weekly, runs, outcomes, programmes, replications) -> list[dict]:
     """The rows of ``evaluate`` for one chunk of runs (in job order)."""
     offsets = np.cumsum([0] + [spec.weeks for spec, _, _ in jobs])
+    if len(weekly) != offsets[-1] or len(runs) != len(jobs):  # run_jobs keeps the jobs' order
+        raise RuntimeError("run_jobs returned other rows than the jobs' weeks, in order")
     series = {c: weekly[c].to_numpy(float) for c in SERIES}
     out = []
     tags = np.asarray(tags)
