@@ -103,8 +103,9 @@ def deciding(study: Study, outcomes: list[str], top: int = 3) -> str:
     return ", ".join(parts) or "no factor stands out"
 
 
-def box_text(study: Study, claim: str) -> str:
-    """The PRIM box where a claim fails, in words, with its density and coverage."""
+def box_text(study: Study, claim: str, most: int = 3) -> str:
+    """The PRIM box where a claim fails, in words — its ``most`` strongest restrictions (the
+    rest are in boxes.csv) — with its density and coverage."""
     rows = study.boxes[study.boxes["claim"] == claim]
     if rows.empty:
         return "never fails in this sample"
@@ -119,10 +120,12 @@ def box_text(study: Study, claim: str) -> str:
             limits.append(f"`{_short(b.factor)}` ≥ {b.low:.3g}")
         else:
             limits.append(f"`{_short(b.factor)}` ≤ {b.high:.3g}")
-    where = " and ".join(limits) or "no box denser than the whole space"
+    where = " and ".join(limits[:most]) or "no box denser than the whole space"
+    if len(limits) > most:
+        where += f" (and {len(limits) - most} weaker restrictions, boxes.csv)"
     return (
-        f"{where} ({r['failure_density']:.0%} of its {int(r['samples'])} points fail; "
-        f"it holds {r['coverage']:.0%} of all failures)"
+        f"{where}: {r['failure_density']:.0%} of its {int(r['samples'])} points fail, "
+        f"{r['coverage']:.0%} of all failures"
     )
 
 
@@ -152,6 +155,15 @@ def warnings(study: Study, outcomes: list[str]) -> list[str]:
             f"not estimates (experiment.params.discovery_n ≥ {MIN_POINTS})."
         )
     return out
+
+
+def _number(x: float) -> str:
+    """A number for a table: thousands separated above 100, three figures below."""
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
+def _signed(x: float) -> str:
+    return ("+" if x > 0 else "") + _number(x)
 
 
 def _table(head: list[str], rows: list[list[str]]) -> list[str]:
@@ -208,8 +220,8 @@ def _claim_section(study: Study, name: str, claim: dict) -> list[str]:
                 f"`{o}`",
                 described[o]["unit"],
                 described[o]["description"],
-                f"{study.experiments[o].mean():,.3g}",
-                f"{study.experiments[o].min():,.3g} to {study.experiments[o].max():,.3g}",
+                _number(study.experiments[o].mean()),
+                f"{_number(study.experiments[o].min())} to {_number(study.experiments[o].max())}",
             ]
             for o in outcomes
         ],
@@ -238,7 +250,7 @@ def _claim_section(study: Study, name: str, claim: dict) -> list[str]:
                 if not morris.empty:
                     m = morris[(morris["outcome"] == o) & (morris["factor"] == f)]
                     row += (
-                        [f"{m['mu_star'].iloc[0]:.3g}", f"{m['mu'].iloc[0]:+.3g}"]
+                        [_number(m["mu_star"].iloc[0]), _signed(m["mu"].iloc[0])]
                         if len(m)
                         else ["", ""]
                     )
