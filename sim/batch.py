@@ -135,7 +135,9 @@ def format_override(key: str, value: Any) -> str:
         v = str(v)
         if re.fullmatch(r"[A-Za-z_][\w./:-]*", v) and v not in ("true", "false", "null"):
             return v
-        return "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        # Hydra unescapes backslashes only before a quote: double those, escape the quotes
+        v = re.sub(r"(\\*)'", lambda m: m.group(1) * 2 + "\\'", v)
+        return "'" + re.sub(r"(\\+)$", lambda m: m.group(1) * 2, v) + "'"
 
     return f"{key}={text(value)}"
 
