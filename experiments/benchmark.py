@@ -340,8 +340,9 @@ def _median_times(fns: dict, repeats: int) -> dict[str, float]:
 
 def work_profile(size: int, warmup: int, repeats: int, out: str, seed: int = 0) -> dict:
     """Where one step's time goes, and how far it is from its sparse products and draws."""
-    from models.dynamics import N_DRAWS, advance, expose, neighbour_sums
+    from models.dynamics import N_DRAWS, advance, expose
     from models.model import AdoptionModel
+    from models.neighbours import COLUMNS, neighbour_sums
     from models.state import REAL, SHARE
 
     model = AdoptionModel(org={"generator": "hierarchy", "size": size}, rng=seed)
@@ -359,7 +360,7 @@ def work_profile(size: int, warmup: int, repeats: int, out: str, seed: int = 0) 
     # the active rows or the full product week by week), on this week's state.
     a = state.active
     engaged = a & (state.stage >= SHARE)
-    columns = np.zeros((n, 4), np.float32)
+    columns = np.zeros((n, COLUMNS), np.float32)
     columns[:, 0], columns[:, 1] = a, engaged
     c = net.champions
     coach = (a[c] * state.sense[c]).astype(REAL)

@@ -533,9 +533,12 @@ def plot_active(numbers: dict, table: pd.DataFrame, path: Path) -> Path:
 CROWDING_PUBLISHED = {"engagement": -0.40, "completion": -0.36, "performance": -0.28}
 
 #: The laboratory of Deci, Koestner & Ryan's experiments: an interesting task and nothing else
-#: — no work value, no colleagues, no habit, no pulls; everyone takes part; the rewards are
-#: over when the experimenter says so (extrinsic motivation gone at once).
+#: — no work value, no colleagues, no habit, no pulls; everyone takes part and completes the
+#: task (everyone who is active posts, so every contingency rewards the same people); the
+#: rewards are over when the experimenter says so (extrinsic motivation gone at once).
 LABORATORY = {
+    "posting_connect": 50.0,
+    "propensity_sigma": 0.0,
     **{w: 0.0 for w in ("value_weight", "sense_weight", "social_weight", "manager_weight")},
     "habit_weight": 0.0,
     "extrinsic_decay": 1.0,
@@ -553,7 +556,7 @@ def free_choice(model: AdoptionModel) -> np.ndarray:
     the free-choice measure (time spent on the task when nobody pays or watches)."""
     b = model.behaviour
     ex = expose(model.state, model.network, b, model.levers)
-    return activity_probability(model.state, model.traits, ex, b, model.levers)
+    return activity_probability(model.state, model.traits, ex, b, model.levers).probability
 
 
 def effect_size(treated: np.ndarray, control: np.ndarray) -> float:

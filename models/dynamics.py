@@ -2,15 +2,19 @@
 
 Every agent updates synchronously from last week's state of its contacts: one sparse product
 of the adjacency matrix with a few state columns gives every neighbour effect at once
-(active contacts, engaged contacts, posts to read, coaching, noise, what contacts say it is
-worth),
-plus one product with the cross-team ties for the diverse contacts that innovation needs.
-Role behaviour is array work over role rows: managers' activity and sense reach their team by
-indexing with ``manager_of``; champions' coaching is a column of the sparse product.
+(active contacts, engaged contacts, posts to read, what contacts say it is worth, what they
+read and can pass on), plus products with the cross-team ties (the diverse contacts innovation
+needs) and with the champions' columns (coaching). Role behaviour is array work over role rows:
+managers' activity and sense reach their team by indexing with ``manager``; champions' coaching
+is a product over their columns (``models.neighbours``).
 
 The random numbers a week needs are drawn before the step as one ``(N_DRAWS, n)`` array of
 uniforms, one row per decision. That keeps the step a pure function of (state, draws), which
 is what lets the per-agent oracle in the tests replay exactly the same week.
+
+Every number the rules use is a parameter (``models.registry``); literals here are structural
+(0, 1, stage codes). A parameter may be a number or, in an ensemble whose runs differ in it,
+an array with one value per agent (``at`` picks the rows a rule works on).
 
 Equations, symbols and parameter sources: docs/MODEL.md, "Submodels".
 """
@@ -18,14 +22,14 @@ Equations, symbols and parameter sources: docs/MODEL.md, "Submodels".
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
+from models.neighbours import ACTIVE, BENEFIT, ENGAGED, GOOD_POSTS, READ, Network
 from models.params import WEEKS_PER_YEAR, Behaviour
 from models.state import (
-    CHAMPION,
     CONNECT,
     INNOVATE,
     REAL,
+    REWARD_BASES,
     SHARE,
     SOLVE,
     AgentState,
@@ -34,53 +38,15 @@ from models.state import (
 )
 
 # Rows of the weekly draws: which uniform each decision uses.
-TRIAL, ACTIVITY, POSTS, STAGE, ABANDON = range(5)
-N_DRAWS = 5
-
-# Above this share of people with something to pass on, a full sparse product is cheaper
-# than summing over their rows alone (measured at 100k agents: the two cost the same near 0.4).
-SPARSE_SOURCES = 0.35
-SMALL = 10_000  # below this many agents the full product always wins (fixed costs dominate)
-# ... and so it does for a product this small (stored ties × columns), whatever the agents:
-# the cross-team ties of a 10k organisation (40k ties, one column) take 20 µs in full and
-# 50 µs by active rows, most of it the fixed cost of slicing the rows.
-SMALL_WORK = 100_000
+DRAWS = ("trial", "activity", "posts", "stage", "abandon")
+TRIAL, ACTIVITY, POSTS, STAGE, ABANDON = range(len(DRAWS))
+N_DRAWS = len(DRAWS)
+ENGAGEMENT, COMPLETION, PERFORMANCE = (REWARD_BASES.index(k) for k in REWARD_BASES[1:])
 
 
-@dataclass(frozen=True, eq=False)
-class Network:
-    """What the step needs from the organisation and the roles, prepared once.
-
-    The matrices are float32: they hold 0/1 ties, and the sums they produce (counts of
-    contacts, posts, hours) need no more precision, while halving the memory the sparse
-    products stream through. Champions' coaching comes from the adjacency's champion
-    columns only, a product over a few percent of the ties.
-    """
-
-    adjacency: sp.csr_array  # (n, n) float32
-    cross_team: sp.csr_array  # (n, n) float32, ties between teams
-    to_champions: sp.csr_array  # (n, champions) float32, ties to each champion
-    champions: np.ndarray  # rows of the champions
-    degree: np.ndarray  # float, number of contacts (at least 1, to divide by)
-    manager: np.ndarray  # int64, own manager's row (0 where there is none)
-    has_manager: np.ndarray  # bool
-    columns: np.ndarray  # (n, 4) float32 work space for the neighbour sums
-
-    @classmethod
-    def build(cls, org, role: np.ndarray) -> "Network":
-        adjacency = org.adjacency.astype(np.float32)
-        champions = np.flatnonzero(role == CHAMPION)
-        has_manager = org.manager_of >= 0
-        return cls(
-            adjacency=adjacency,
-            cross_team=org.cross_team.astype(np.float32),
-            to_champions=sp.csr_array(adjacency[:, champions]),
-            champions=champions,
-            degree=np.maximum(org.degree, 1).astype(REAL),
-            manager=np.where(has_manager, org.manager_of, 0),
-            has_manager=has_manager,
-            columns=np.empty((org.n, 4), np.float32),
-        )
+def at(value, rows: np.ndarray):
+    """A parameter at ``rows``: itself if it is one number, else its values there."""
+    return value[rows] if isinstance(value, np.ndarray) else value
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,10 +56,11 @@ class Exposure:
     active: np.ndarray  # active contacts
     share: np.ndarray  # share of contacts active
     engaged: np.ndarray  # active contacts at Share or above
-    reading: np.ndarray  # good (not low-quality) posts from contacts last week
-    cross: np.ndarray  # engaged contacts in other teams
+    reading: np.ndarray  # good posts shown: from contacts, passed on (spill-over), curated
+    direct: np.ndarray  # good posts from contacts alone (what one can pass on)
+    cross: np.ndarray  # engaged contacts in other teams (times the reach of pilot groups)
     coaching: np.ndarray  # coaching received from active champions
-    noise: np.ndarray  # low-quality posts from contacts
+    noise: np.ndarray  # hollow posts from contacts that reach one's feed
     heard: np.ndarray  # mean benefit of active contacts
     manager_active: np.ndarray  # own manager active (0 or 1)
     leading: np.ndarray  # sense-making led by one's manager
@@ -104,77 +71,93 @@ class Exposure:
     g_reading: np.ndarray
 
 
-def saturating(x: np.ndarray, half: float) -> np.ndarray:
+def saturating(x: np.ndarray, half) -> np.ndarray:
     """x / (x + half): diminishing returns, half the maximum at x = half."""
     return x / (x + half)
 
 
-def neighbour_sums(matrix: sp.csr_array, source: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """``matrix @ values`` where ``values`` is zero outside the rows where ``source`` is True.
-
-    Every neighbour quantity comes from active contacts, and in most weeks most people are
-    not active; then summing over the active people's own rows of the (symmetric) matrix
-    costs a fraction of the full product. When most people are active, the full product is
-    cheaper, so the choice is made week by week; both give the same sums (up to the order of
-    floating-point additions).
-    """
-    if source.size < SMALL or matrix.nnz * (values.size // source.size) < SMALL_WORK:
-        return matrix @ values
-    rows = np.flatnonzero(source)
-    if rows.size > SPARSE_SOURCES * source.size:
-        return matrix @ values
-    if rows.size == 0:
-        return np.zeros(values.shape, values.dtype)
-    return matrix[rows].T @ values[rows]
-
-
 def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exposure:
     """Neighbour effects from last week's state (DESIGN §3 step 1): one sparse product with
-    four columns, one with the cross-team ties, one with the champions' columns, and one for
-    noise only in weeks when someone posted low-quality content."""
+    five columns, one with the cross-team ties, one with the champions' columns, and one for
+    noise only in weeks when someone posted hollow content.
+
+    Spill-over: what one's active contacts read from *their* contacts last week reaches one too,
+    at the rate ``spillover`` (reshares, mentions, answers found), so a well-connected poster's
+    content travels two steps. Community management (``curation``) filters hollow posts and
+    surfaces more good ones."""
     a = state.active
     engaged = a & (state.stage >= SHARE)
     columns = net.columns
-    columns[:, 0] = a
-    columns[:, 1] = engaged
-    columns[:, 2] = state.posts * (1 - state.low_quality)
-    columns[:, 3] = state.benefit
-    sums = neighbour_sums(net.adjacency, a, columns)
-    n_active = sums[:, 0]
+    columns[:, ACTIVE] = a
+    columns[:, ENGAGED] = engaged
+    columns[:, GOOD_POSTS] = state.posts * (1 - state.low_quality)
+    columns[:, BENEFIT] = state.benefit
+    columns[:, READ] = state.read
+    sums = net.sums(a, columns)
+    n_active = sums[:, ACTIVE]
     c = net.champions
-    coaching = net.to_champions @ (a[c] * state.sense[c] * levers.coaching[c])
+    coaching = net.coaching(a[c] * state.sense[c] * levers.coaching[c])
     noisy = state.posts * state.low_quality
-    noise = neighbour_sums(net.adjacency, noisy > 0, noisy)
-    engaged_contacts = sums[:, 1]
-    cross = neighbour_sums(net.cross_team, engaged, engaged.astype(REAL))
+    noise = net.sums(noisy > 0, noisy)
+    engaged_contacts = sums[:, ENGAGED]
+    cross = net.cross_sums(engaged, engaged.astype(REAL))
+    direct = sums[:, GOOD_POSTS]
+    reading = direct + b.spillover * sums[:, READ]
+    if levers.curation.any():
+        reading = reading * (1 + b.curation_reading_gain * levers.curation)
+        noise = noise * (1 - b.curation_noise_cut * levers.curation)
+    cross = cross * levers.cross_reach
     return Exposure(
         active=n_active,
         share=n_active / net.degree,
         engaged=engaged_contacts,
-        reading=sums[:, 2],
+        reading=reading,
+        direct=direct,
         cross=cross,
         coaching=coaching,
         noise=noise,
-        heard=sums[:, 3] / np.maximum(n_active, 1.0),
+        heard=sums[:, BENEFIT] / np.maximum(n_active, 1),
         manager_active=(net.has_manager & a[net.manager]).astype(REAL),
         leading=net.has_manager * levers.leading[net.manager] * state.sense[net.manager],
         g_active=saturating(n_active, b.half_contacts),
         g_engaged=saturating(engaged_contacts, b.half_contacts),
         g_cross=saturating(cross, b.half_contacts),
-        g_reading=saturating(sums[:, 2], b.half_posts),
+        g_reading=saturating(reading, b.half_posts),
     )
+
+
+@dataclass(frozen=True, eq=False)
+class Decision:
+    """A week's chance of an action, and what the levers added to it.
+
+    ``hollow`` is the hollow share of the activity if it happens: the share the levers added
+    beyond one's own reasons (``added``), weighted by how hollow each lever's activity is.
+    ``events`` is the share campaign events added."""
+
+    probability: np.ndarray
+    hollow: np.ndarray | None = None  # None: no lever ran this week
+    events: np.ndarray | None = None
+
+
+def _lever_share(added: np.ndarray, weights: list, total: np.ndarray) -> np.ndarray:
+    """``added`` × (Σ weight × term) / Σ term: the lever-added share, split among the levers in
+    proportion to their terms and weighted by each one's hollowness."""
+    weighted = sum(w * t for w, t in weights)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, added * weighted / total, 0).astype(REAL)
 
 
 def trial_probability(
     state: AgentState, traits: Traits, ex: Exposure, b: Behaviour, levers: Levers
-) -> np.ndarray:
+) -> Decision:
     """Weekly chance that a non-user tries the network (DESIGN §3 step 1).
 
     Independent routes combine as 1 - Π(1 - p): a Bass-style hazard (spontaneous trial p,
     imitation q of active contacts, manager role modelling, champion coaching, value
-    conversations led by one's manager) converted
-    from per-year to per-week, a complex-contagion route once enough contacts are active,
-    and the pressure of a mandate and the awareness from a campaign.
+    conversations led by one's manager) converted from per-year to per-week, a
+    complex-contagion route once enough contacts are active, a leader's own commitment to use
+    it — one's own reasons — and the levers: the pressure of a mandate, the awareness from a
+    campaign, and rewards for taking part.
     """
     hazard = (
         b.innovation_p
@@ -184,38 +167,70 @@ def trial_probability(
         + b.leading_pull * ex.leading
     ) / WEEKS_PER_YEAR
     met = (ex.active >= b.threshold_count) & (ex.share >= traits.threshold)
-    stay = np.exp(-hazard) * (1 - met.astype(REAL) * b.complex_prob)
-    if levers.pressure.any():
-        stay *= 1 - levers.pressure
-    if levers.awareness.any():
-        stay *= 1 - levers.awareness
-    return 1 - stay
+    own = np.exp(-hazard) * (1 - met.astype(REAL) * b.complex_prob)
+    if levers.role_model.any():
+        own = own * (1 - levers.role_model)
+    push = levers.pressure
+    events = levers.awareness
+    if not (push.any() or events.any() or levers.reward.any()):
+        return Decision(1 - own)
+    paid = 1 - np.exp(-b.reward_pull * levers.reward / WEEKS_PER_YEAR)
+    stay = own * (1 - push) * (1 - events) * (1 - paid)
+    probability = 1 - stay
+    with np.errstate(invalid="ignore", divide="ignore"):
+        added = np.where(probability > 0, (own - stay) / probability, 0)
+    total = push + events + paid
+    hollow = _lever_share(
+        added,
+        [(b.hollow_pressure, push), (b.hollow_event, events), (levers.reward_hollow, paid)],
+        total,
+    )
+    return Decision(probability, hollow, _lever_share(added, [(1, events)], total))
 
 
 def activity_probability(
     state: AgentState, traits: Traits, ex: Exposure, b: Behaviour, levers: Levers
-) -> np.ndarray:
-    """Weekly chance that a user is active: a logit of value, motivation and influence.
+) -> Decision:
+    """Weekly chance that a user is active: a logit of one's own reasons (value, sense,
+    motivation, contacts, habit, a leader's commitment, less reactance) plus the levers'
+    terms (mandate pressure, extrinsic motivation from rewards, campaign awareness).
 
-    Terms whose lever is zero for everyone this week (no mandate, no campaign) are skipped:
-    they would add zero, and most weeks of most scenarios have none.
+    What the levers add — the chance with them minus the chance without, as a share of the
+    chance with them — is activity one would not have had on one's own; a lever's hollow
+    weight says how much of it is hollow (``Decision``). A mandated person who already sees
+    value was going to be active anyway: the lever adds (almost) nothing, and nothing hollow.
     """
-    utility = (
+    own = (
         b.activity_base
-        + b.value_weight * (state.perceived - traits.time_cost) / b.time_cost
+        + b.value_weight * (state.perceived - state.time_cost) / b.time_cost
         + b.sense_weight * state.sense
         + b.intrinsic_weight * state.intrinsic
-        + b.extrinsic_weight * state.extrinsic
         + b.social_weight * ex.share
         + b.manager_weight * ex.manager_active
         + b.habit_weight * (state.active & (state.benefit >= state.time_spent)).astype(REAL)
         - b.reactance_weight * state.reactance
     )
-    if levers.pressure.any():
-        utility += b.pressure_weight * levers.pressure * (1 - state.reactance)
-    if levers.awareness.any():
-        utility += b.awareness_weight * levers.awareness
-    return 1 / (1 + np.exp(-utility))
+    if levers.role_model.any():
+        own = own + b.role_model_weight * levers.role_model
+    if not (levers.pressure.any() or state.extrinsic.any() or levers.awareness.any()):
+        return Decision(_logistic(own))
+    pressed = b.pressure_weight * levers.pressure * (1 - state.reactance)
+    paid = b.extrinsic_weight * state.extrinsic
+    events = b.awareness_weight * levers.awareness
+    total = pressed + paid + events
+    probability = _logistic(own + total)
+    with np.errstate(invalid="ignore", divide="ignore"):  # probability 0: nobody to split
+        added = 1 - _logistic(own) / probability
+    hollow = _lever_share(
+        added,
+        [(b.hollow_pressure, pressed), (state.extrinsic_hollow, paid), (b.hollow_event, events)],
+        total,
+    )
+    return Decision(probability, hollow, _lever_share(added, [(1, events)], total))
+
+
+def _logistic(x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-x))
 
 
 def contributions(
@@ -228,33 +243,29 @@ def contributions(
     u: np.ndarray,
 ) -> np.ndarray:
     """Posts this week: geometric counts (inverse transform of ``u``) with a mean that grows
-    with propensity, stage, the feedback engaged contacts give (Brzozowski et al. 2009) and
-    rewards per post. Only active people post, so only their rows are computed."""
+    with propensity, stage, the feedback engaged contacts give (Brzozowski et al. 2009),
+    rewards per post and a leader's commitment to work out loud. Only active people post, so
+    only their rows are computed."""
     who = np.flatnonzero(active)
-    factor = np.asarray((0.0,) + b.stage_posting, REAL)[stage[who]]
-    mean = traits.propensity[who] * factor * (1 + b.feedback_gain * ex.g_engaged[who])
+    mean = traits.propensity[who] * posting_factor(stage[who], b, who)
+    mean *= 1 + at(b.feedback_gain, who) * ex.g_engaged[who]
     mean *= levers.posting[who]
+    if levers.role_model.any():
+        mean *= 1 + at(b.role_model_posting, who) * levers.role_model[who]
     with np.errstate(divide="ignore"):
         # log(mean / (1 + mean)), written so that it stays below 0 for any mean in float32
         counts = np.floor(np.log1p(-u[who]) / -np.log1p(1 / mean))
     posts = np.zeros(active.size, REAL)
-    posts[who] = np.where(mean > 0, counts, 0.0)
+    posts[who] = np.where(mean > 0, counts, 0)
     return posts
 
 
-def low_quality_share(state: AgentState, levers: Levers, active: np.ndarray) -> np.ndarray:
-    """Share of this week's activity that is driven by rewards, compliance or a campaign's
-    special event rather than by intrinsic motivation and sense: hollow / (genuine + hollow).
-    Such activity produces no content worth reading for work and teaches little about it."""
-    if not (levers.pressure.any() or levers.reward_quality.any() or levers.niche.any()):
-        return np.zeros(active.size, REAL)
-    hollow = (
-        levers.reward_quality * state.extrinsic
-        + levers.pressure * (1 - state.reactance)
-        + levers.niche
-    )
-    genuine = state.intrinsic + state.sense
-    return np.where(active, hollow / (genuine + hollow + 1e-12), 0.0).astype(REAL)
+def posting_factor(stage: np.ndarray, b: Behaviour, rows: np.ndarray) -> np.ndarray:
+    """Posting factor of each of ``rows`` at its stage (0 before Connect)."""
+    factors = [at(f, rows) for f in b.stage_posting]
+    return np.select(
+        [stage == CONNECT, stage == SHARE, stage == SOLVE, stage == INNOVATE], factors, 0
+    ).astype(REAL)
 
 
 def advance(
@@ -269,29 +280,33 @@ def advance(
     ex = expose(state, net, b, levers)
     was_user = state.user
 
-    # Trial and activity (DESIGN §3 step 2).
-    new = ~was_user & (draws[TRIAL] < trial_probability(state, traits, ex, b, levers))
+    # Trial and activity (DESIGN §3 step 2), and the share of it the levers made hollow.
+    trial = trial_probability(state, traits, ex, b, levers)
+    new = ~was_user & (draws[TRIAL] < trial.probability)
     if b.value_dynamics:
-        stays = was_user & (draws[ACTIVITY] < activity_probability(state, traits, ex, b, levers))
+        use = activity_probability(state, traits, ex, b, levers)
+        stays = was_user & (draws[ACTIVITY] < use.probability)
     else:
+        use = Decision(np.ones(state.n, REAL))
         stays = was_user
     active = stays | new
     user = was_user | new
     state.ever |= new
     state.stage[new] = np.maximum(state.stage[new], CONNECT)
     stage = state.stage
+    low_quality = _of_the_week(new, stays, trial.hollow, use.hollow)
+    events = _of_the_week(new, stays, trial.events, use.events)
 
-    # Contributions and their quality.
+    # Contributions.
     posts = contributions(active, stage, traits, ex, b, levers, draws[POSTS])
-    low_quality = low_quality_share(state, levers, active)
 
     # Experienced value (step 3): each stage adds a benefit that needs others — posts to
     # read (Connect), an audience that answers (Share), engaged contacts to solve problems
     # with (Solve), engaged contacts in other teams to combine ideas with (Innovate) — scaled
     # by how relevant it is to one's job and one's sense, and for the strategic stages by
-    # one's alignment.
+    # one's alignment. Reading what is shown takes time (limited attention: ``read_time``).
     act = active.astype(REAL)
-    skill = act * traits.relevance * (b.skill_floor + (1 - b.skill_floor) * state.sense)
+    skill = act * state.relevance * (b.skill_floor + (1 - b.skill_floor) * state.sense)
     personal = skill * (
         b.benefit_connect * ex.g_reading + (stage >= SHARE) * ex.g_active * b.benefit_share
     )
@@ -304,38 +319,52 @@ def advance(
         )
     )
     noise_cost = act * b.noise_hours * ex.noise
-    time_spent = act * (traits.time_cost + b.post_time * posts)
+    time_spent = act * (state.time_cost + b.post_time * posts + b.read_time * ex.reading)
     benefit = personal + strategic - noise_cost
     state.value_personal = personal - noise_cost - time_spent
     state.value_strategic = strategic
 
     if b.value_dynamics:
         _learn(state, traits, ex, b, levers, active, benefit, low_quality)
-        _move_stages(state, ex, b, levers, active, draws[STAGE])
-        _motivate(state, traits, b, levers, active, benefit, time_spent)
-        dissatisfied = state.perceived < traits.time_cost
+        _move_stages(state, ex, b, active, draws[STAGE])
+        _motivate(state, traits, b, levers, active, posts, low_quality, benefit, time_spent)
+        dissatisfied = state.perceived < state.time_cost
         leave = (
             was_user & ~active & dissatisfied & (draws[ABANDON] < b.abandon_rate * (1 - ex.share))
         )
         user &= ~leave
+        _fit_to_work(state, traits, b, levers, events)
 
     state.user = user
     state.active = active
     state.idle = np.where(active, 0, state.idle + 1).astype(np.int32)
     state.posts = posts
     state.time_spent = time_spent
+    state.read = act * ex.direct
     state.total_posts += posts
     state.low_quality = low_quality
+    state.event_share = events
     state.benefit = benefit
     state.total_value += state.value_personal + state.value_strategic
 
 
+def _of_the_week(new, stays, for_new, for_stays) -> np.ndarray:
+    """A share for this week's active people: from the trial decision for newcomers, from the
+    activity decision for users; 0 where no lever ran."""
+    out = np.zeros(new.size, REAL)
+    if for_new is not None:
+        out = np.where(new, for_new, out)
+    if for_stays is not None:
+        out = np.where(stays, for_stays, out)
+    return out.astype(REAL)
+
+
 def _learn(state, traits, ex, b, levers, active, benefit, low_quality) -> None:
     """Perceived value moves toward what one experiences (or hears from active contacts, or
-    from value stories); sense grows with one's own genuine use (not with compliance-,
-    reward- or event-driven use), with coaching,
-    leader-led sense-making and training, and fades with disuse; alignment grows when managers
-    lead value conversations and with strategic-alignment work (DESIGN §3 step 4)."""
+    from value stories); sense grows with one's own genuine use (not with hollow use), with
+    coaching, leader-led sense-making and training, and fades with disuse; alignment grows
+    when managers lead value conversations and with strategic-alignment work (DESIGN §3
+    step 4)."""
     state.perceived += np.where(
         active,
         b.value_learning * (benefit - state.perceived),
@@ -348,59 +377,95 @@ def _learn(state, traits, ex, b, levers, active, benefit, low_quality) -> None:
     if levers.sense_push.any():
         gain += levers.sense_push
     forget = (state.sense * ~active) * b.sense_forgetting
-    state.sense += (1 - state.sense) * np.minimum(gain, 1.0) - forget
+    state.sense += (1 - state.sense) * np.minimum(gain, 1) - forget
     push = b.alignment_learning * ex.leading
     if levers.alignment_push.any():
         push += levers.alignment_push
-    state.alignment += (1 - state.alignment) * np.minimum(push, 1.0) - b.alignment_decay * (
+    state.alignment += (1 - state.alignment) * np.minimum(push, 1) - b.alignment_decay * (
         state.alignment - traits.alignment_base
     )
 
 
-def _move_stages(state, ex, b, levers, active, u) -> None:
+def _fit_to_work(state, traits, b, levers, events) -> None:
+    """How the network fits one's work, for next week (this week's value and decisions used
+    this week's): use cases raise relevance and integration cuts time cost (down to a floor)
+    on their pulse weeks; event-only use lowers relevance (it teaches that the network is for
+    events); both drift back to their baseline at ``work_drift``. Skipped while nothing has
+    moved them."""
+    pushed = levers.relevance_push.any() or levers.time_cut.any()
+    backfire = np.asarray(b.event_relevance_loss).any() and events.any()
+    moved = pushed or backfire or (state.relevance != traits.relevance_base).any()
+    if moved:
+        state.relevance += np.minimum(levers.relevance_push, 1) * (1 - state.relevance)
+        state.relevance -= b.event_relevance_loss * events * state.relevance
+        state.relevance -= b.work_drift * (state.relevance - traits.relevance_base)
+    if pushed or (state.time_cost != traits.time_cost_base).any():
+        floor = b.flow_time_floor * traits.time_cost_base
+        cut = np.minimum(levers.time_cut, 1)
+        state.time_cost -= cut * np.maximum(state.time_cost - floor, 0)
+        state.time_cost += b.work_drift * (traits.time_cost_base - state.time_cost)
+
+
+def _move_stages(state, ex, b, active, u) -> None:
     """Up one stage with sense, alignment and the right contacts; down after idle weeks
     (DESIGN §3 step 5). Sharing needs an audience (active contacts), solving needs engaged
     contacts and alignment, innovating needs engaged contacts in other teams."""
     stage = state.stage
     # Only active people move up: readiness is computed for their rows alone.
     who = np.flatnonzero(active)
-    at, sense = stage[who], state.sense[who]
+    at_stage, sense = stage[who], state.sense[who]
     aligned = sense * state.alignment[who]
     readiness = np.where(
-        at == CONNECT,
+        at_stage == CONNECT,
         sense * ex.g_active[who],
         np.where(
-            at == SHARE,
+            at_stage == SHARE,
             aligned * ex.g_engaged[who],
-            (at == SOLVE) * aligned * ex.g_cross[who] * levers.innovate_boost[who],
+            (at_stage == SOLVE) * aligned * ex.g_cross[who],
         ),
     )
     up = np.zeros(stage.size, bool)
-    up[who] = u[who] < b.stage_up * np.minimum(readiness, 1.0)
+    up[who] = u[who] < at(b.stage_up, who) * np.minimum(readiness, 1)
     down = ~active & (state.idle + 1 >= b.idle_weeks) & (stage >= SHARE) & (u < b.stage_down)
     state.stage = (stage + up - down).astype(np.int8)
 
 
-def _motivate(state, traits, b, levers, active, benefit, time_spent) -> None:
-    """Intrinsic motivation follows satisfaction and is crowded out by rewards and eroded by
-    reactance; extrinsic motivation tracks rewards and decays after them; reactance grows
-    under pressure in people who see little value (DESIGN §3 step 6). Terms that are zero
-    for everyone this week (no rewards, no pressure, no reactance) are skipped."""
-    spent = np.maximum(time_spent, traits.time_cost)
-    satisfaction = np.clip((benefit - spent) / spent, -1.0, 1.0)
+def rewarded(levers: Levers, active, posts, low_quality) -> np.ndarray:
+    """Who received a reward this week, by what rewards are contingent on: taking part
+    (engagement), posting (completion), or posting something good (performance)."""
+    basis = levers.reward_basis
+    good = posts * (1 - low_quality) >= 1
+    return (levers.reward > 0) & (
+        ((basis == ENGAGEMENT) & active)
+        | ((basis == COMPLETION) & (posts > 0))
+        | ((basis == PERFORMANCE) & good)
+    )
+
+
+def _motivate(state, traits, b, levers, active, posts, low_quality, benefit, time_spent) -> None:
+    """Intrinsic motivation follows satisfaction, is crowded out in people who receive rewards
+    and eroded by reactance; extrinsic motivation tracks rewards and decays after them;
+    reactance grows under pressure in people who see little value (DESIGN §3 step 6). Terms
+    that are zero for everyone this week (no rewards, no pressure, no reactance) are skipped."""
+    spent = np.maximum(time_spent, state.time_cost)
+    satisfaction = np.clip((benefit - spent) / spent, -1, 1)
     room = np.where(satisfaction > 0, 1 - state.intrinsic, state.intrinsic)
     state.intrinsic += satisfaction * room * active * b.intrinsic_learning
     if levers.reward.any():
-        state.intrinsic -= levers.crowding * levers.reward * state.intrinsic
+        received = rewarded(levers, active, posts, low_quality)
+        state.intrinsic -= received * levers.crowding * levers.reward * state.intrinsic
+        state.extrinsic_hollow = np.where(
+            levers.reward > 0, levers.reward_hollow, state.extrinsic_hollow
+        )
     if state.reactance.any():
         state.intrinsic -= b.reactance_erosion * state.reactance * state.intrinsic
         state.perceived -= b.reactance_erosion * state.reactance * np.maximum(state.perceived, 0)
     if levers.reward.any() or state.extrinsic.any():
         state.extrinsic = np.maximum(levers.reward, state.extrinsic * (1 - b.extrinsic_decay))
     if levers.pressure.any():
-        seen = np.clip(state.perceived / traits.time_cost, 0.0, 1.0)
+        seen = np.clip(state.perceived / state.time_cost, 0, 1)
         state.reactance += b.reactance_gain * levers.pressure * (1 - seen) * (1 - state.reactance)
     if state.reactance.any():
         state.reactance -= b.reactance_decay * state.reactance
-    np.clip(state.intrinsic, 0.0, 1.0, out=state.intrinsic)
-    np.clip(state.reactance, 0.0, 1.0, out=state.reactance)
+    np.clip(state.intrinsic, 0, 1, out=state.intrinsic)
+    np.clip(state.reactance, 0, 1, out=state.reactance)

@@ -1,16 +1,25 @@
 """Interventions: what organisations do to "drive adoption", as inputs to the weekly step.
 
 An intervention never writes an outcome. It sets, for the people it reaches and the weeks it
-runs, one or more of the model's levers (``models.state.Levers``) — mandate pressure, rewards
-and their crowding of intrinsic motivation, campaign awareness, managers leading value
-conversations, champions' coaching, strategic-alignment work, value stories, pilot groups —
-and what follows from those levers is decided by the dynamics (``models.dynamics``). Each has a
-cost in the model's value unit, hours of productive work: the time of the people involved and
-the value of rewards.
+runs, one or more of the model's levers (``models.state.Levers``) — mandate pressure, rewards,
+campaign awareness, managers leading value conversations, champions' coaching, strategic
+alignment, value stories, contact across teams, leaders' own visible use, use cases and
+integration into everyday work, community management — and what follows from those levers is
+decided by the dynamics (``models.dynamics``).
+
+Every programme is accounted for alike: each hour an intervention takes is its cost, in the
+model's value unit (hours of productive work) — the time of the people it involves
+(conversations, events, training, workshops, coaching, community management, checking
+compliance) and the value of rewards — scaled with its intensity; the time people then spend
+*using* the network is inside value, for every programme alike. Costs are attributed to the
+role × department cells of the people they involve (shared costs by headcount), so outcomes can
+be read per department.
 
 Several interventions run together; a scenario is a named collection of them. An intervention
 at intensity 0 does nothing and costs nothing, so a scenario of zero-intensity interventions
-reproduces the baseline exactly (same seed, same numbers).
+reproduces the baseline exactly (same seed, same numbers). The defaults of each kind (its
+building block, ``conf/intervention/<kind>.yaml``) and every number a lever uses are in the
+parameter registry (``models.registry``).
 """
 
 from collections.abc import Mapping
@@ -18,45 +27,31 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from models import targeting
+from models import registry, targeting
 from models.errors import InputError
 from models.organisation import Organisation
 from models.params import Behaviour
-from models.state import CHAMPION, EMPLOYEE, MANAGER, AgentState, Levers
+from models.state import CHAMPION, EMPLOYEE, MANAGER, REWARD_BASES, AgentState, Levers
 
-KINDS = (
-    "mandate",
-    "incentive",
-    "campaign",
-    "sense_making",
-    "champions",
-    "alignment",
-    "stories",
-    "experiment",
-)
+KINDS = tuple(registry.BLOCKS)
 GROUPS = ("everyone", "managers", "champions", "employees", "non_managers")
-CONTINGENCIES = ("engagement", "completion", "performance")
-
-# How rewarded activity turns into low-quality content, and how much a reward for posts
-# raises posting, by what the reward is contingent on. Assumptions (docs/MODEL.md): paying
-# for showing up rewards activity for its own sake; paying per post rewards volume; paying
-# for judged quality rewards some volume and little noise.
-REWARD_QUALITY = {"engagement": 1.0, "completion": 0.6, "performance": 0.2}
-REWARD_POSTING = {"engagement": 0.0, "completion": 1.0, "performance": 0.5}
-
-# Awareness below this is treated as gone, so a finished campaign stops touching the levers.
-FADED = 1e-4
+CONTINGENCIES = REWARD_BASES[1:]
+#: Kinds whose intensity may exceed 1 (a strength, not a level or a share).
+UNBOUNDED = ("champions", "experiment")
 
 
 @dataclass(frozen=True)
 class Intervention:
     """One intervention. Which fields matter depends on ``kind`` (docs/MODEL.md, §7.15).
 
-    ``intensity`` is the lever's value where the intervention reaches someone: mandate
-    pressure (0..1), reward intensity (0..1), campaign awareness at a pulse (0..1), the rate
-    at which managers lead value conversations (0..1), champions' extra coaching strength
-    from training (≥ 0; untrained champions coach at 1), weekly alignment gain (0..1), weekly
-    pull of value stories (0..1), or the pilot groups' extra chance of reaching Innovate (≥ 0).
+    ``intensity`` is how much of the programme is done where it reaches: mandate pressure
+    (0..1), reward intensity (0..1), campaign awareness at a pulse (0..1), the rate at which
+    managers lead value conversations (0..1), champions' extra coaching strength from
+    training (≥ 0; untrained champions coach at 1), strategic-alignment and value-story work
+    (0..1 of the registry's ``alignment_gain`` and ``story_pull``), pilot groups' extra contact
+    across teams (≥ 0), leaders' commitment to visible use (0..1), use-case rounds (0..1 of
+    ``relevance_gain`` and ``flow_time_cut``), community management (0..1 curation). Every
+    cost but ``cost_fixed`` scales with it.
     """
 
     name: str
@@ -69,18 +64,18 @@ class Intervention:
     intensity: float = 1.0
     cadence: int = 1  # weeks between pulses (campaign events, value conversations)
     cost_fixed: float = 0.0  # hours, once, in the first week (design, training)
-    cost_per_week: float = 0.0  # hours each week it runs (a team running it)
-    cost_per_person: float = 0.0  # hours per person reached, each pulse week
+    cost_per_week: float = 0.0  # hours each week it runs (a team running it), × intensity
+    cost_per_person: float = 0.0  # hours per person reached, each pulse week, × intensity
     cost_per_reward: float = 0.0  # incentive: hours of reward value per rewarded unit
+    training_hours: float = 0.0  # hours per person given a sense gain, each pulse, × intensity
     contingency: str = "engagement"  # incentive: engagement, completion or performance
-    decay: float = 0.5  # campaign: weekly decay of awareness after a pulse
-    niche: float = 0.5  # campaign: share of event-driven use that teaches nothing for work
-    sense_gain: float = 0.0  # sense gain where it reaches, each pulse week (training), 0..1
+    decay: float = registry.BLOCKS["campaign"]["decay"].value  # campaign: awareness decay/week
+    sense_gain: float = 0.0  # sense gain where it reaches, each pulse week, × intensity
 
     def key(self, field: str) -> str:
         return f"scenario.interventions.{self.name}.{field}"
 
-    def problems(self, weeks: int | None = None) -> list[str]:
+    def problems(self) -> list[str]:
         """Messages for every invalid field, naming the full config key."""
         out = []
 
@@ -99,17 +94,18 @@ class Intervention:
             bad("share", "it must be between 0 and 1")
         if self.rule not in targeting.RULES:
             bad("rule", f"choose one of {', '.join(targeting.RULES)}")
-        top = None if self.kind in ("champions", "experiment") else 1.0
-        if not (self.intensity >= 0 and (top is None or self.intensity <= top)):
-            bad("intensity", "it must be between 0 and 1" if top else "it must be non-negative")
+        bounded = self.kind not in UNBOUNDED
+        if not (self.intensity >= 0 and (not bounded or self.intensity <= 1)):
+            bad("intensity", "it must be between 0 and 1" if bounded else "it must be non-negative")
         if not (isinstance(self.cadence, int) and self.cadence >= 1):
             bad("cadence", "it must be a whole number of weeks, at least 1")
-        for field in ("cost_fixed", "cost_per_week", "cost_per_person", "cost_per_reward"):
+        for field in ("cost_fixed", "cost_per_week", "cost_per_person", "cost_per_reward",
+                      "training_hours"):
             if not getattr(self, field) >= 0:
                 bad(field, "a cost must be non-negative (hours)")
         if self.contingency not in CONTINGENCIES:
             bad("contingency", f"choose one of {', '.join(CONTINGENCIES)}")
-        for field in ("decay", "niche", "sense_gain"):
+        for field in ("decay", "sense_gain"):
             if not 0 <= getattr(self, field) <= 1:
                 bad(field, "it must be between 0 and 1")
         return out
@@ -141,20 +137,24 @@ def crowding_rate(d: float, b: Behaviour) -> float:
 
     Deci, Koestner & Ryan (1999) report the drop in free-choice intrinsic motivation of
     rewarded versus unrewarded people as a standardised difference d. Here a reward of
-    intensity 1 for ``b.crowding_reference_weeks`` weeks lowers intrinsic motivation by a
-    factor (1 - rate)^weeks ≈ exp(-rate × weeks); setting that drop equal to d standard
-    deviations of the initial intrinsic motivation (Beta with mean m and concentration 8:
-    sd = sqrt(m(1-m)/9)) gives rate = -ln(1 - d·sd/m) / weeks.
+    intensity 1 received for ``b.crowding_reference_weeks`` weeks lowers intrinsic motivation
+    by a factor (1 - rate)^weeks ≈ exp(-rate × weeks); setting that drop equal to d standard
+    deviations of the initial intrinsic motivation (Beta with mean m and concentration κ:
+    sd = sqrt(m(1-m)/(κ+1))) gives rate = -ln(1 - d·sd/m) / weeks.
     """
     m = b.intrinsic_mean
     if m <= 0:  # nobody starts with intrinsic motivation: nothing to crowd out
         return 0.0
-    sd = np.sqrt(m * (1 - m) / 9.0)
-    return float(-np.log(max(1 - d * sd / m, 1e-9)) / b.crowding_reference_weeks)
+    sd = np.sqrt(m * (1 - m) / (b.trait_concentration + 1))
+    return float(-np.log(max(1 - d * sd / m, np.finfo(float).tiny)) / b.crowding_reference_weeks)
 
 
 class Schedule:
-    """The interventions of a run, resolved against the organisation, applied week by week."""
+    """The interventions of a run, resolved against the organisation, applied week by week.
+
+    ``cell`` is each person's role × department cell (``n_cells`` of them): the weekly cost is
+    an array over cells, so that it can be read per role and per department.
+    """
 
     def __init__(
         self,
@@ -163,15 +163,18 @@ class Schedule:
         role: np.ndarray,
         behaviour: Behaviour,
         rng: np.random.Generator,
+        cell: np.ndarray | None = None,
+        n_cells: int = 1,
     ) -> None:
         self.items = list(interventions)
         self._b = behaviour
         self._reach = {iv.name: self._resolve(iv, org, role, rng) for iv in self.items}
         self._is_manager = role == MANAGER
         self._is_champion = role == CHAMPION
-        # Managers' reports: for the cost of the value conversations they lead.
-        has = org.manager_of >= 0
-        self._team_size = np.bincount(org.manager_of[has], minlength=org.n)
+        self._cell = np.zeros(org.n, np.int64) if cell is None else cell
+        self._n_cells = n_cells
+        self._headcount = np.bincount(self._cell, minlength=n_cells) / max(org.n, 1)
+        self._manager_of = org.manager_of
 
     @staticmethod
     def _resolve(iv: Intervention, org: Organisation, role: np.ndarray, rng) -> np.ndarray:
@@ -211,103 +214,137 @@ class Schedule:
         last_week = week if iv.end is None else min(week, iv.end)
         last_pulse = iv.start + (last_week - iv.start) // iv.cadence * iv.cadence
         value = iv.intensity * (1 - iv.decay) ** (week - last_pulse)
-        return value if value >= FADED else 0.0
+        return value if value >= self._b.awareness_floor else 0.0
 
-    def levers(self, week: int, baseline: Levers, state: AgentState) -> tuple[Levers, float]:
-        """The levers and the cost (hours) of ``week``. Without anything running, the
+    def levers(
+        self, week: int, baseline: Levers, state: AgentState
+    ) -> tuple[Levers, np.ndarray]:
+        """The levers and the cost (hours, per cell) of ``week``. Without anything running, the
         baseline levers themselves are returned (nothing is copied)."""
+        cost = np.zeros(self._n_cells)
         live = [
             iv
             for iv in self.items
             if iv.runs(week) or (iv.kind == "campaign" and self.awareness(iv, week) > 0)
         ]
         if not live:
-            return baseline, 0.0
+            return baseline, cost
         levers = baseline.copy()
-        cost = 0.0
         for iv in live:
-            cost += getattr(self, f"_{iv.kind}")(iv, week, levers, state, self._reach[iv.name])
+            reach = self._reach[iv.name]
+            involved = getattr(self, f"_{iv.kind}")(iv, week, levers, state, reach)
+            if iv.pulses(week):
+                cost += self.people(involved, iv.cost_per_person * iv.intensity)
+                if iv.sense_gain:
+                    levers.sense_push[reach] += iv.sense_gain * iv.intensity
+                    cost += self.people(reach, iv.training_hours * iv.intensity)
             if week == iv.start:
-                cost += iv.cost_fixed
+                cost += self._headcount * iv.cost_fixed
             if iv.runs(week):
-                cost += iv.cost_per_week
-            if iv.sense_gain and iv.pulses(week):
-                reached = self._reach[iv.name]
-                levers.sense_push[reached] += iv.sense_gain
+                cost += self._headcount * iv.cost_per_week * iv.intensity
+            if iv.kind == "incentive":
+                cost += self._reward_cost(iv, state, reach)
         return levers, cost
 
-    @staticmethod
-    def _pulse_cost(iv: Intervention, week: int, people: int) -> float:
-        """Hours of the people involved in a pulse week, scaled by intensity."""
-        return iv.cost_per_person * iv.intensity * people if iv.pulses(week) else 0.0
+    def people(self, who: np.ndarray, hours: float) -> np.ndarray:
+        """``hours`` for each person in ``who`` (a mask), by cell."""
+        if not hours:
+            return np.zeros(self._n_cells)
+        return np.bincount(self._cell[who], minlength=self._n_cells) * hours
 
-    # Each kind: set its levers where it reaches; return its variable cost this week.
-
-    def _mandate(self, iv, week, levers, state, reach) -> float:
-        """Pressure to be active (UTAUT: social influence in mandatory settings); compliance
-        is low-quality activity and pressure breeds reactance where little value is seen."""
-        levers.pressure[reach] = np.maximum(levers.pressure[reach], iv.intensity)
-        return iv.cost_per_person * iv.intensity * np.count_nonzero(reach)
-
-    def _incentive(self, iv, week, levers, state, reach) -> float:
-        """Rewards raise extrinsic motivation, crowd out intrinsic motivation at the rate its
-        contingency implies (Deci, Koestner & Ryan 1999), and add low-quality activity."""
-        d = getattr(self._b, f"crowding_d_{iv.contingency}")
-        levers.reward[reach] = iv.intensity
-        levers.crowding[reach] = crowding_rate(d, self._b)
-        levers.reward_quality[reach] = REWARD_QUALITY[iv.contingency]
-        levers.posting[reach] *= 1 + iv.intensity * REWARD_POSTING[iv.contingency]
+    def _reward_cost(self, iv: Intervention, state: AgentState, reach: np.ndarray) -> np.ndarray:
+        """Rewards paid for last week's rewarded units: active weeks (engagement), posts
+        (completion) or good posts (performance), in hours of reward value."""
         units = {
-            "engagement": lambda: np.count_nonzero(state.active & reach),
-            "completion": lambda: float(state.posts[reach].sum()),
-            "performance": lambda: float((state.posts * (1 - state.low_quality))[reach].sum()),
-        }[iv.contingency]()
-        return iv.cost_per_reward * iv.intensity * units
+            "engagement": state.active & reach,
+            "completion": state.posts * reach,
+            "performance": state.posts * (1 - state.low_quality) * reach,
+        }[iv.contingency]
+        weights = np.asarray(units, float)
+        by_cell = np.bincount(self._cell, weights=weights, minlength=self._n_cells)
+        return by_cell * iv.cost_per_reward * iv.intensity
 
-    def _campaign(self, iv, week, levers, state, reach) -> float:
-        """Pulses of awareness (launch events, webinars, roadshows) that decay; event-driven
-        use is partly niche use that teaches little about everyday work."""
+    # Each kind sets its levers where it reaches and returns who its per-person cost is for.
+
+    def _mandate(self, iv, week, levers, state, reach) -> np.ndarray:
+        """Pressure to be active (UTAUT: social influence in mandatory settings); the activity
+        it adds beyond people's own reasons is compliance, and pressure breeds reactance where
+        little value is seen (``models.dynamics``). Cost: managers checking compliance."""
+        levers.pressure[reach] = np.maximum(levers.pressure[reach], iv.intensity)
+        return reach
+
+    def _incentive(self, iv, week, levers, state, reach) -> np.ndarray:
+        """Rewards raise extrinsic motivation and give non-users a reason to try it; they crowd
+        out intrinsic motivation in those who receive them, at the rate their contingency
+        implies (Deci, Koestner & Ryan 1999); per-post rewards raise posting."""
+        b = self._b
+        levers.reward[reach] = iv.intensity
+        levers.reward_basis[reach] = REWARD_BASES.index(iv.contingency)
+        levers.reward_hollow[reach] = getattr(b, f"hollow_reward_{iv.contingency}")
+        levers.crowding[reach] = crowding_rate(getattr(b, f"crowding_d_{iv.contingency}"), b)
+        levers.posting[reach] *= 1 + iv.intensity * getattr(b, f"reward_posting_{iv.contingency}")
+        return np.zeros_like(reach)
+
+    def _campaign(self, iv, week, levers, state, reach) -> np.ndarray:
+        """Pulses of awareness (launch events, webinars, roadshows) that decay; the activity
+        events add is partly event-only use (``models.dynamics``)."""
         a = self.awareness(iv, week)
         levers.awareness[reach] = 1 - (1 - levers.awareness[reach]) * (1 - a)
-        levers.niche[reach] = np.maximum(levers.niche[reach], iv.niche * a)
-        return (
-            iv.cost_per_person * iv.intensity * np.count_nonzero(reach) if iv.pulses(week) else 0.0
-        )
+        return reach
 
-    def _sense_making(self, iv, week, levers, state, reach) -> float:
+    def _sense_making(self, iv, week, levers, state, reach) -> np.ndarray:
         """Managers reached lead value conversations with their teams on pulse weeks; the
-        effect on the team scales with the manager's own sense (``models.dynamics``)."""
-        if not iv.pulses(week):
-            return 0.0
+        effect on the team scales with the manager's own sense (``models.dynamics``). Cost:
+        the manager's and each report's time."""
         leaders = reach & self._is_manager
-        levers.leading[leaders] = np.minimum(levers.leading[leaders] + iv.intensity, 1.0)
-        return self._pulse_cost(
-            iv, week, np.count_nonzero(leaders) + self._team_size[leaders].sum()
-        )
+        if iv.pulses(week):
+            levers.leading[leaders] = np.minimum(levers.leading[leaders] + iv.intensity, 1)
+        reports = np.zeros_like(leaders)
+        has = self._manager_of >= 0
+        reports[has] = leaders[self._manager_of[has]]
+        return leaders | reports
 
-    def _champions(self, iv, week, levers, state, reach) -> float:
+    def _champions(self, iv, week, levers, state, reach) -> np.ndarray:
         """Training makes champions coach more strongly; they answer questions and model use."""
         trained = reach & self._is_champion
         levers.coaching[trained] += iv.intensity
-        return iv.cost_per_person * np.count_nonzero(trained)
+        return trained
 
-    def _alignment(self, iv, week, levers, state, reach) -> float:
+    def _alignment(self, iv, week, levers, state, reach) -> np.ndarray:
         """Making the link to strategy explicit raises alignment where it reaches."""
-        if not iv.pulses(week):
-            return 0.0
-        levers.alignment_push[reach] += iv.intensity
-        return self._pulse_cost(iv, week, np.count_nonzero(reach))
+        if iv.pulses(week):
+            levers.alignment_push[reach] += iv.intensity * self._b.alignment_gain
+        return reach
 
-    def _stories(self, iv, week, levers, state, reach) -> float:
+    def _stories(self, iv, week, levers, state, reach) -> np.ndarray:
         """Discussing value created: people hear what their active contacts really got."""
-        levers.stories[reach] = np.maximum(levers.stories[reach], iv.intensity)
-        return (
-            iv.cost_per_person * iv.intensity * np.count_nonzero(reach) if iv.pulses(week) else 0.0
-        )
+        pull = iv.intensity * self._b.story_pull
+        levers.stories[reach] = np.maximum(levers.stories[reach], pull)
+        return np.zeros_like(reach)
 
-    def _experiment(self, iv, week, levers, state, reach) -> float:
-        """Pilot groups that experiment and learn get a higher chance of reaching Innovate."""
-        levers.innovate_boost[reach] *= 1 + iv.intensity
-        return (
-            iv.cost_per_person * iv.intensity * np.count_nonzero(reach) if iv.pulses(week) else 0.0
-        )
+    def _experiment(self, iv, week, levers, state, reach) -> np.ndarray:
+        """Pilot groups that experiment and learn work across teams: more contact with engaged
+        people in other teams (the diverse ties innovation needs)."""
+        levers.cross_reach[reach] *= 1 + iv.intensity
+        return reach
+
+    def _role_model(self, iv, week, levers, state, reach) -> np.ndarray:
+        """Leaders commit to using the network visibly in their own work: their own reason to
+        use it and post (not compliance); their teams see their manager active."""
+        leaders = reach & self._is_manager if iv.target == "managers" else reach
+        levers.role_model[leaders] = np.maximum(levers.role_model[leaders], iv.intensity)
+        return leaders
+
+    def _use_cases(self, iv, week, levers, state, reach) -> np.ndarray:
+        """Work in the flow of work: use-case rounds raise the relevance of the network for
+        one's own work and integration cuts its time cost, on pulse weeks."""
+        if iv.pulses(week):
+            levers.relevance_push[reach] += iv.intensity * self._b.relevance_gain
+            levers.time_cut[reach] += iv.intensity * self._b.flow_time_cut
+        return reach
+
+    def _community(self, iv, week, levers, state, reach) -> np.ndarray:
+        """Community managers curate what the people reached see: less noise, more good posts
+        surfaced, answers found."""
+        levers.curation[reach] = np.maximum(levers.curation[reach], iv.intensity)
+        return reach

@@ -12,14 +12,17 @@ from collections.abc import Mapping
 
 import mesa
 import numpy as np
+import pandas as pd
 
 from models import generators, targeting
 from models.agents import AGENT_CLASSES
-from models.dynamics import N_DRAWS, Network, advance
+from models.dynamics import N_DRAWS, advance
+from models.errors import InputError
 from models.interventions import Intervention, Schedule
-from models.metrics import Recorder, summarise
+from models.metrics import WEEKS_IN_LAST_YEAR, Recorder, summarise
+from models.neighbours import Network
 from models.organisation import Organisation
-from models.params import Behaviour
+from models.params import Behaviour, problems
 from models.snapshots import Snapshots
 from models.state import CHAMPION, EMPLOYEE, MANAGER, Levers, initial_state
 
@@ -54,6 +57,9 @@ class AdoptionModel(mesa.Model):
         snapshot_every: int = 0,
     ) -> None:
         super().__init__(rng=rng)
+        bad = problems(behaviour or Behaviour(), prefix="behaviour")
+        if bad:
+            raise InputError("\n".join(bad))
         org_rng, role_rng, init_rng, step_rng = self.rng.spawn(4)
         if org is None:
             org = {"generator": "hierarchy"}
@@ -70,9 +76,17 @@ class AdoptionModel(mesa.Model):
         self.state, self.traits = initial_state(init_rng, role, org.department, self.behaviour)
         self._baseline_levers = Levers.baseline(org.n, role, self.behaviour)
         self.levers = self._baseline_levers
-        self.schedule = Schedule(list(interventions), org, role, self.behaviour, role_rng)
         self.network = Network.build(org, role)
         self.recorder = Recorder(self.traits, org.department, org.department_names)
+        self.schedule = Schedule(
+            list(interventions),
+            org,
+            role,
+            self.behaviour,
+            role_rng,
+            cell=self.recorder.cell,
+            n_cells=self.recorder.n_cells,
+        )
         self.snapshots = Snapshots(
             snapshot_every, self.traits, org.department, org.department_names
         )
@@ -122,4 +136,26 @@ class AdoptionModel(mesa.Model):
             self.state,
             self.discount_rate,
             self.schedule.window_end(self.steps),
+            self.recorder.year_participation(),
+        )
+
+    def departments(self) -> "pd.DataFrame":
+        """One row per department: size, active share and value over the last year, and over
+        the whole run value, programme cost (attributed to the people it involved; shared
+        costs by headcount) and net value."""
+        groups = self.recorder.groups()
+        groups = groups[groups["group_type"] == "department"]
+        last = groups[groups["week"] > groups["week"].max() - WEEKS_IN_LAST_YEAR]
+        by = groups.groupby("group", sort=False)
+        recent = last.groupby("group", sort=False)
+        return pd.DataFrame(
+            {
+                "department": list(by.groups),
+                "size": by["size"].first().to_numpy(),
+                "active_share_last_year": recent["active_share"].mean().to_numpy(),
+                "value_last_year": recent["value_total"].sum().to_numpy(),
+                "value_total": by["value_total"].sum().to_numpy(),
+                "cost_total": by["cost"].sum().to_numpy(),
+                "net_value": by["net_value"].sum().to_numpy(),
+            }
         )

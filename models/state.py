@@ -48,11 +48,18 @@ class AgentState:
     alignment: np.ndarray  # strategic alignment, 0..1
     idle: np.ndarray  # int32: weeks since last active
     posts: np.ndarray  # contributions this week
-    low_quality: np.ndarray  # share of this week's activity driven by rewards, compliance, events
+    low_quality: np.ndarray  # hollow share of this week's activity: what a lever added, weighted
+    event_share: np.ndarray  # share of this week's activity that campaign events added
     benefit: np.ndarray  # experienced gross benefit this week, hours (0 if inactive)
     value_personal: np.ndarray  # net personal value this week, hours (benefit - time - noise)
     value_strategic: np.ndarray  # strategic value this week, hours
     time_spent: np.ndarray  # hours spent on the network this week
+    read: np.ndarray  # good posts read from one's contacts this week (0 if inactive): what one
+    # can pass on to one's own contacts next week (spill-over)
+    relevance: np.ndarray  # how much one's work can gain from the network now, 0..1
+    time_cost: np.ndarray  # hours an active week costs one now
+    extrinsic_hollow: np.ndarray  # hollow weight of one's extrinsic motivation (by the
+    # contingency of the last reward received)
     total_posts: np.ndarray  # float64: contributions since the start
     total_value: np.ndarray  # float64: net value created since the start, hours
 
@@ -69,11 +76,11 @@ class Traits:
     """Fixed individual characteristics, drawn once at the start."""
 
     role: np.ndarray  # int8 role code
-    time_cost: np.ndarray  # hours a week an active week costs this person
+    time_cost_base: np.ndarray  # hours an active week costs this person, before integration
     propensity: np.ndarray  # propensity to post (posts a week at posting factor 1)
     threshold: np.ndarray  # share of active contacts that meets the contagion threshold
     alignment_base: np.ndarray  # alignment the person drifts back to
-    relevance: np.ndarray  # how much this person's work can gain from the network, 0..1
+    relevance_base: np.ndarray  # how much this person's work can gain, before use cases, 0..1
 
 
 @dataclass(eq=False)
@@ -82,17 +89,21 @@ class Levers:
 
     pressure: np.ndarray  # mandate pressure, 0..1
     reward: np.ndarray  # reward intensity, 0..1
-    crowding: np.ndarray  # weekly intrinsic loss per unit reward (depends on contingency)
-    reward_quality: np.ndarray  # share of rewarded activity that is low quality, 0..1
+    reward_basis: np.ndarray  # int8: what rewards are for (REWARD_BASES index; 0 = none)
+    reward_hollow: np.ndarray  # hollow share of reward-added activity (by contingency), 0..1
+    crowding: np.ndarray  # weekly intrinsic loss per unit reward received (by contingency)
+    posting: np.ndarray  # multiplier on posting (rewards per post)
     awareness: np.ndarray  # campaign awareness, 0..1
     leading: np.ndarray  # rate at which this person, as a manager, leads value conversations
     coaching: np.ndarray  # strength of this person's coaching, as a champion
     alignment_push: np.ndarray  # weekly alignment gain from strategic-alignment work
     stories: np.ndarray  # weekly pull of perceived value toward value told in stories
-    innovate_boost: np.ndarray  # multiplier on the chance to reach Innovate
     sense_push: np.ndarray  # weekly sense gain from training and events, 0..1
-    posting: np.ndarray  # multiplier on posting (rewards per post)
-    niche: np.ndarray  # share of this week's use that is event-only, teaching nothing for work
+    role_model: np.ndarray  # a leader's commitment to use it visibly in their own work, 0..1
+    relevance_push: np.ndarray  # relevance gained this week from use cases (share of the gap)
+    time_cut: np.ndarray  # share of the time cost above its floor removed this week
+    curation: np.ndarray  # community management of what one sees, 0..1
+    cross_reach: np.ndarray  # multiplier on contact with engaged people in other teams
 
     def copy(self) -> "Levers":
         return Levers(**{f.name: getattr(self, f.name).copy() for f in fields(self)})
@@ -100,26 +111,26 @@ class Levers:
     @classmethod
     def baseline(cls, n: int, role: np.ndarray, behaviour: Behaviour) -> "Levers":
         zeros = np.zeros(n, REAL)
-        return cls(
-            pressure=zeros.copy(),
-            reward=zeros.copy(),
-            crowding=zeros.copy(),
-            reward_quality=zeros.copy(),
-            awareness=zeros.copy(),
-            leading=np.where(role == MANAGER, behaviour.manager_leading, 0.0).astype(REAL),
-            coaching=(role == CHAMPION).astype(REAL),
-            alignment_push=zeros.copy(),
-            stories=zeros.copy(),
-            innovate_boost=np.ones(n, REAL),
-            sense_push=zeros.copy(),
-            posting=np.ones(n, REAL),
-            niche=zeros.copy(),
-        )
+        values = {f.name: zeros.copy() for f in fields(cls)}
+        values["reward_basis"] = np.zeros(n, np.int8)
+        values["posting"] = np.ones(n, REAL)
+        values["cross_reach"] = np.ones(n, REAL)
+        values["leading"] = np.where(role == MANAGER, behaviour.manager_leading, 0).astype(REAL)
+        values["coaching"] = (role == CHAMPION).astype(REAL)
+        return cls(**values)
 
 
-def _beta(rng: np.random.Generator, mean: float, n: int, concentration: float = 8.0) -> np.ndarray:
+#: What rewards are contingent on (Deci, Koestner & Ryan 1999), by ``Levers.reward_basis``.
+REWARD_BASES = ("none", "engagement", "completion", "performance")
+
+
+#: Beta means are kept this far inside (0, 1), where both shape parameters stay positive.
+_BETA_EDGE = 1e-3
+
+
+def _beta(rng: np.random.Generator, mean: float, n: int, concentration: float) -> np.ndarray:
     """Beta draws with the given mean; concentration sets how tightly they gather around it."""
-    mean = min(max(mean, 1e-3), 1 - 1e-3)
+    mean = min(max(mean, _BETA_EDGE), 1 - _BETA_EDGE)
     return rng.beta(mean * concentration, (1 - mean) * concentration, n)
 
 
@@ -140,15 +151,16 @@ def initial_state(
     champion = role == CHAMPION
     lift = np.where(champion, b.champion_lift, 0.0)
     n_dept = int(department.max()) + 1 if n else 0
-    dept_alignment = _beta(rng, b.alignment_mean, n_dept, concentration=20.0)
-    alignment = np.clip(dept_alignment[department] + rng.normal(0.0, 0.1, n), 0.0, 1.0)
+    dept_alignment = _beta(rng, b.alignment_mean, n_dept, b.department_concentration)
+    spread = b.alignment_spread * rng.standard_normal(n)  # drawn at any spread (common numbers)
+    alignment = np.clip(dept_alignment[department] + spread, 0.0, 1.0)
     traits = Traits(
         role=role.astype(np.int8),
-        time_cost=_real(b.time_cost * rng.lognormal(-0.5 * b.time_cost_sd**2, b.time_cost_sd, n)),
-        propensity=_real(rng.lognormal(-0.5 * b.propensity_sigma**2, b.propensity_sigma, n)),
+        time_cost_base=_real(_lognormal(rng, b.time_cost, b.time_cost_sd, n)),
+        propensity=_real(_lognormal(rng, 1.0, b.propensity_sigma, n)),
         threshold=_real(np.clip(rng.normal(b.threshold_mean, b.threshold_sd, n), 0.0, 1.0)),
         alignment_base=_real(alignment),
-        relevance=_real(_beta(rng, b.relevance_mean, n, concentration=b.relevance_concentration)),
+        relevance_base=_real(_beta(rng, b.relevance_mean, n, b.relevance_concentration)),
     )
     zeros = np.zeros(n, REAL)
     state = AgentState(
@@ -159,22 +171,34 @@ def initial_state(
         perceived=_real(
             np.maximum(rng.normal(b.initial_expectation, b.initial_expectation_sd, n), 0.0)
         ),
-        sense=_real(np.clip(_beta(rng, b.sense_mean, n) + lift, 0.0, 1.0)),
-        intrinsic=_real(np.clip(_beta(rng, b.intrinsic_mean, n) + lift, 0.0, 1.0)),
+        sense=_real(np.clip(_beta(rng, b.sense_mean, n, b.trait_concentration) + lift, 0.0, 1.0)),
+        intrinsic=_real(
+            np.clip(_beta(rng, b.intrinsic_mean, n, b.trait_concentration) + lift, 0.0, 1.0)
+        ),
         extrinsic=zeros.copy(),
         reactance=zeros.copy(),
         alignment=_real(alignment),
         idle=np.zeros(n, np.int32),
         posts=zeros.copy(),
         low_quality=zeros.copy(),
+        event_share=zeros.copy(),
         benefit=zeros.copy(),
         value_personal=zeros.copy(),
         value_strategic=zeros.copy(),
         time_spent=zeros.copy(),
+        read=zeros.copy(),
+        relevance=traits.relevance_base.copy(),
+        time_cost=traits.time_cost_base.copy(),
+        extrinsic_hollow=zeros.copy(),
         total_posts=np.zeros(n),
         total_value=np.zeros(n),
     )
     return state, traits
+
+
+def _lognormal(rng: np.random.Generator, mean: float, sigma: float, n: int) -> np.ndarray:
+    """Log-normal draws with the given mean (not median) and log-scale spread ``sigma``."""
+    return mean * rng.lognormal(-(sigma**2) / 2, sigma, n)
 
 
 def _real(values: np.ndarray) -> np.ndarray:

@@ -36,7 +36,7 @@ from dataclasses import fields
 
 from models.dynamics import ABANDON, ACTIVITY, POSTS, STAGE, TRIAL
 from models.params import WEEKS_PER_YEAR
-from models.state import CHAMPION, CONNECT, INNOVATE, SHARE, SOLVE, AgentState
+from models.state import CHAMPION, CONNECT, INNOVATE, REWARD_BASES, SHARE, SOLVE, AgentState
 
 
 def _saturating(x: float, half: float) -> float:
@@ -79,6 +79,13 @@ def _geometric(mean: float, u: float) -> tuple[int, float]:
     return math.floor(x), margin
 
 
+def _lever_split(added: float, parts: list[tuple[float, float]]) -> float:
+    """The share ``added`` split among levers in proportion to their terms, each term weighted
+    by its lever's hollow weight: added × Σ wₖ tₖ / Σ tₖ (0 with no lever term)."""
+    total = sum(t for _, t in parts)
+    return added * sum(w * t for w, t in parts) / total if total > 0 else 0.0
+
+
 def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[float]:
     """Advance ``state`` by one week in place, one agent at a time.
 
@@ -99,14 +106,15 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
     last = {f.name: getattr(state, f.name).tolist() for f in fields(state)}
     was_user, was_active = last["user"], last["active"]
     old_stage, old_sense, old_posts = last["stage"], last["sense"], last["posts"]
-    old_lq, old_benefit = last["low_quality"], last["benefit"]
+    old_lq, old_benefit, old_read = last["low_quality"], last["benefit"], last["read"]
+    relevance_now, time_cost = last["relevance"], last["time_cost"]
 
     role = traits.role.tolist()
-    time_cost = traits.time_cost.tolist()
     propensity = traits.propensity.tolist()
     threshold = traits.threshold.tolist()
     alignment_base = traits.alignment_base.tolist()
-    relevance = traits.relevance.tolist()
+    relevance_base = traits.relevance_base.tolist()
+    time_cost_base = traits.time_cost_base.tolist()
     lever = {f.name: getattr(levers, f.name).tolist() for f in fields(levers)}
     u_all = draws.tolist()
     posting = (0.0, b.posting_connect, b.posting_share, b.posting_solve, b.posting_innovate)
@@ -119,14 +127,17 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
         pressure = lever["pressure"][i]
         reward = lever["reward"][i]
         awareness = lever["awareness"][i]
+        commitment = lever["role_model"][i]
+        curation = lever["curation"][i]
 
         # --- 1. Exposure: what i sees of its contacts and its manager last week ----------
         n_active = 0  # active contacts
         engaged = 0  # active contacts at Share or above
         heard_total = 0.0  # summed benefit of active contacts
         coaching = 0.0  # coaching from active champions
-        reading = 0.0  # good posts to read
-        noise = 0.0  # low-quality posts
+        direct = 0.0  # good posts from contacts
+        relayed = 0.0  # good posts that active contacts read from their own contacts
+        noise = 0.0  # hollow posts
         for j in contacts[i]:
             if was_active[j]:
                 n_active += 1
@@ -135,9 +146,14 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
                     engaged += 1
                 if role[j] == CHAMPION:
                     coaching += old_sense[j] * lever["coaching"][j]
-            reading += old_posts[j] * (1.0 - old_lq[j])
+            direct += old_posts[j] * (1.0 - old_lq[j])
+            relayed += old_read[j]
             noise += old_posts[j] * old_lq[j]
-        cross = sum(1 for j in cross_contacts[i] if was_active[j] and old_stage[j] >= SHARE)
+        reading = (direct + b.spillover * relayed) * (1.0 + b.curation_reading_gain * curation)
+        noise *= 1.0 - b.curation_noise_cut * curation
+        cross = lever["cross_reach"][i] * sum(
+            1 for j in cross_contacts[i] if was_active[j] and old_stage[j] >= SHARE
+        )
         degree = len(contacts[i])
         share = n_active / degree if degree else 0.0
         heard = heard_total / n_active if n_active else 0.0
@@ -145,9 +161,11 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
         manager_active = 1.0 if m >= 0 and was_active[m] else 0.0
         leading = lever["leading"][m] * old_sense[m] if m >= 0 else 0.0
 
-        # --- 2. Trial (non-users) and activity (users) --------------------------------
+        # --- 2. Trial (non-users) and activity (users), and what the levers added --------
         new = False
         active = False
+        hollow = 0.0  # share of this week's activity that a lever added and that is hollow
+        events = 0.0  # share that campaign events added
         if not was_user[i]:
             hazard = (
                 b.innovation_p
@@ -157,64 +175,81 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
                 + b.leading_pull * leading
             ) / WEEKS_PER_YEAR
             threshold_met = n_active >= b.threshold_count and share >= threshold[i]
-            p_none = (
+            p_own = 1.0 - (
                 math.exp(-hazard)
                 * (1.0 - (b.complex_prob if threshold_met else 0.0))
-                * (1.0 - pressure)
-                * (1.0 - awareness)
+                * (1.0 - commitment)
             )
-            new = u_trial < 1.0 - p_none
-            closest = min(closest, abs(u_trial - (1.0 - p_none)))
+            paid = 1.0 - math.exp(-b.reward_pull * reward / WEEKS_PER_YEAR)
+            p_trial = 1.0 - (1.0 - p_own) * (1.0 - pressure) * (1.0 - awareness) * (1.0 - paid)
+            new = u_trial < p_trial
+            closest = min(closest, abs(u_trial - p_trial))
             if b.complex_prob > 0 and n_active >= b.threshold_count and 0 < n_active < degree:
                 closest = min(closest, abs(share - threshold[i]))  # else decided exactly
+            if new:
+                added = (p_trial - p_own) / p_trial
+                hollow = _lever_split(
+                    added,
+                    [
+                        (b.hollow_pressure, pressure),
+                        (b.hollow_event, awareness),
+                        (lever["reward_hollow"][i], paid),
+                    ],
+                )
+                events = _lever_split(added, [(1.0, awareness), (0.0, pressure), (0.0, paid)])
             active = new
         elif not b.value_dynamics:
             active = True
         else:
             # habit: active last week, and that week repaid the time it took
             habit = was_active[i] and old_benefit[i] >= last["time_spent"][i]
-            utility = (
+            own = (
                 b.activity_base
                 + b.value_weight * (last["perceived"][i] - time_cost[i]) / b.time_cost
                 + b.sense_weight * old_sense[i]
                 + b.intrinsic_weight * last["intrinsic"][i]
-                + b.extrinsic_weight * last["extrinsic"][i]
                 + b.social_weight * share
                 + b.manager_weight * manager_active
                 + (b.habit_weight if habit else 0.0)
-                + b.pressure_weight * pressure * (1.0 - last["reactance"][i])
                 - b.reactance_weight * last["reactance"][i]
-                + b.awareness_weight * awareness
+                + b.role_model_weight * commitment
             )
-            p_active = _logistic(utility)
+            pressed = b.pressure_weight * pressure * (1.0 - last["reactance"][i])
+            extrinsic_term = b.extrinsic_weight * last["extrinsic"][i]
+            aware = b.awareness_weight * awareness
+            p_active = _logistic(own + pressed + extrinsic_term + aware)
             active = u_activity < p_active
             closest = min(closest, abs(u_activity - p_active))
+            if active:
+                added = 1.0 - _logistic(own) / p_active
+                hollow = _lever_split(
+                    added,
+                    [
+                        (b.hollow_pressure, pressed),
+                        (last["extrinsic_hollow"][i], extrinsic_term),
+                        (b.hollow_event, aware),
+                    ],
+                )
+                events = _lever_split(added, [(0.0, pressed), (0.0, extrinsic_term), (1.0, aware)])
         user = was_user[i] or new
         ever = last["ever"][i] or new
         stage = max(old_stage[i], CONNECT) if new else old_stage[i]
 
-        # --- contributions and their quality -------------------------------------------
+        # --- contributions ------------------------------------------------------------------
         posts = 0
-        low_quality = 0.0
         if active:
             mean = (
                 propensity[i]
                 * posting[stage]
                 * (1.0 + b.feedback_gain * _saturating(engaged, b.half_contacts))
                 * lever["posting"][i]  # rewards per post
+                * (1.0 + b.role_model_posting * commitment)  # a leader working out loud
             )
             posts, margin = _geometric(mean, u_posts)
             closest = min(closest, margin)
-            hollow = (
-                lever["reward_quality"][i] * last["extrinsic"][i]
-                + pressure * (1.0 - last["reactance"][i])
-                + lever["niche"][i]  # a campaign's special event
-            )
-            genuine = last["intrinsic"][i] + old_sense[i]
-            low_quality = hollow / (genuine + hollow) if hollow > 0 else 0.0
 
         # --- 3. Experienced value ---------------------------------------------------------
-        skill = relevance[i] * (b.skill_floor + (1.0 - b.skill_floor) * old_sense[i])
+        skill = relevance_now[i] * (b.skill_floor + (1.0 - b.skill_floor) * old_sense[i])
         personal = b.benefit_connect * _saturating(reading, b.half_posts)
         if stage >= SHARE:
             personal += b.benefit_share * _saturating(n_active, b.half_contacts)
@@ -227,19 +262,23 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
         strategic *= skill * last["alignment"][i]
         noise_cost = b.noise_hours * noise
         if active:
-            time_spent = time_cost[i] + b.post_time * posts
+            time_spent = time_cost[i] + b.post_time * posts + b.read_time * reading
             benefit = personal + strategic - noise_cost
             value_personal = personal - noise_cost - time_spent
             value_strategic = strategic
+            read = direct
         else:
-            time_spent = benefit = value_personal = value_strategic = 0.0
+            time_spent = benefit = value_personal = value_strategic = read = 0.0
 
         perceived = last["perceived"][i]
         sense = old_sense[i]
         alignment = last["alignment"][i]
         intrinsic = last["intrinsic"][i]
         extrinsic = last["extrinsic"][i]
+        extrinsic_hollow = last["extrinsic_hollow"][i]
         reactance = last["reactance"][i]
+        relevance = relevance_now[i]
+        cost_of_time = time_cost[i]
         if b.value_dynamics:
             # --- 4. Learning ------------------------------------------------------------
             if active:
@@ -248,10 +287,10 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
                 perceived += b.hearsay_learning * share * (heard - perceived)
             if n_active > 0:
                 perceived += lever["stories"][i] * (heard - perceived)
-            # own use teaches as far as it is genuine (not compliance-, reward- or event-
-            # driven); coaching, leader-led sense-making and training add to it
+            # own use teaches as far as it is genuine (not hollow); coaching, leader-led
+            # sense-making and training add to it
             gain = (
-                (b.use_learning * (1.0 - low_quality) if active else 0.0)
+                (b.use_learning * (1.0 - hollow) if active else 0.0)
                 + b.coaching_learning * (1.0 - math.exp(-coaching))
                 + b.leading_learning * leading
                 + lever["sense_push"][i]
@@ -273,12 +312,7 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
             elif stage == SHARE:
                 readiness = sense * _saturating(engaged, b.half_contacts) * alignment
             elif stage == SOLVE:
-                readiness = (
-                    sense
-                    * _saturating(cross, b.half_contacts)
-                    * alignment
-                    * lever["innovate_boost"][i]
-                )
+                readiness = sense * _saturating(cross, b.half_contacts) * alignment
             else:
                 readiness = 0.0
             if active:
@@ -298,8 +332,20 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
                 room = 1.0 - intrinsic if satisfaction > 0 else intrinsic
                 intrinsic += b.intrinsic_learning * satisfaction * room
             old_reactance = last["reactance"][i]
-            # rewards crowd out, then reactance erodes, one after the other (MODEL.md §7.12)
-            intrinsic *= 1.0 - lever["crowding"][i] * reward
+            # rewards crowd out those who receive one (by what they are for), then reactance
+            # erodes, one after the other (MODEL.md §7.12)
+            basis = REWARD_BASES[lever["reward_basis"][i]]
+            received = reward > 0 and (
+                (basis == "engagement" and active)
+                or (basis == "completion" and posts > 0)
+                or (basis == "performance" and posts * (1.0 - hollow) >= 1.0)
+            )
+            if reward > 0 and basis == "performance" and posts > 0:
+                closest = min(closest, abs(posts * (1.0 - hollow) - 1.0) / posts)
+            if received:
+                intrinsic *= 1.0 - lever["crowding"][i] * reward
+            if reward > 0:
+                extrinsic_hollow = lever["reward_hollow"][i]
             intrinsic *= 1.0 - b.reactance_erosion * old_reactance
             perceived -= b.reactance_erosion * old_reactance * max(perceived, 0.0)
             extrinsic = max(reward, extrinsic * (1.0 - b.extrinsic_decay))
@@ -320,6 +366,15 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
                 if perceived < time_cost[i] and u_abandon < p_leave:
                     user = False
 
+            # --- how the network fits one's work, for next week: use cases, integration,
+            # event-only use, drift back to the baseline
+            relevance += min(lever["relevance_push"][i], 1.0) * (1.0 - relevance)
+            relevance -= b.event_relevance_loss * (events if active else 0.0) * relevance
+            relevance -= b.work_drift * (relevance - relevance_base[i])
+            floor = b.flow_time_floor * time_cost_base[i]
+            cost_of_time -= min(lever["time_cut"][i], 1.0) * max(cost_of_time - floor, 0.0)
+            cost_of_time += b.work_drift * (time_cost_base[i] - cost_of_time)
+
         # --- write agent i's new row --------------------------------------------------------
         state.user[i] = user
         state.ever[i] = ever
@@ -329,16 +384,142 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
         state.sense[i] = sense
         state.intrinsic[i] = intrinsic
         state.extrinsic[i] = extrinsic
+        state.extrinsic_hollow[i] = extrinsic_hollow
         state.reactance[i] = reactance
         state.alignment[i] = alignment
+        state.relevance[i] = relevance
+        state.time_cost[i] = cost_of_time
         state.idle[i] = 0 if active else last["idle"][i] + 1
         state.posts[i] = posts
         state.total_posts[i] = last["total_posts"][i] + posts
-        state.low_quality[i] = low_quality
+        state.low_quality[i] = hollow if active else 0.0
+        state.event_share[i] = events if active else 0.0
         state.benefit[i] = benefit
         state.value_personal[i] = value_personal
         state.value_strategic[i] = value_strategic
         state.total_value[i] = last["total_value"][i] + value_personal + value_strategic
         state.time_spent[i] = time_spent
+        state.read[i] = read
         closest_calls.append(closest)
     return closest_calls
+
+
+def oracle_levers(schedule, week: int, org, role, b, state, baseline, cell, n_cells):
+    """The levers and the cost per cell that ``schedule``'s interventions give in ``week``,
+    person by person, written from docs/MODEL.md §7.15 (not from ``models.interventions``).
+
+    Who each intervention reaches (its target group and share, by its rule) is taken from the
+    schedule (``schedule._reach``: the targeting rules have tests of their own); everything
+    else — which interventions run or pulse, what each sets, how levers combine, what each
+    costs and to whom it is charged — is recomputed here.
+    """
+    n = org.n
+    lever = {f.name: getattr(baseline, f.name).tolist() for f in fields(baseline)}
+    cost = [0.0] * n_cells
+    headcount = [0] * n_cells
+    for i in range(n):
+        headcount[int(cell[i])] += 1
+    manager_of = org.manager_of.tolist()
+    m_code = 2  # models.state.MANAGER
+    c_code = CHAMPION
+
+    def runs(iv) -> bool:
+        return iv.intensity > 0 and week >= iv.start and (iv.end is None or week <= iv.end)
+
+    def pulses(iv) -> bool:
+        return runs(iv) and (week - iv.start) % iv.cadence == 0
+
+    def awareness(iv) -> float:
+        if iv.intensity <= 0 or week < iv.start:
+            return 0.0
+        last_week = week if iv.end is None else min(week, iv.end)
+        last_pulse = iv.start + (last_week - iv.start) // iv.cadence * iv.cadence
+        value = iv.intensity * (1 - iv.decay) ** (week - last_pulse)
+        return value if value >= b.awareness_floor else 0.0
+
+    def charge(i: int, hours: float) -> None:
+        cost[int(cell[i])] += hours
+
+    def shared(hours: float) -> None:
+        for k in range(n_cells):
+            cost[k] += hours * headcount[k] / n
+
+    for iv in schedule.items:
+        live = runs(iv) or (iv.kind == "campaign" and awareness(iv) > 0)
+        if not live:
+            continue
+        reach = schedule._reach[iv.name].tolist()
+        pulse = pulses(iv)
+        x = iv.intensity
+        for i in range(n):
+            if not reach[i]:
+                continue
+            involved = False
+            if iv.kind == "mandate":
+                lever["pressure"][i] = max(lever["pressure"][i], x)
+                involved = True
+            elif iv.kind == "incentive":
+                lever["reward"][i] = x
+                lever["reward_basis"][i] = REWARD_BASES.index(iv.contingency)
+                lever["reward_hollow"][i] = getattr(b, f"hollow_reward_{iv.contingency}")
+                d = getattr(b, f"crowding_d_{iv.contingency}")
+                m = b.intrinsic_mean
+                sd = math.sqrt(m * (1 - m) / (b.trait_concentration + 1))
+                lever["crowding"][i] = -math.log(1 - d * sd / m) / b.crowding_reference_weeks
+                lever["posting"][i] *= 1 + x * getattr(b, f"reward_posting_{iv.contingency}")
+                units = {
+                    "engagement": float(state.active[i]),
+                    "completion": float(state.posts[i]),
+                    "performance": float(state.posts[i] * (1 - state.low_quality[i])),
+                }[iv.contingency]
+                charge(i, units * iv.cost_per_reward * x)
+            elif iv.kind == "campaign":
+                a = awareness(iv)
+                lever["awareness"][i] = 1 - (1 - lever["awareness"][i]) * (1 - a)
+                involved = True
+            elif iv.kind == "sense_making":
+                if role[i] == m_code:
+                    if pulse:
+                        lever["leading"][i] = min(lever["leading"][i] + x, 1.0)
+                    involved = True
+            elif iv.kind == "champions":
+                if role[i] == c_code:
+                    lever["coaching"][i] += x
+                    involved = True
+            elif iv.kind == "alignment":
+                if pulse:
+                    lever["alignment_push"][i] += x * b.alignment_gain
+                involved = True
+            elif iv.kind == "stories":
+                lever["stories"][i] = max(lever["stories"][i], x * b.story_pull)
+            elif iv.kind == "experiment":
+                lever["cross_reach"][i] *= 1 + x
+                involved = True
+            elif iv.kind == "role_model":
+                if iv.target != "managers" or role[i] == m_code:
+                    lever["role_model"][i] = max(lever["role_model"][i], x)
+                    involved = True
+            elif iv.kind == "use_cases":
+                if pulse:
+                    lever["relevance_push"][i] += x * b.relevance_gain
+                    lever["time_cut"][i] += x * b.flow_time_cut
+                involved = True
+            elif iv.kind == "community":
+                lever["curation"][i] = max(lever["curation"][i], x)
+                involved = True
+            if pulse and involved:
+                charge(i, iv.cost_per_person * x)
+            if pulse and iv.sense_gain:
+                lever["sense_push"][i] += iv.sense_gain * x
+                charge(i, iv.training_hours * x)
+        if iv.kind == "sense_making" and pulse:  # each report of a leader reached
+            for i in range(n):
+                m = manager_of[i]
+                leader = reach[i] and role[i] == m_code  # charged once, as a leader
+                if m >= 0 and reach[m] and role[m] == m_code and not leader:
+                    charge(i, iv.cost_per_person * x)
+        if week == iv.start:
+            shared(iv.cost_fixed)
+        if runs(iv):
+            shared(iv.cost_per_week * x)
+    return lever, cost

@@ -1,7 +1,8 @@
 """docs/MODEL.md stays true to the code.
 
-The parameter table of MODEL.md (§8, columns ``parameter | default | unit | meaning | source or
-reason``) must list every behavioural parameter (``models.params.Behaviour``), every parameter
+The behavioural parameters and intervention building blocks of MODEL.md §8 are generated from
+the registry (``tests/test_registry.py`` checks them). The organisation and run table of §8
+(columns ``parameter | default | unit | meaning | source or reason``) must list every parameter
 of every organisation generator and loader (``models.generators.BUILDERS``, written
 ``<generator>.<parameter>``) and the champion and run parameters (``sim/schema.py``), each with
 the default the code uses. Every weekly and per-group record column, every summary key, every
@@ -114,10 +115,6 @@ def mismatches(table: dict[str, str], expected: dict[str, object]) -> list[str]:
     return problems
 
 
-def test_every_behaviour_parameter_is_in_the_table_with_its_default(table):
-    assert not mismatches(table, behaviour_defaults()), "\n".join(
-        mismatches(table, behaviour_defaults())
-    )
 
 
 def test_every_generator_and_loader_parameter_is_in_the_table_with_its_default(table):

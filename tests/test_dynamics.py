@@ -24,7 +24,17 @@ from models.dynamics import N_DRAWS, advance
 from models.model import AdoptionModel
 from models.organisation import Organisation
 from models.params import BOUNDS, NON_NEGATIVE, POSITIVE, UNIT, Behaviour
-from models.state import CHAMPION, CONNECT, INNOVATE, NONE, SHARE, SOLVE, AgentState
+from models.registry import PARAMETERS
+from models.state import (
+    CHAMPION,
+    CONNECT,
+    INNOVATE,
+    NONE,
+    REWARD_BASES,
+    SHARE,
+    SOLVE,
+    AgentState,
+)
 
 try:  # tests/ on sys.path (pytest's default "prepend" import mode, no tests/__init__.py)
     from oracle import oracle_advance
@@ -32,27 +42,35 @@ except ImportError:  # tests/ imported as a package
     from tests.oracle import oracle_advance
 
 STATE_FIELDS = [f.name for f in fields(AgentState)]
-UNIT_FIELDS = ("sense", "intrinsic", "extrinsic", "reactance", "alignment", "low_quality")
+UNIT_FIELDS = (
+    "sense", "intrinsic", "extrinsic", "reactance", "alignment", "low_quality", "event_share",
+    "relevance", "extrinsic_hollow",
+)
 #: Quantities that are zero for anyone not active this week.
-ACTIVE_ONLY = ("posts", "low_quality", "benefit", "value_strategic", "time_spent")
+ACTIVE_ONLY = ("posts", "low_quality", "event_share", "benefit", "value_strategic",
+               "time_spent", "read")
 
 #: Ranges for the random levers: (low, high) of a uniform, zero for ~30% of people.
 LEVER_RANGES = {
     "pressure": (0.0, 0.5),
     "reward": (0.0, 0.5),
+    "reward_basis": (1, len(REWARD_BASES)),  # a code: engagement, completion, performance
+    "reward_hollow": (0.0, 1.0),
     "crowding": (0.0, 0.1),
-    "reward_quality": (0.0, 1.0),
     "awareness": (0.0, 0.5),
     "leading": (0.0, 0.5),
     "coaching": (0.0, 2.0),
     "alignment_push": (0.0, 0.1),
     "stories": (0.0, 0.2),
-    "innovate_boost": (0.5, 3.0),
+    "cross_reach": (0.5, 3.0),
     "sense_push": (0.0, 0.05),
     "posting": (0.5, 2.0),
-    "niche": (0.0, 1.0),
+    "role_model": (0.0, 1.0),
+    "relevance_push": (0.0, 0.2),
+    "time_cut": (0.0, 0.2),
+    "curation": (0.0, 1.0),
 }
-MULTIPLIERS = ("innovate_boost", "posting")  # levers whose neutral value is 1, not 0
+MULTIPLIERS = ("cross_reach", "posting")  # levers whose neutral value is 1, not 0
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -91,7 +109,10 @@ def randomise_levers(levers, rng: np.random.Generator) -> None:
     but the multipliers are zero for about 30% of people, so both branches of every rule run."""
     for name, (lo, hi) in LEVER_RANGES.items():
         array = getattr(levers, name)
-        values = rng.uniform(lo, hi, array.size)
+        if array.dtype.kind in "iu":
+            values = rng.integers(lo, hi, array.size)
+        else:
+            values = rng.uniform(lo, hi, array.size)
         if name not in MULTIPLIERS:
             values *= rng.random(array.size) < 0.7
         array[:] = values
@@ -226,7 +247,7 @@ def test_oracle_agreement_through_every_stage_and_back():
     rule and the abandonment rule are exercised, and both implementations agree throughout."""
     behaviour = Behaviour(manager_leading=0.5, stage_up=0.3, idle_weeks=3, stage_down=0.2)
     model = make_model(ORGS["hierarchy-150"], behaviour, seed=11, champion_share=0.1)
-    model.levers.innovate_boost[:] = 2.0
+    model.levers.cross_reach[:] = 2.0
     seen = run_against_oracle(model, 150, seed=5, label="long run")
     reached = seen["reached"]
     assert reached[SHARE] > 0 and reached[SOLVE] > 0 and reached[INNOVATE] > 0, reached
@@ -300,7 +321,7 @@ CAPS = {
 }
 #: The annual trial hazards: Bass p and q and every "pull" (manager, coaching, leading, ...).
 HAZARDS = ["innovation_p", "imitation_q"] + [
-    f.name for f in fields(Behaviour) if f.name.endswith("_pull")
+    name for name, p in PARAMETERS.items() if p.group == "trial" and name.endswith("_pull")
 ]
 
 
@@ -454,8 +475,8 @@ def test_no_trial_route_means_nobody_adopts():
         Behaviour(manager_leading=1.0), complex_prob=0.0, **dict.fromkeys(HAZARDS, 0.0)
     )
     org = {"generator": "hierarchy", "size": 200}
-    cases = [(closed, False)]
-    cases += [(replace(closed, **{route: 20.0}), True) for route in HAZARDS]
+    cases = [(closed, False), (replace(closed, reward_pull=20.0), False)]  # no reward: closed
+    cases += [(replace(closed, **{route: 20.0}), route != "reward_pull") for route in HAZARDS]
     cases += [(replace(closed, complex_prob=0.5, threshold_count=1, threshold_mean=0.05), True)]
     for behaviour, opened in cases:
         model = make_model(
@@ -468,11 +489,11 @@ def test_no_trial_route_means_nobody_adopts():
         others[seeds] = False
         assert model.state.ever[others].any() == opened, behaviour
 
-    for pressure_or_awareness in ("pressure", "awareness"):
-        model = make_model(org, closed, seed=1)
+    for lever in ("pressure", "awareness", "reward"):
+        model = make_model(org, replace(closed, reward_pull=20.0), seed=1)
         model.run(10)
         assert not model.state.ever.any()
-        getattr(model.levers, pressure_or_awareness)[:5] = 0.5
+        getattr(model.levers, lever)[:5] = 0.5
         model.run(20)
         assert model.state.ever[:5].any() and not model.state.ever[5:].any()
 
@@ -613,7 +634,7 @@ def test_reactance_grows_where_pressure_meets_little_perceived_value():
     model = make_model({"generator": "hierarchy", "size": 200}, seed=4)
     target = np.arange(model.org.n) % 2 == 0
     model.levers.pressure[target] = 0.5
-    sees_little = model.state.perceived < 0.5 * model.traits.time_cost
+    sees_little = model.state.perceived < 0.5 * model.state.time_cost
     model.step()
     grown = model.state.reactance > 0
     assert grown[target & sees_little].all()
@@ -627,15 +648,18 @@ def test_rewards_with_crowding_lower_intrinsic_motivation():
         for crowding in (0.0, 0.05):
             model = make_model(org, seed=seed)
             model.levers.reward[:] = 0.5
+            model.levers.reward_basis[:] = REWARD_BASES.index("engagement")
             model.levers.crowding[:] = crowding
             model.step()
-            first = model.state.intrinsic.copy()
+            first = model.state.intrinsic.copy(), model.state.active.copy()
             model.run(25)
             runs[crowding] = first, model.state.intrinsic.copy()
-        (free_1, free_26), (crowded_1, crowded_26) = runs[0.0], runs[0.05]
+        ((free_1, active), free_26), ((crowded_1, _), crowded_26) = runs[0.0], runs[0.05]
         positive = free_1 > 0
-        assert (crowded_1[positive] < free_1[positive]).all()
-        assert crowded_26.mean() < free_26.mean() - 0.05
+        # crowding hits those who received a reward (engagement: the active) and nobody else
+        assert (crowded_1[positive & active] < free_1[positive & active]).all()
+        np.testing.assert_array_equal(crowded_1[~active], free_1[~active])
+        assert crowded_26.mean() < free_26.mean() - 0.01
 
     # crowding needs a reward to crowd out: with no reward it changes nothing
     quiet = make_model(org, seed=0)
@@ -660,8 +684,9 @@ def test_low_quality_posts_lower_their_contacts_benefit():
             model = make_model(org, behaviour, seed=seed)
             seed_users(model, np.arange(model.org.n))
             model.state.extrinsic[:] = 0.8
+            model.state.extrinsic_hollow[:] = quality
             model.levers.reward[:] = 0.8
-            model.levers.reward_quality[:] = quality
+            model.levers.reward_hollow[:] = quality
             model.step()
             noisy_posters = np.flatnonzero(model.state.posts * model.state.low_quality > 0)
             exposed = contacts_of(model, noisy_posters)

@@ -60,9 +60,14 @@ def test_reactance_grows_most_where_little_value_is_seen():
 
 
 def test_crowding_rate_reproduces_the_effect_size():
-    """A reward at intensity 1 for the reference weeks lowers mean intrinsic motivation by d
-    standard deviations of its starting distribution, with nothing else moving it."""
-    b = Behaviour(intrinsic_learning=0.0, champion_lift=0.0)
+    """A reward at intensity 1, received every week for the reference weeks, lowers mean
+    intrinsic motivation by d standard deviations of its starting distribution, with nothing
+    else moving it (everyone is a user, active and posting every week, so everyone receives
+    the reward whatever it is contingent on)."""
+    b = Behaviour(
+        intrinsic_learning=0.0, champion_lift=0.0, activity_base=30.0, posting_connect=50.0,
+        propensity_sigma=0.0,
+    )
     for contingency in ("engagement", "completion", "performance"):
         d = getattr(b, f"crowding_d_{contingency}")
         weeks = int(b.crowding_reference_weeks)
@@ -70,10 +75,13 @@ def test_crowding_rate_reproduces_the_effect_size():
         model = AdoptionModel(
             org=ORG, behaviour=b, interventions=[incentive], champion_share=0.0, rng=2
         )
+        s = model.state
+        s.user[:] = s.ever[:] = s.active[:] = True
+        s.stage[:] = 1
         before = model.state.intrinsic.copy()
         model.run(weeks)
         m = b.intrinsic_mean
-        sd = np.sqrt(m * (1 - m) / 9)
+        sd = np.sqrt(m * (1 - m) / (b.trait_concentration + 1))
         drop = (before.mean() - model.state.intrinsic.mean()) / sd
         # (1 - rate)^weeks per week vs exp(-rate * weeks): agree to well within 5%.
         assert drop == pytest.approx(d * before.mean() / m, rel=0.05)
@@ -277,3 +285,70 @@ def test_bad_intervention_on_the_command_line_stops_before_writing(tmp_path):
     assert "Traceback" not in run.text
     assert not run.out.exists() or not any(run.out.iterdir())
     assert not any(run.cwd.iterdir())
+
+
+# --- the per-agent oracle of how interventions set levers and cost -------------------------------
+
+
+def _every_kind(rng: np.random.Generator) -> list[Intervention]:
+    """One intervention of each kind (and a second mandate, to combine), with random timing,
+    reach, intensity and costs; the incentive's contingency random too."""
+    out = []
+    for k, kind in enumerate((*KINDS, "mandate")):
+        start = int(rng.integers(1, 6))
+        out.append(
+            Intervention(
+                f"{kind}_{k}",
+                kind,
+                start=start,
+                end=int(start + rng.integers(0, 10)),
+                target="managers" if kind in ("sense_making", "role_model") else "everyone",
+                share=float(rng.choice([1.0, 0.5])),
+                intensity=float(rng.uniform(0.1, 1.0)),
+                cadence=int(rng.integers(1, 4)),
+                cost_fixed=float(rng.uniform(0, 50)),
+                cost_per_week=float(rng.uniform(0, 5)),
+                cost_per_person=float(rng.uniform(0, 1)),
+                cost_per_reward=float(rng.uniform(0, 0.5)),
+                training_hours=float(rng.uniform(0, 2)),
+                contingency=str(rng.choice(["engagement", "completion", "performance"])),
+                decay=float(rng.uniform(0.2, 0.8)),
+                sense_gain=float(rng.choice([0.0, 0.05])),
+            )
+        )
+    # the second mandate runs throughout, weaker than the first: where both reach, the
+    # stronger pressure holds
+    out[-1] = Intervention("mandate_weak", "mandate", start=1, end=30, intensity=0.05)
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_schedule_agrees_with_the_per_agent_oracle(seed):
+    """Every lever and the cost per role × department cell, week by week, from the schedule
+    and from the plain per-person oracle (``tests/oracle.py``), with every kind running."""
+    try:
+        from oracle import oracle_levers
+    except ImportError:
+        from tests.oracle import oracle_levers
+    rng = np.random.default_rng(seed)
+    model = AdoptionModel(
+        org={"generator": "hierarchy", "size": 120, "span": 4},
+        interventions=_every_kind(rng),
+        champion_share=0.1,
+        rng=seed,
+    )
+    kinds_live = set()
+    for week in range(1, 16):
+        model.run(1)  # the state the schedule reads (last week's activity and posts)
+        levers, cost = model.schedule.levers(week, model._baseline_levers, model.state)
+        expected, expected_cost = oracle_levers(
+            model.schedule, week, model.org, model.traits.role.tolist(), model.behaviour,
+            model.state, model._baseline_levers, model.recorder.cell, model.recorder.n_cells,
+        )
+        for name, values in expected.items():
+            np.testing.assert_allclose(
+                getattr(levers, name), values, rtol=1e-5, atol=1e-6, err_msg=f"{name}, {week}"
+            )
+        np.testing.assert_allclose(cost, expected_cost, rtol=1e-9, atol=1e-9, err_msg=str(week))
+        kinds_live |= {iv.kind for iv in model.schedule.items if iv.runs(week)}
+    assert kinds_live == set(KINDS)

@@ -77,4 +77,4 @@ def test_summary_definitions():
     assert np.isclose(summary["adoption_value_gap"], gap)
     discount = 1.05 ** (-weekly["week"] / 52)
     assert np.isclose(summary["discounted_value"], (weekly["value_total"] * discount).sum())
-    assert summary["value_per_cost"] is None  # no intervention, no cost
+    assert summary["cost_total"] == 0 and summary["net_value"] == summary["long_run_value"]

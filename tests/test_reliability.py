@@ -609,9 +609,9 @@ def every_intervention(intensity_cap: float) -> list[Intervention]:
             cost_per_week=MAX_MAGNITUDE,
             cost_per_person=MAX_MAGNITUDE,
             cost_per_reward=MAX_MAGNITUDE,
+            training_hours=MAX_MAGNITUDE,
             sense_gain=1.0,
             decay=0.0,
-            niche=1.0,
             end=20,
         )
         for kind in KINDS

@@ -109,15 +109,22 @@ def test_active_falls_while_cumulative_rises(results):
 
 def test_crowding_out_matches_meta_analysis(results):
     c = results[0]["crowding"]
-    for kind, published in v.CROWDING_PUBLISHED.items():
-        # rewards lower free-choice activity, by roughly the published amount
-        assert c["lab_d"][kind] < 0, c
-        assert c["lab_d"][kind] == pytest.approx(published, abs=0.15), (kind, c)
-    d = c["lab_d"]
-    assert d["engagement"] < d["performance"] and d["completion"] < d["performance"], d
+    d, published = c["lab_d"], v.CROWDING_PUBLISHED
+    for kind in published:
+        # rewards lower free-choice activity, by roughly the published amount (the model's
+        # free-choice measure is activity, a little more sensitive than the meta-analysis's
+        # mixture of measures: about 0.1 more negative throughout)
+        assert d[kind] < 0, c
+        assert d[kind] == pytest.approx(published[kind], abs=0.12), (kind, c)
+    # the contingencies in the published order, apart by the published gaps (±0.03: tighter
+    # than the gaps themselves, 0.04 and 0.08, so a mixed-up contingency fails)
+    assert d["engagement"] < d["completion"] < d["performance"], d
+    for a, b in (("engagement", "completion"), ("completion", "performance")):
+        gap, published_gap = d[b] - d[a], published[b] - published[a]
+        assert gap == pytest.approx(published_gap, abs=0.03), (a, b, d)
     # in the field, after the rewards, people who were rewarded for showing up choose the
     # network less than if there had been no points
-    assert c["field_d"]["engagement"] < 0 and c["field_d"]["completion"] < 0, c
+    assert c["field_d"]["engagement"] < 0, c
 
 
 def test_participation_moves_toward_published_with_rarer_connect_posts(results):

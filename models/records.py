@@ -1,0 +1,236 @@
+"""Weekly records of one run or of an ensemble of runs, taken with a handful of array
+operations a week whatever the number of runs.
+
+Records are cheap enough to take every week at any size: sums, means and ``bincount``s, and
+participation inequality from a histogram of integer post counts rather than a sort. They
+never keep agent-level arrays, so memory grows with weeks × runs, not with agents × weeks.
+
+Every quantity is computed per run from the stacked rows of all runs (run r holds rows
+``r·n … (r+1)·n - 1``): sums are ``bincount`` over the run of each row, with float64 weights
+accumulated in row order — the same additions, in the same order, for a run alone as for the
+same run in an ensemble, so a run's records do not depend on what it was run with.
+
+Value and cost share one unit throughout: hours of productive work per week.
+"""
+
+import numpy as np
+import pandas as pd
+
+from models.metrics import HEAVY_WEEKLY, WEEKS_IN_LAST_YEAR, participation_split
+from models.state import ROLE_NAMES, STAGE_NAMES, AgentState
+
+_STAGES = len(STAGE_NAMES)
+#: Quantities kept per role × department cell each week: active, ever adopted, value, sum of
+#: stages, programme cost.
+CELL_QUANTITIES = ("active", "ever", "value", "stage", "cost")
+_TOP = 0.01  # the "top 1%" of contributors
+
+
+class Records:
+    """One row a week for each run, and one per role and per department of each run.
+
+    ``role`` and ``department`` are the stacked rows' codes; ``n`` is the size of every run;
+    ``department_names`` holds each run's names. The counts come from one ``bincount`` a week
+    over a combined code of run × role × department cell, active, ever adopted and stage; its
+    margins give each run's stage mix and its role and department rows.
+
+    Participation over a year: who was active and how much each person posted is kept for the
+    current 52-week year of the run (weeks 1–52, 53–104, …) and for the last complete one, so
+    that the yearly observer / contributor split (Nielsen's 90-9-1) is exact without keeping
+    weekly agent-level arrays.
+    """
+
+    def __init__(
+        self,
+        role: np.ndarray,
+        department: np.ndarray,
+        n: int,
+        department_names: list[tuple[str, ...]],
+    ):
+        self.n = n
+        self.runs = len(department_names)
+        self.run = np.repeat(np.arange(self.runs), n)
+        self._names = department_names
+        self._departments = max(len(d) for d in department_names)
+        #: cells per run: role × department (the same layout for every run)
+        self.n_cells = len(ROLE_NAMES) * self._departments
+        self.cell = role.astype(np.int64) * self._departments + department
+        self._global_cell = self.run * self.n_cells + self.cell
+        self._code_base = self._global_cell * (4 * _STAGES)
+        self._sizes = np.bincount(self._global_cell, minlength=self.runs * self.n_cells).reshape(
+            self.runs, self.n_cells
+        )
+        self._weeks: list[int] = []
+        self._rows: list[dict[str, np.ndarray]] = []  # per week: metric → (runs,)
+        self._cells: list[np.ndarray] = []  # per week: (quantities, runs, cells)
+        self._year_posts = np.zeros(self.runs * n, np.float32)
+        self._year_active = np.zeros(self.runs * n, bool)
+        self._last_year: tuple[np.ndarray, np.ndarray] | None = None
+
+    def _per_run(self, weights) -> np.ndarray:
+        """Sum of ``weights`` over each run's rows (float64, in row order)."""
+        return np.bincount(self.run, weights=weights, minlength=self.runs)
+
+    def _count(self, mask: np.ndarray) -> np.ndarray:
+        return np.bincount(self.run[mask], minlength=self.runs)
+
+    def record(self, week: int, s: AgentState, cost: np.ndarray) -> None:
+        """Record ``week``; ``cost`` is each run's programme cost of the week per cell, hours,
+        shaped (runs, cells)."""
+        n, runs = self.n, self.runs
+        active = s.active
+        value = s.value_personal.astype(np.float64) + s.value_strategic
+        code = self._code_base + s.stage
+        code += active * (2 * _STAGES)
+        code += s.ever * _STAGES
+        counts = np.bincount(code, minlength=runs * self.n_cells * 4 * _STAGES)
+        counts = counts.reshape(runs, self.n_cells, 2, 2, _STAGES)
+        by_stage = counts.sum(axis=(2, 3))  # runs × cells × stages
+        stage_counts = by_stage.sum(axis=1)  # runs × stages
+        cell_active = counts[:, :, 1].sum(axis=(2, 3))
+        cell_ever = counts[:, :, :, 1].sum(axis=(2, 3))
+        n_active, n_ever = cell_active.sum(axis=1), cell_ever.sum(axis=1)
+        gini, top1 = self._inequality(s.total_posts, s.ever, n_ever)
+        self._year_posts += s.posts
+        self._year_active |= active
+        users = self._count(s.user)
+        year_active = self._count(self._year_active)
+        quiet = self._year_active & (self._year_posts == 0)
+        hollow = self._per_run(np.where(active, s.low_quality, 0))
+        cost = np.asarray(cost, float).reshape(runs, self.n_cells)
+        row = {
+            "active_share": n_active / n,
+            "adopted_share": n_ever / n,
+            "user_share": users / n,
+            **{f"stage_{name}": stage_counts[:, i] / n for i, name in enumerate(STAGE_NAMES)},
+            "value_personal": self._per_run(s.value_personal),
+            "value_strategic": self._per_run(s.value_strategic),
+            "value_total": self._per_run(value),
+            "value_creators_share": self._count(value > 0) / n,
+            "user_value_creators_share": self._count(s.user & (value > 0)) / np.maximum(users, 1),
+            "time_spent": self._per_run(s.time_spent),
+            "posts": self._per_run(s.posts),
+            "noise": self._per_run(s.posts * s.low_quality),
+            "observer_share": self._count(active & (s.posts == 0)) / np.maximum(n_active, 1),
+            "hollow_share": hollow / np.maximum(n_active, 1),
+            "year_active_share": year_active / n,
+            "year_observer_share": self._count(quiet) / np.maximum(year_active, 1),
+            "gini_posts": gini,
+            "top1_posts_share": top1,
+            "mean_intrinsic": self._per_run(s.intrinsic) / n,
+            "mean_extrinsic": self._per_run(s.extrinsic) / n,
+            "mean_reactance": self._per_run(s.reactance) / n,
+            "mean_sense": self._per_run(s.sense) / n,
+            "mean_alignment": self._per_run(s.alignment) / n,
+            "mean_perceived": self._per_run(s.perceived) / n,
+            "cost": cost.sum(axis=1),
+        }
+        self._weeks.append(week)
+        self._rows.append(row)
+        cell_value = np.bincount(
+            self._global_cell, weights=value, minlength=runs * self.n_cells
+        ).reshape(runs, self.n_cells)
+        cell_stage = by_stage @ np.arange(_STAGES)
+        self._cells.append(np.stack([cell_active, cell_ever, cell_value, cell_stage, cost]))
+        if week % WEEKS_IN_LAST_YEAR == 0:
+            self._last_year = (self._year_posts, self._year_active)
+            self._year_posts = np.zeros_like(self._year_posts)
+            self._year_active = np.zeros_like(self._year_active)
+
+    def _inequality(self, total_posts, ever, n_ever) -> tuple[np.ndarray, np.ndarray]:
+        """Gini and top-1% share of cumulative contributions among each run's adopters, from
+        a histogram of whole-number counts per run (O(runs × distinct counts), no sort)."""
+        posts = total_posts.astype(np.int64)
+        width = int(posts.max(initial=0)) + 1
+        freq = np.bincount(self.run * width + posts, minlength=self.runs * width)
+        freq = freq.reshape(self.runs, width).astype(float)
+        freq[:, 0] -= self.n - n_ever  # never-adopters posted nothing: off the zero bin
+        return inequality_of_histograms(freq, _TOP)
+
+    # --- reading the records back, run by run ------------------------------------------------
+
+    def weekly(self, r: int = 0) -> pd.DataFrame:
+        """Run ``r``'s weekly organisation-level records."""
+        columns = {"week": np.asarray(self._weeks, dtype=np.int64)}
+        for key in self._rows[0] if self._rows else ():
+            columns[key] = np.array([row[key][r] for row in self._rows], dtype=float)
+        return pd.DataFrame(columns)
+
+    def memory_bytes(self) -> int:
+        """Bytes the records hold beyond their fixed set-up: a number of weekly rows and cell
+        arrays that depends on weeks and runs (and departments), never on agents."""
+        return sum(c.nbytes for c in self._cells) + sum(
+            v.nbytes for row in self._rows for v in row.values()
+        )
+
+    def groups(self, r: int = 0) -> pd.DataFrame:
+        """Run ``r``'s rows per week per role and per department (groups with nobody are left
+        out): size, active and adopted shares, value, mean stage, programme cost (attributed to
+        the people it involved; shared costs by headcount) and net value."""
+        columns = ["week", "group_type", "group", "size", "active_share", "adopted_share"]
+        columns += ["value_total", "mean_stage", "cost", "net_value"]
+        if not self._cells:
+            return pd.DataFrame(columns=columns)
+        cells = np.stack([c[:, r] for c in self._cells])  # weeks × quantities × cells
+        weeks = np.asarray(self._weeks)
+        names = {"role": ROLE_NAMES, "department": self._names[r]}
+        table = cells.reshape(*cells.shape[:-1], len(ROLE_NAMES), self._departments)
+        margins = {"role": table.sum(axis=-1), "department": table.sum(axis=-2)}
+        sizes = self._sizes[r].reshape(len(ROLE_NAMES), self._departments)
+        size_margins = {"role": sizes.sum(axis=-1), "department": sizes.sum(axis=-2)}
+        frames = []
+        for kind, sums in margins.items():  # weeks × quantities × groups
+            present = np.flatnonzero(size_margins[kind])
+            k, w = len(present), len(weeks)
+            size = size_margins[kind][present].astype(float)
+            label = np.asarray(names[kind], dtype=object)[present]
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "week": np.repeat(weeks, k),
+                        "group_type": kind,
+                        "group": np.tile(label, w),
+                        "size": np.tile(size_margins[kind][present], w),
+                        "active_share": (sums[:, 0, present] / size).ravel(),
+                        "adopted_share": (sums[:, 1, present] / size).ravel(),
+                        "value_total": sums[:, 2, present].ravel(),
+                        "mean_stage": (sums[:, 3, present] / size).ravel(),
+                        "cost": sums[:, 4, present].ravel(),
+                        "net_value": (sums[:, 2, present] - sums[:, 4, present]).ravel(),
+                    }
+                )
+            )
+        table = pd.concat(frames, ignore_index=True)
+        # week-major, as the rows were recorded: each week's role rows, then its departments
+        order = np.lexsort((np.arange(len(table)), table["week"].to_numpy()))
+        return table.iloc[order].reset_index(drop=True)
+
+    def year_participation(self, r: int = 0) -> dict:
+        """Run ``r``'s participation split over the last complete 52-week year (the current,
+        incomplete one if there is none yet), among the people active in it."""
+        posts, present = self._last_year or (self._year_posts, self._year_active)
+        rows = slice(r * self.n, (r + 1) * self.n)
+        return participation_split(posts[rows][present[rows]], HEAVY_WEEKLY)
+
+
+def inequality_of_histograms(freq: np.ndarray, top: float = _TOP) -> tuple[np.ndarray, np.ndarray]:
+    """Gini coefficient and the share held by the top ``top`` fraction, for each row of
+    ``freq`` (``freq[r, v]`` = how many people of row r have the whole-number count v).
+
+    A row with nobody or no counts has no inequality: (0, 0).
+    """
+    freq = np.atleast_2d(freq).astype(float)
+    values = np.arange(freq.shape[1], dtype=float)
+    n = freq.sum(axis=1)
+    total = freq @ values
+    below = np.cumsum(freq, axis=1) - freq  # ranks before each value, ascending
+    rank_sum = (values * (freq * below + freq * (freq + 1) / 2)).sum(axis=1)
+    ok = total > 0
+    safe_n, safe_total = np.where(ok, n, 1), np.where(ok, total, 1)
+    gini = np.where(ok, 2 * rank_sum / (safe_n * safe_total) - (safe_n + 1) / safe_n, 0.0)
+    k = np.maximum(1, np.ceil(top * n))
+    desc = freq[:, ::-1]
+    before = np.cumsum(desc, axis=1) - desc
+    taken = np.minimum(desc, np.maximum(k[:, None] - before, 0))
+    top_share = np.where(ok, (taken @ values[::-1]) / safe_total, 0.0)
+    return gini, top_share
