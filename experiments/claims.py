@@ -35,8 +35,9 @@ from omegaconf import OmegaConf
 
 from experiments.docs_blocks import block, replace_block
 from models.errors import InputError
+from models.registry import PARAMETERS, uncertain
 from sim.batch import Composer, format_override
-from sim.labels import describe, registry
+from sim.labels import describe
 from sim.replicate import Spec, replication_seeds, run_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -568,12 +569,15 @@ def one_at_a_time(levels: int = LEVELS) -> list[tuple[str, float]]:
     """Each uncertain registry parameter at ``levels`` evenly spaced values across its
     plausible range (ends included), leaving out its default."""
     points = []
-    for name, p in registry().items():
-        if p.uncertain:
-            for v in np.linspace(p.low, p.high, levels):
-                if not math.isclose(v, p.default):
-                    points.append((name, float(v)))
+    for p in uncertain():
+        values = np.linspace(p.low, p.high, levels)
+        values = np.unique(np.round(values)) if p.whole else values
+        points += [(p.name, _plain(v, p.whole)) for v in values if not math.isclose(v, p.default)]
     return points
+
+
+def _plain(value: float, whole: bool) -> float | int:
+    return int(value) if whole else float(value)
 
 
 def measure(
@@ -659,10 +663,9 @@ def docs_block(m: Measured, study: Path | None = None) -> str:
         "| parameter | range | " + " | ".join(str(k) for k in range(1, len(CLAIMS) + 1)) + " |",
         "|---|---|" + "---|" * len(CLAIMS),
     ]
-    reg = registry()
     varied = means(m.varied) if len(m.varied) else pd.DataFrame()
     for parameter in dict.fromkeys(n for n, _ in m.points):
-        p = reg[parameter]
+        p = PARAMETERS[parameter]
         cells = []
         for name, c in CLAIMS.items():
             flips = [

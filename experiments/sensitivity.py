@@ -10,7 +10,7 @@ Everything the study varies, measures and judges is ``experiment.params.*``
 (``conf/experiment/sensitivity.yaml`` lists every key with its default):
 
 - ``factors``: what varies, uniformly over a range. ``uncertain`` stands for every parameter
-  the parameter registry marks uncertain (``registry()``, i.e. ``models.registry``), over its
+  the parameter registry marks uncertain (``models.registry``), over its
   plausible range; a registry parameter by name (``noise_hours``) or config key
   (``population.noise_hours``); an intervention field or cost
   (``scenario.interventions.<name>.<field>``: it varies in every programme that has that
@@ -66,8 +66,9 @@ from experiments import claims as claims_module
 from experiments.claims import Claim, Outcome, programme
 from models.errors import InputError
 from models.params import Behaviour
+from models.registry import BLOCKS, PARAMETERS, Setting, uncertain
 from sim.batch import Composer, format_override
-from sim.labels import describe, intervention_range, registry
+from sim.labels import describe
 from sim.provenance import provenance
 from sim.replicate import Spec, experiment_problems, replication_seeds, write_study_inputs
 from sim.run import check_output_dir, new_run_folder, write_atomically
@@ -300,7 +301,7 @@ def _factors(params, overrides, custom, outcomes, composer, errors) -> list[Fact
     keys = []
     for entry in params.get("factors", ["uncertain"]):
         if entry == "uncertain":
-            keys += [f"population.{n}" for n, p in registry().items() if p.uncertain]
+            keys += [f"population.{p.name}" for p in uncertain()]
         else:
             keys.append(_config_key(str(entry)))
     keys = list(dict.fromkeys(keys))
@@ -368,16 +369,16 @@ def _range(key: str, ranges: dict, cfg, errors: list[str]) -> tuple[float, float
             )
             return None
         found = (bounds[0], bounds[1], "experiment.params.ranges")
-    elif key.startswith("population.") and name in registry():
-        p = registry()[name]
+    elif key.startswith("population.") and name in PARAMETERS:
+        p = PARAMETERS[name]
         found = (p.low, p.high, p.source)
-    elif intervention and (
-        found := intervention_range(
-            str(OmegaConf.select(cfg, f"scenario.interventions.{intervention[1]}.kind")),
-            intervention[2],
-        )
+    elif intervention and isinstance(
+        setting := BLOCKS.get(
+            str(OmegaConf.select(cfg, f"scenario.interventions.{intervention[1]}.kind")), {}
+        ).get(intervention[2]),
+        Setting,
     ):
-        pass
+        found = (setting.low, setting.high, setting.source)
     else:
         errors.append(
             f"experiment.params.factors: {key} has no plausible range in the parameter "

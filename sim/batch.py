@@ -133,7 +133,8 @@ def format_override(key: str, value: Any) -> str:
         if isinstance(v, list | tuple):
             return "[" + ",".join(text(x) for x in v) + "]"
         v = str(v)
-        if re.fullmatch(r"[A-Za-z_][\w./:-]*", v) and v not in ("true", "false", "null"):
+        words = ("true", "false", "null", "nan", "inf")  # Hydra reads these, in any case
+        if re.fullmatch(r"[A-Za-z_][\w./:-]*", v) and v.lower() not in words:
             return v
         # Hydra unescapes backslashes only before a quote: double those, escape the quotes
         v = re.sub(r"(\\*)'", lambda m: m.group(1) * 2 + "\\'", v)

@@ -14,7 +14,8 @@ from matplotlib.container import ErrorbarContainer
 import sim
 import sim.aggregate as agg
 from models.errors import InputError
-from sim.labels import label, registry
+from models.registry import PARAMETERS
+from sim.labels import label
 
 matplotlib.use("Agg")
 TINY = ["org.size=40", "weeks=12", "output.plot=false"]
@@ -119,7 +120,7 @@ def test_the_command_takes_the_new_flags(sweep, capsys):
 
 
 def test_labels_carry_units_from_the_registry():
-    name, p = next(iter(registry().items()))
+    name, p = next(iter(PARAMETERS.items()))
     assert label(f"population.{name}") == (f"{name} ({p.unit})" if p.unit else name)
     assert label("long_run_value") == "long-run value (h)"
     assert label("scenario.interventions.mandate.cost_per_person") == (

@@ -15,8 +15,8 @@ import sim
 from experiments import claims
 from experiments.claims import CLAIMS, OUTCOMES, Claim, active_fall_margin, parse_predicate
 from models.errors import InputError
+from models.registry import PARAMETERS
 from sim.batch import Composer
-from sim.labels import registry
 from sim.replicate import replication_seeds
 
 TINY = ["org.size=40", "weeks=110"]
@@ -154,7 +154,7 @@ def test_model_md_lists_every_claim_and_every_uncertain_parameter():
         assert f"| {k} | {claim.essay} (`{name}`) | `{claim.holds_when}` |" in text, name
         assert f"(`{name}`) holds when `{claim.holds_when}`. {claim.reasoning}" in text, name
     rows = re.findall(r"^\| `(\w+)` \| [\d.e+-]+–", text, re.M)
-    assert rows == [n for n, p in registry().items() if p.uncertain]
+    assert rows == [n for n, p in PARAMETERS.items() if p.uncertain]
 
 
 def test_a_small_measurement_makes_a_block_of_the_same_shape(monkeypatch):

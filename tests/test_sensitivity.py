@@ -13,8 +13,8 @@ from conftest import run_cli
 import sim
 from experiments import claims, sensitivity
 from models.errors import InputError
+from models.registry import PARAMETERS
 from sim.batch import Composer
-from sim.labels import registry
 
 #: Two built-in claims that need only the baseline and sense-making (short horizons allowed).
 CHEAP_CLAIMS = (
@@ -91,7 +91,7 @@ def test_factors_of_every_kind_are_varied_where_they_apply(study_run):
     for key in FACTORS:
         lo, hi = problem["factors"][key]["low"], problem["factors"][key]["high"]
         assert samples[key].between(lo, hi).all(), key
-    assert problem["factors"]["population.noise_hours"]["low"] == registry()["noise_hours"].low
+    assert problem["factors"]["population.noise_hours"]["low"] == PARAMETERS["noise_hours"].low
     # the intervention field varies only the programme that has it: the baseline moves with
     # the other factors but never with it
     morris = pd.read_csv(study_run / "indices.csv")
@@ -211,11 +211,11 @@ def test_settings_are_checked_together_and_nothing_is_written(tmp_path):
 
 def test_the_defaults_vary_every_uncertain_registry_parameter():
     study = sensitivity.Study.from_config(sim.compose(["experiment=sensitivity"]).experiment.params)
-    uncertain = [f"population.{n}" for n, p in registry().items() if p.uncertain]
+    uncertain = [f"population.{n}" for n, p in PARAMETERS.items() if p.uncertain]
     assert study.names == uncertain
     assert [c.name for c in study.claims] == list(claims.CLAIMS)
     for f in study.factors:
-        p = registry()[f.key.removeprefix("population.")]
+        p = PARAMETERS[f.key.removeprefix("population.")]
         assert (f.low, f.high) == (p.low, p.high)
     assert (
         "population.reactance_gain" not in uncertain
