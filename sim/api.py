@@ -29,13 +29,13 @@ def compose(overrides: list[str] = (), config_name: str = "config") -> DictConfi
     """
     schema.register()
     try:
-        if GlobalHydra.instance().is_initialized():
-            # inside ``python -m sim``: ``@hydra.main`` initialised Hydra on the same config
-            # tree and refuses a second initialisation, so its instance composes
-            with _COMPOSING:
+        with _COMPOSING:
+            if GlobalHydra.instance().is_initialized():
+                # inside ``python -m sim``: ``@hydra.main`` initialised Hydra on the same
+                # config tree and refuses a second initialisation, so its instance composes
                 return hydra_compose(config_name=config_name, overrides=list(overrides))
-        with _COMPOSING, initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            return hydra_compose(config_name=config_name, overrides=list(overrides))
+            with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+                return hydra_compose(config_name=config_name, overrides=list(overrides))
     except (HydraException, OmegaConfBaseException) as e:
         raise InputError(_message(e)) from e
 
