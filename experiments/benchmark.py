@@ -154,7 +154,7 @@ def work_step(size: int, weeks: int, seed: int = 0, informal_degree: float | Non
         "import_mib": baseline,
         "peak_after_build_mib": after_build,
         "peak_mib": _peak_mib(),
-        "weekly_rows": len(model.recorder.rows),
+        "weekly_rows": len(model.weekly()),
         "group_rows_per_week": len(model.recorder.groups()) / weeks,
         "final_active_share": float(model.state.active.mean()),
     }
@@ -217,14 +217,13 @@ def work_oracle(size: int, weeks: int, every: int, seed: int = 0, inner: int = 5
     """The vectorised step against the per-agent oracle on the same states and draws, in CPU
     time of this process (``time.process_time``: what other processes on a shared machine
     disturb least; on a quiet machine it equals wall time, as everything here is one thread)."""
-    from models.dynamics import N_DRAWS, advance
+    from models.dynamics import advance
     from models.model import AdoptionModel
 
     oracle_advance = load_oracle()
     if oracle_advance is None:
         return {"agents": size, "skipped": f"{ORACLE_PATH} not found"}
     model = AdoptionModel(org={"generator": "hierarchy", "size": size}, rng=seed)
-    n = model.org.n
     clock = time.process_time
     samples, step_times = [], []
     for week in range(weeks):
@@ -232,9 +231,7 @@ def work_oracle(size: int, weeks: int, every: int, seed: int = 0, inner: int = 5
         if sampled:
             state = model.state
             levers, _ = model.schedule.levers(week + 1, model._baseline_levers, state)
-            rng = np.random.Generator(type(model._step_rng.bit_generator)())
-            rng.bit_generator.state = model._step_rng.bit_generator.state
-            draws = rng.random((N_DRAWS, n), dtype=np.float32)  # the draws step() will make
+            draws = model.engine.draws_for(week + 1).copy()  # the draws step() will make
             vector_times = []
             for _ in range(inner):
                 copy = state.copy()

@@ -67,10 +67,7 @@ class Employee(mesa.Agent):
 
     @property
     def contacts(self) -> list["Employee"]:
-        a = self.model.org.adjacency
-        return [
-            self.model.agent_at(j) for j in a.indices[a.indptr[self.row] : a.indptr[self.row + 1]]
-        ]
+        return [self.model.agent_at(j) for j in self.model.org.neighbours(self.row)]
 
 
 class Champion(Employee):

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.neighbours import ACTIVE, BENEFIT, ENGAGED, GOOD_POSTS, READ, Network
+from models.neighbours import ACTIVE, BENEFIT, ENGAGED, GOOD_POSTS, JOINED, READ, Network
 from models.params import WEEKS_PER_YEAR, Behaviour
 from models.state import (
     CONNECT,
@@ -55,6 +55,8 @@ class Exposure:
 
     active: np.ndarray  # active contacts
     share: np.ndarray  # share of contacts active
+    signals: np.ndarray  # contacts that count toward the contagion threshold
+    signal_share: np.ndarray  # their share of one's contacts
     engaged: np.ndarray  # active contacts at Share or above
     reading: np.ndarray  # good posts shown: from contacts, passed on (spill-over), curated
     direct: np.ndarray  # good posts from contacts alone (what one can pass on)
@@ -81,6 +83,9 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
     five columns, one with the cross-team ties, one with the champions' columns, and one for
     noise only in weeks when someone posted hollow content.
 
+    The contagion threshold counts active contacts, and contacts who have joined but were idle
+    last week at the weight ``joined_signal`` (a sign-up is a lasting signal: Centola 2010).
+
     Spill-over: what one's active contacts read from *their* contacts last week reaches one too,
     at the rate ``spillover`` (reshares, mentions, answers found), so a well-connected poster's
     content travels two steps. Community management (``curation``) filters hollow posts and
@@ -93,7 +98,9 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
     columns[:, GOOD_POSTS] = state.posts * (1 - state.low_quality)
     columns[:, BENEFIT] = state.benefit
     columns[:, READ] = state.read
-    sums = net.sums(a, columns)
+    joining = np.asarray(b.joined_signal).any()  # only then do users who are idle count
+    columns[:, JOINED] = state.user if joining else 0
+    sums = net.sums(a | state.user if joining else a, columns)
     n_active = sums[:, ACTIVE]
     c = net.champions
     coaching = net.coaching(a[c] * state.sense[c] * levers.coaching[c])
@@ -107,9 +114,12 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
         reading = reading * (1 + b.curation_reading_gain * levers.curation)
         noise = noise * (1 - b.curation_noise_cut * levers.curation)
     cross = cross * levers.cross_reach
+    signals = n_active + b.joined_signal * (sums[:, JOINED] - n_active) if joining else n_active
     return Exposure(
         active=n_active,
         share=n_active / net.degree,
+        signals=signals,
+        signal_share=signals / net.degree,
         engaged=engaged_contacts,
         reading=reading,
         direct=direct,
@@ -132,11 +142,13 @@ class Decision:
 
     ``hollow`` is the hollow share of the activity if it happens: the share the levers added
     beyond one's own reasons (``added``), weighted by how hollow each lever's activity is.
-    ``events`` is the share campaign events added."""
+    ``events`` is the share campaign events added. ``own`` (activity only) is the chance one's
+    own reasons alone give."""
 
     probability: np.ndarray
     hollow: np.ndarray | None = None  # None: no lever ran this week
     events: np.ndarray | None = None
+    own: np.ndarray | None = None
 
 
 def _lever_share(added: np.ndarray, weights: list, total: np.ndarray) -> np.ndarray:
@@ -166,7 +178,7 @@ def trial_probability(
         + b.coaching_pull * ex.coaching
         + b.leading_pull * ex.leading
     ) / WEEKS_PER_YEAR
-    met = (ex.active >= b.threshold_count) & (ex.share >= traits.threshold)
+    met = (ex.signals >= b.threshold_count) & (ex.signal_share >= traits.threshold)
     own = np.exp(-hazard) * (1 - met.astype(REAL) * b.complex_prob)
     if levers.role_model.any():
         own = own * (1 - levers.role_model)
@@ -212,21 +224,22 @@ def activity_probability(
     )
     if levers.role_model.any():
         own = own + b.role_model_weight * levers.role_model
+    alone = _logistic(own)
     if not (levers.pressure.any() or state.extrinsic.any() or levers.awareness.any()):
-        return Decision(_logistic(own))
+        return Decision(alone, own=alone)
     pressed = b.pressure_weight * levers.pressure * (1 - state.reactance)
     paid = b.extrinsic_weight * state.extrinsic
     events = b.awareness_weight * levers.awareness
     total = pressed + paid + events
     probability = _logistic(own + total)
     with np.errstate(invalid="ignore", divide="ignore"):  # probability 0: nobody to split
-        added = 1 - _logistic(own) / probability
+        added = 1 - alone / probability
     hollow = _lever_share(
         added,
         [(b.hollow_pressure, pressed), (state.extrinsic_hollow, paid), (b.hollow_event, events)],
         total,
     )
-    return Decision(probability, hollow, _lever_share(added, [(1, events)], total))
+    return Decision(probability, hollow, _lever_share(added, [(1, events)], total), alone)
 
 
 def _logistic(x: np.ndarray) -> np.ndarray:
@@ -262,6 +275,8 @@ def contributions(
 
 def posting_factor(stage: np.ndarray, b: Behaviour, rows: np.ndarray) -> np.ndarray:
     """Posting factor of each of ``rows`` at its stage (0 before Connect)."""
+    if not any(isinstance(f, np.ndarray) for f in b.stage_posting):  # a table lookup
+        return np.asarray((0, *b.stage_posting), REAL)[stage]
     factors = [at(f, rows) for f in b.stage_posting]
     return np.select(
         [stage == CONNECT, stage == SHARE, stage == SOLVE, stage == INNOVATE], factors, 0
@@ -294,6 +309,11 @@ def advance(
     state.ever |= new
     state.stage[new] = np.maximum(state.stage[new], CONNECT)
     stage = state.stage
+    if trial.hollow is not None and use.own is not None:
+        # A newcomer a lever brought in is hollow only as far as their own reasons would not
+        # have them use it: someone who already expects value, pushed to try it now, is not.
+        unwilling = 1 - use.own
+        trial = Decision(trial.probability, trial.hollow * unwilling, trial.events * unwilling)
     low_quality = _of_the_week(new, stays, trial.hollow, use.hollow)
     events = _of_the_week(new, stays, trial.events, use.events)
 
@@ -353,10 +373,10 @@ def _of_the_week(new, stays, for_new, for_stays) -> np.ndarray:
     activity decision for users; 0 where no lever ran."""
     out = np.zeros(new.size, REAL)
     if for_new is not None:
-        out = np.where(new, for_new, out)
+        np.copyto(out, for_new, where=new)
     if for_stays is not None:
-        out = np.where(stays, for_stays, out)
-    return out.astype(REAL)
+        np.copyto(out, for_stays, where=stays)
+    return out
 
 
 def _learn(state, traits, ex, b, levers, active, benefit, low_quality) -> None:

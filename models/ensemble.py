@@ -21,20 +21,28 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
+import pandas as pd
 
 from models import generators, targeting
 from models.dynamics import N_DRAWS, advance
 from models.errors import InputError
 from models.interventions import Intervention, Schedule
-from models.metrics import summarise
+from models.metrics import WEEKS_IN_LAST_YEAR, summarise
 from models.neighbours import Network
 from models.organisation import Organisation
 from models.params import Behaviour, problems
 from models.records import Records
 from models.snapshots import Snapshots
-from models.state import EMPLOYEE, MANAGER, REAL, AgentState, Levers, Traits, initial_state
-
-CHAMPION_ROLE = 1  # models.state.CHAMPION
+from models.state import (
+    CHAMPION,
+    EMPLOYEE,
+    MANAGER,
+    REAL,
+    AgentState,
+    Levers,
+    Traits,
+    initial_state,
+)
 
 
 @dataclass
@@ -80,7 +88,7 @@ def build_run(
         params = {k: v for k, v in org.items() if k != "generator"}
         org = generators.build(org["generator"], params, org_rng)
     role = np.where(org.is_manager, MANAGER, EMPLOYEE).astype(np.int8)
-    role[targeting.choose(org, champion_share, champion_rule, role_rng)] = CHAMPION_ROLE
+    role[targeting.choose(org, champion_share, champion_rule, role_rng)] = CHAMPION
     state, traits = initial_state(init_rng, role, org.department, behaviour)
     return RunSetup(
         org=org,
@@ -126,6 +134,10 @@ def _rows(obj, lo: int, hi: int, cls):
     return cls(**{f.name: getattr(obj, f.name)[lo:hi] for f in fields(cls)})
 
 
+#: Weeks of uniforms drawn at once per run (a quarter: 13 × 5 × n float32 per run).
+DRAW_AHEAD = 13
+
+
 class Ensemble:
     """R runs of the same size, stepped together.
 
@@ -148,6 +160,10 @@ class Ensemble:
         self.traits = _stack([r.traits for r in runs], Traits)
         self.baseline = _stack([r.baseline for r in runs], Levers)
         self.levers = self.baseline
+        # the levers of weeks in which something runs: filled from the baseline, then set by
+        # each run's interventions through views of its rows (allocated once)
+        self._work = self.baseline.copy()
+        self._work_rows = [_rows(self._work, *self._bounds(i), Levers) for i in range(len(runs))]
         self.network = Network.stack([Network.build(r.org, r.role) for r in runs])
         department = np.concatenate([r.org.department for r in runs])
         self.records = Records(
@@ -166,11 +182,18 @@ class Ensemble:
             for i, r in enumerate(runs)
         ]
         self.snapshots = [
-            Snapshots(snapshot_every, _rows(self.traits, *self._bounds(i), Traits),
-                      r.org.department, r.org.department_names)
+            Snapshots(
+                snapshot_every,
+                _rows(self.traits, *self._bounds(i), Traits),
+                r.org.department,
+                r.org.department_names,
+            )
             for i, r in enumerate(runs)
         ]
-        self._draws = np.empty((N_DRAWS, self.size * n), np.float32)
+        # the uniforms of the coming DRAW_AHEAD weeks, each run's in its own columns
+        self._ahead = np.empty((DRAW_AHEAD, N_DRAWS, self.size * n), np.float32)
+        self._draws = self._ahead[0]
+        self._drawn_for = 0  # the first week of the block of uniforms in ``_ahead``
         self.week = 0
 
     def _bounds(self, r: int) -> tuple[int, int]:
@@ -190,33 +213,41 @@ class Ensemble:
         self.week += 1
         week = self.week
         self.levers, cost = self._levers(week)
-        for r, run in enumerate(self.runs):
-            lo, hi = self._bounds(r)
-            self._draws[:, lo:hi] = run.step_rng.random((N_DRAWS, self.n), dtype=np.float32)
+        self._draws = self.draws_for(week)
         advance(self.state, self.traits, self.network, self.behaviour, self.levers, self._draws)
         self.records.record(week, self.state, cost)
         for r, snapshots in enumerate(self.snapshots):
             if snapshots.due(week):
                 snapshots.take(week, self.state_of(r))
 
+    def draws_for(self, week: int) -> np.ndarray:
+        """The uniforms of ``week`` (the current week or the next) for every run, from its own
+        step stream, shaped (N_DRAWS, runs × n). They are drawn ``DRAW_AHEAD`` weeks at a time
+        per run (a stream gives the same numbers in one large draw as in several small ones),
+        which saves a call per run and week."""
+        k = (week - 1) % DRAW_AHEAD
+        if k == 0 and self._drawn_for < week:
+            for r, run in enumerate(self.runs):
+                lo, hi = self._bounds(r)
+                shape = (DRAW_AHEAD, N_DRAWS, self.n)
+                self._ahead[:, :, lo:hi] = run.step_rng.random(shape, dtype=np.float32)
+            self._drawn_for = week
+        return self._ahead[k]
+
     def _levers(self, week: int) -> tuple[Levers, np.ndarray]:
-        """The stacked levers of ``week`` and each run's cost per cell (runs × cells). Runs with
-        nothing running keep their baseline; if no run has anything running, the stacked
-        baseline itself is used (nothing is copied)."""
+        """The stacked levers of ``week`` and each run's cost per cell (runs × cells). If no
+        run has anything running, the stacked baseline itself is used (nothing is copied)."""
         cost = np.zeros((self.size, self.records.n_cells))
-        if not any(s.items for s in self.schedules):
+        live = [schedule.live(week) for schedule in self.schedules]
+        if not any(live):
             return self.baseline, cost
-        per_run, changed = [], False
-        for r, schedule in enumerate(self.schedules):
-            lo, hi = self._bounds(r)
-            baseline = self.baseline if self.size == 1 else _rows(self.baseline, lo, hi, Levers)
-            state = self.state if self.size == 1 else self.state_of(r)
-            levers, cost[r] = schedule.levers(week, baseline, state)
-            changed |= levers is not baseline
-            per_run.append(levers)
-        if not changed:
-            return self.baseline, cost
-        return _stack(per_run, Levers), cost
+        for f in fields(Levers):
+            np.copyto(getattr(self._work, f.name), getattr(self.baseline, f.name))
+        for r, (schedule, acting) in enumerate(zip(self.schedules, live, strict=True)):
+            if acting:
+                rows = self.rows(r)
+                cost[r] = schedule.apply(week, acting, self._work_rows[r], self.state, rows)
+        return self._work, cost
 
     def run(self, weeks: int, progress=None) -> None:
         """Advance ``weeks`` weeks, calling ``progress(1)`` after each if given."""
@@ -239,4 +270,25 @@ class Ensemble:
             self.runs[r].discount_rate,
             self.schedules[r].window_end(self.week),
             self.records.year_participation(r),
+        )
+
+    def departments(self, r: int = 0) -> pd.DataFrame:
+        """Run r's outcomes per department: size, active share and value over the last year,
+        and over the whole run value, programme cost (attributed to the people it involved;
+        shared costs by headcount) and net value."""
+        groups = self.records.groups(r)
+        groups = groups[groups["group_type"] == "department"]
+        last = groups[groups["week"] > groups["week"].max() - WEEKS_IN_LAST_YEAR]
+        by = groups.groupby("group", sort=False)
+        recent = last.groupby("group", sort=False)
+        return pd.DataFrame(
+            {
+                "department": list(by.groups),
+                "size": by["size"].first().to_numpy(),
+                "active_share_last_year": recent["active_share"].mean().to_numpy(),
+                "value_last_year": recent["value_total"].sum().to_numpy(),
+                "value_total": by["value_total"].sum().to_numpy(),
+                "cost_total": by["cost"].sum().to_numpy(),
+                "net_value": by["net_value"].sum().to_numpy(),
+            }
         )

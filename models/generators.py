@@ -30,9 +30,10 @@ from models.errors import InputError
 from models.loaders import load_network, load_orgchart
 from models.organisation import Organisation, climb
 
-#: Largest complete graph; its tie count is also the budget for a hierarchy's team ties.
-MAX_COMPLETE_SIZE = 5000
-_MAX_TIES = MAX_COMPLETE_SIZE * (MAX_COMPLETE_SIZE - 1) // 2
+#: The most ties an organisation may store (12.5 million: about 0.3 GiB of float32 matrices,
+#: with their indices, for the adjacency and the cross-team ties): a hierarchy's team ties and
+#: informal ties are refused beyond it. A complete organisation stores none.
+_MAX_TIES = 12_497_500
 
 
 def whole(key: str, value: Any, low: int, high: int | None = None) -> int:
@@ -236,26 +237,17 @@ def random(rng: np.random.Generator, size: int = 1000, mean_degree: float = 10.0
 
 
 def complete(rng: np.random.Generator, size: int = 500) -> Organisation:
-    """Everyone tied to everyone: the well-mixed limit. ``rng`` is unused but kept so all
-    generators share one signature."""
+    """Everyone tied to everyone: the well-mixed limit. No tie is stored — the model sums over
+    everyone instead (``models.neighbours.MeanField``) — so it costs O(size) memory and time a
+    week. ``rng`` is unused but kept so all generators share one signature."""
     size = whole("size", size, 2)
-    if size > MAX_COMPLETE_SIZE:
-        raise InputError(
-            f"org.size: {size} is too large for org=complete (at most {MAX_COMPLETE_SIZE}): "
-            f"it would need {size * (size - 1) // 2:,} ties (size²/2); for a dense network "
-            "of that size use org=random with a high mean_degree"
-        )
-    # Built row by row as CSR: going through an edge list would need several times the memory.
-    others = np.broadcast_to(np.arange(size, dtype=np.int32), (size, size))[
-        ~np.eye(size, dtype=bool)
-    ]
-    indptr = np.arange(size + 1, dtype=np.int32) * (size - 1)
     return Organisation(
-        adjacency=sp.csr_array((np.ones(others.size), others, indptr), shape=(size, size)),
+        adjacency=sp.csr_array((size, size), dtype=np.float64),
         manager_of=np.full(size, -1, dtype=np.int64),
         department=np.zeros(size, dtype=np.int64),
         department_names=("all",),
         kind="complete",
+        complete=True,
     )
 
 

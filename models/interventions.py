@@ -216,23 +216,41 @@ class Schedule:
         value = iv.intensity * (1 - iv.decay) ** (week - last_pulse)
         return value if value >= self._b.awareness_floor else 0.0
 
+    def live(self, week: int) -> list[Intervention]:
+        """The interventions that act in ``week``: those that run, and campaigns whose
+        awareness has not yet faded after their end."""
+        return [
+            iv
+            for iv in self.items
+            if iv.runs(week) or (iv.kind == "campaign" and self.awareness(iv, week) > 0)
+        ]
+
     def levers(
         self, week: int, baseline: Levers, state: AgentState
     ) -> tuple[Levers, np.ndarray]:
         """The levers and the cost (hours, per cell) of ``week``. Without anything running, the
         baseline levers themselves are returned (nothing is copied)."""
-        cost = np.zeros(self._n_cells)
-        live = [
-            iv
-            for iv in self.items
-            if iv.runs(week) or (iv.kind == "campaign" and self.awareness(iv, week) > 0)
-        ]
+        live = self.live(week)
         if not live:
-            return baseline, cost
+            return baseline, np.zeros(self._n_cells)
         levers = baseline.copy()
+        return levers, self.apply(week, live, levers, state)
+
+    def apply(
+        self,
+        week: int,
+        live: list[Intervention],
+        levers: Levers,
+        state: AgentState,
+        rows: slice = slice(None),
+    ) -> np.ndarray:
+        """Set the ``live`` interventions' levers of ``week`` in ``levers`` (this run's levers,
+        holding the baseline), and return the week's cost per cell. ``state`` is last week's,
+        this run's being its ``rows`` (an ensemble passes its stacked state)."""
+        cost = np.zeros(self._n_cells)
         for iv in live:
             reach = self._reach[iv.name]
-            involved = getattr(self, f"_{iv.kind}")(iv, week, levers, state, reach)
+            involved = getattr(self, f"_{iv.kind}")(iv, week, levers, reach)
             if iv.pulses(week):
                 cost += self.people(involved, iv.cost_per_person * iv.intensity)
                 if iv.sense_gain:
@@ -243,8 +261,8 @@ class Schedule:
             if iv.runs(week):
                 cost += self._headcount * iv.cost_per_week * iv.intensity
             if iv.kind == "incentive":
-                cost += self._reward_cost(iv, state, reach)
-        return levers, cost
+                cost += self._reward_cost(iv, state, rows, reach)
+        return cost
 
     def people(self, who: np.ndarray, hours: float) -> np.ndarray:
         """``hours`` for each person in ``who`` (a mask), by cell."""
@@ -252,28 +270,31 @@ class Schedule:
             return np.zeros(self._n_cells)
         return np.bincount(self._cell[who], minlength=self._n_cells) * hours
 
-    def _reward_cost(self, iv: Intervention, state: AgentState, reach: np.ndarray) -> np.ndarray:
+    def _reward_cost(
+        self, iv: Intervention, state: AgentState, rows: slice, reach: np.ndarray
+    ) -> np.ndarray:
         """Rewards paid for last week's rewarded units: active weeks (engagement), posts
         (completion) or good posts (performance), in hours of reward value."""
+        posts = state.posts[rows]
         units = {
-            "engagement": state.active & reach,
-            "completion": state.posts * reach,
-            "performance": state.posts * (1 - state.low_quality) * reach,
-        }[iv.contingency]
+            "engagement": lambda: state.active[rows] & reach,
+            "completion": lambda: posts * reach,
+            "performance": lambda: posts * (1 - state.low_quality[rows]) * reach,
+        }[iv.contingency]()
         weights = np.asarray(units, float)
         by_cell = np.bincount(self._cell, weights=weights, minlength=self._n_cells)
         return by_cell * iv.cost_per_reward * iv.intensity
 
     # Each kind sets its levers where it reaches and returns who its per-person cost is for.
 
-    def _mandate(self, iv, week, levers, state, reach) -> np.ndarray:
+    def _mandate(self, iv, week, levers, reach) -> np.ndarray:
         """Pressure to be active (UTAUT: social influence in mandatory settings); the activity
         it adds beyond people's own reasons is compliance, and pressure breeds reactance where
         little value is seen (``models.dynamics``). Cost: managers checking compliance."""
         levers.pressure[reach] = np.maximum(levers.pressure[reach], iv.intensity)
         return reach
 
-    def _incentive(self, iv, week, levers, state, reach) -> np.ndarray:
+    def _incentive(self, iv, week, levers, reach) -> np.ndarray:
         """Rewards raise extrinsic motivation and give non-users a reason to try it; they crowd
         out intrinsic motivation in those who receive them, at the rate their contingency
         implies (Deci, Koestner & Ryan 1999); per-post rewards raise posting."""
@@ -285,14 +306,14 @@ class Schedule:
         levers.posting[reach] *= 1 + iv.intensity * getattr(b, f"reward_posting_{iv.contingency}")
         return np.zeros_like(reach)
 
-    def _campaign(self, iv, week, levers, state, reach) -> np.ndarray:
+    def _campaign(self, iv, week, levers, reach) -> np.ndarray:
         """Pulses of awareness (launch events, webinars, roadshows) that decay; the activity
         events add is partly event-only use (``models.dynamics``)."""
         a = self.awareness(iv, week)
         levers.awareness[reach] = 1 - (1 - levers.awareness[reach]) * (1 - a)
         return reach
 
-    def _sense_making(self, iv, week, levers, state, reach) -> np.ndarray:
+    def _sense_making(self, iv, week, levers, reach) -> np.ndarray:
         """Managers reached lead value conversations with their teams on pulse weeks; the
         effect on the team scales with the manager's own sense (``models.dynamics``). Cost:
         the manager's and each report's time."""
@@ -304,38 +325,38 @@ class Schedule:
         reports[has] = leaders[self._manager_of[has]]
         return leaders | reports
 
-    def _champions(self, iv, week, levers, state, reach) -> np.ndarray:
+    def _champions(self, iv, week, levers, reach) -> np.ndarray:
         """Training makes champions coach more strongly; they answer questions and model use."""
         trained = reach & self._is_champion
         levers.coaching[trained] += iv.intensity
         return trained
 
-    def _alignment(self, iv, week, levers, state, reach) -> np.ndarray:
+    def _alignment(self, iv, week, levers, reach) -> np.ndarray:
         """Making the link to strategy explicit raises alignment where it reaches."""
         if iv.pulses(week):
             levers.alignment_push[reach] += iv.intensity * self._b.alignment_gain
         return reach
 
-    def _stories(self, iv, week, levers, state, reach) -> np.ndarray:
+    def _stories(self, iv, week, levers, reach) -> np.ndarray:
         """Discussing value created: people hear what their active contacts really got."""
         pull = iv.intensity * self._b.story_pull
         levers.stories[reach] = np.maximum(levers.stories[reach], pull)
         return np.zeros_like(reach)
 
-    def _experiment(self, iv, week, levers, state, reach) -> np.ndarray:
+    def _experiment(self, iv, week, levers, reach) -> np.ndarray:
         """Pilot groups that experiment and learn work across teams: more contact with engaged
         people in other teams (the diverse ties innovation needs)."""
         levers.cross_reach[reach] *= 1 + iv.intensity
         return reach
 
-    def _role_model(self, iv, week, levers, state, reach) -> np.ndarray:
+    def _role_model(self, iv, week, levers, reach) -> np.ndarray:
         """Leaders commit to using the network visibly in their own work: their own reason to
         use it and post (not compliance); their teams see their manager active."""
         leaders = reach & self._is_manager if iv.target == "managers" else reach
         levers.role_model[leaders] = np.maximum(levers.role_model[leaders], iv.intensity)
         return leaders
 
-    def _use_cases(self, iv, week, levers, state, reach) -> np.ndarray:
+    def _use_cases(self, iv, week, levers, reach) -> np.ndarray:
         """Work in the flow of work: use-case rounds raise the relevance of the network for
         one's own work and integration cuts its time cost, on pulse weeks."""
         if iv.pulses(week):
@@ -343,7 +364,7 @@ class Schedule:
             levers.time_cut[reach] += iv.intensity * self._b.flow_time_cut
         return reach
 
-    def _community(self, iv, week, levers, state, reach) -> np.ndarray:
+    def _community(self, iv, week, levers, reach) -> np.ndarray:
         """Community managers curate what the people reached see: less noise, more good posts
         surfaced, answers found."""
         levers.curation[reach] = np.maximum(levers.curation[reach], iv.intensity)

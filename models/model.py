@@ -3,28 +3,24 @@
 The model owns the organisation, the agents' state arrays and the weekly levers; one call
 to ``step()`` is one week. Randomness comes from the model's own ``rng`` (Mesa's
 ``Model(rng=seed)``), split into independent streams for the organisation, the roles, the
-initial state and the weekly draws. Separate streams mean that two scenarios run with the same
-seed share the same organisation, champions and starting state (common random numbers) even
-when their interventions differ.
+initial state and the weekly draws (``models.ensemble.build_run``). Separate streams mean
+that two scenarios run with the same seed share the same organisation, champions and starting
+state (common random numbers) even when their interventions differ.
+
+Underneath, the model is an ensemble of one run (``models.ensemble``): the same code steps one
+run here, and many runs together in studies, so a run gives the same results either way.
 """
 
 from collections.abc import Mapping
 
 import mesa
 import numpy as np
-import pandas as pd
 
-from models import generators, targeting
 from models.agents import AGENT_CLASSES
-from models.dynamics import N_DRAWS, advance
-from models.errors import InputError
-from models.interventions import Intervention, Schedule
-from models.metrics import WEEKS_IN_LAST_YEAR, Recorder, summarise
-from models.neighbours import Network
+from models.ensemble import Ensemble, build_run
+from models.interventions import Intervention
 from models.organisation import Organisation
-from models.params import Behaviour, problems
-from models.snapshots import Snapshots
-from models.state import CHAMPION, EMPLOYEE, MANAGER, Levers, initial_state
+from models.params import Behaviour
 
 
 class AdoptionModel(mesa.Model):
@@ -57,57 +53,68 @@ class AdoptionModel(mesa.Model):
         snapshot_every: int = 0,
     ) -> None:
         super().__init__(rng=rng)
-        bad = problems(behaviour or Behaviour(), prefix="behaviour")
-        if bad:
-            raise InputError("\n".join(bad))
-        org_rng, role_rng, init_rng, step_rng = self.rng.spawn(4)
-        if org is None:
-            org = {"generator": "hierarchy"}
-        if isinstance(org, Mapping):
-            params = {k: v for k, v in org.items() if k != "generator"}
-            org = generators.build(org["generator"], params, org_rng)
-        self.org = org
-        self.behaviour = behaviour or Behaviour()
+        setup = build_run(
+            org, behaviour, champion_share, champion_rule, interventions, self.rng, discount_rate
+        )
+        self.engine = Ensemble([setup], snapshot_every)
+        self.org = setup.org
+        self.behaviour = setup.behaviour
         self.discount_rate = discount_rate
-        self._step_rng = step_rng
 
-        role = np.where(org.is_manager, MANAGER, EMPLOYEE).astype(np.int8)
-        role[targeting.choose(org, champion_share, champion_rule, role_rng)] = CHAMPION
-        self.state, self.traits = initial_state(init_rng, role, org.department, self.behaviour)
-        self._baseline_levers = Levers.baseline(org.n, role, self.behaviour)
-        self.levers = self._baseline_levers
-        self.network = Network.build(org, role)
-        self.recorder = Recorder(self.traits, org.department, org.department_names)
-        self.schedule = Schedule(
-            list(interventions),
-            org,
-            role,
-            self.behaviour,
-            role_rng,
-            cell=self.recorder.cell,
-            n_cells=self.recorder.n_cells,
-        )
-        self.snapshots = Snapshots(
-            snapshot_every, self.traits, org.department, org.department_names
-        )
-
-        self._agent_at: list = [None] * org.n
+        self._agent_at: list = [None] * self.org.n
+        role = setup.role
         for code, cls in AGENT_CLASSES.items():
             rows = np.flatnonzero(role == code)
             for agent in cls.create_agents(self, len(rows), row=rows):
                 self._agent_at[agent.row] = agent
-        self._team_order = np.argsort(org.manager_of, kind="stable")
-        self._team_start = np.searchsorted(org.manager_of[self._team_order], np.arange(org.n + 1))
+        manager_of = self.org.manager_of
+        self._team_order = np.argsort(manager_of, kind="stable")
+        self._team_start = np.searchsorted(manager_of[self._team_order], np.arange(self.org.n + 1))
+
+    # The run's arrays and parts, as the engine holds them.
+
+    @property
+    def state(self):
+        return self.engine.state
+
+    @state.setter
+    def state(self, value) -> None:
+        self.engine.state = value
+
+    @property
+    def traits(self):
+        return self.engine.traits
+
+    @property
+    def levers(self):
+        """This week's levers (the baseline until something runs)."""
+        return self.engine.levers
+
+    @property
+    def _baseline_levers(self):
+        return self.engine.baseline
+
+    @property
+    def network(self):
+        return self.engine.network
+
+    @property
+    def schedule(self):
+        return self.engine.schedules[0]
+
+    @property
+    def recorder(self):
+        """The weekly records (``models.records.Records``)."""
+        return self.engine.records
+
+    @property
+    def snapshots(self):
+        return self.engine.snapshots[0]
 
     def step(self) -> None:
         """One week: set the week's levers from the interventions, draw the week's uniforms,
         advance the state arrays, record."""
-        week = self.steps
-        self.levers, cost = self.schedule.levers(week, self._baseline_levers, self.state)
-        draws = self._step_rng.random((N_DRAWS, self.org.n), dtype=np.float32)
-        advance(self.state, self.traits, self.network, self.behaviour, self.levers, draws)
-        self.recorder.record(week, self.state, cost)
-        self.snapshots.take(week, self.state)
+        self.engine.step()
 
     def run(self, weeks: int, progress=None) -> None:
         """Advance ``weeks`` weeks, calling ``progress(1)`` after each if given."""
@@ -127,35 +134,12 @@ class AdoptionModel(mesa.Model):
 
     def weekly(self):
         """Weekly organisation-level records as a DataFrame."""
-        return self.recorder.weekly()
+        return self.engine.weekly()
 
     def summary(self) -> dict:
         """Run-level outcomes (see ``models.metrics.summarise``)."""
-        return summarise(
-            self.recorder.weekly(),
-            self.state,
-            self.discount_rate,
-            self.schedule.window_end(self.steps),
-            self.recorder.year_participation(),
-        )
+        return self.engine.summary()
 
-    def departments(self) -> "pd.DataFrame":
-        """One row per department: size, active share and value over the last year, and over
-        the whole run value, programme cost (attributed to the people it involved; shared
-        costs by headcount) and net value."""
-        groups = self.recorder.groups()
-        groups = groups[groups["group_type"] == "department"]
-        last = groups[groups["week"] > groups["week"].max() - WEEKS_IN_LAST_YEAR]
-        by = groups.groupby("group", sort=False)
-        recent = last.groupby("group", sort=False)
-        return pd.DataFrame(
-            {
-                "department": list(by.groups),
-                "size": by["size"].first().to_numpy(),
-                "active_share_last_year": recent["active_share"].mean().to_numpy(),
-                "value_last_year": recent["value_total"].sum().to_numpy(),
-                "value_total": by["value_total"].sum().to_numpy(),
-                "cost_total": by["cost"].sum().to_numpy(),
-                "net_value": by["net_value"].sum().to_numpy(),
-            }
-        )
+    def departments(self):
+        """One row per department (``models.ensemble.Ensemble.departments``)."""
+        return self.engine.departments()

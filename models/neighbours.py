@@ -23,9 +23,9 @@ SMALL = 10_000  # below this many agents the full product always wins (fixed cos
 # 50 µs by active rows, most of it the fixed cost of slicing the rows.
 SMALL_WORK = 100_000
 #: Columns of the main neighbour product (``Network.columns``): active, engaged, good posts,
-#: benefit, what active contacts read (for spill-over).
-COLUMN_NAMES = ("active", "engaged", "good_posts", "benefit", "read")
-ACTIVE, ENGAGED, GOOD_POSTS, BENEFIT, READ = range(len(COLUMN_NAMES))
+#: benefit, what active contacts read (for spill-over), joined (current users).
+COLUMN_NAMES = ("active", "engaged", "good_posts", "benefit", "read", "joined")
+ACTIVE, ENGAGED, GOOD_POSTS, BENEFIT, READ, JOINED = range(len(COLUMN_NAMES))
 COLUMNS = len(COLUMN_NAMES)
 
 
@@ -49,7 +49,11 @@ class Network:
     columns: np.ndarray  # (n, COLUMNS) float32 work space for the neighbour sums
 
     @classmethod
-    def build(cls, org, role: np.ndarray) -> "Network":
+    def build(cls, org, role: np.ndarray) -> "Network | MeanField":
+        """The network of ``org``; a complete organisation gets the mean-field form (no ties
+        stored)."""
+        if org.complete:
+            return MeanField.build(org, role)
         adjacency = org.adjacency.astype(np.float32)
         champions = np.flatnonzero(role == CHAMPION)
         has_manager = org.manager_of >= 0
@@ -62,6 +66,38 @@ class Network:
             manager=np.where(has_manager, org.manager_of, 0),
             has_manager=has_manager,
             columns=np.empty((org.n, COLUMNS), np.float32),
+        )
+
+    @classmethod
+    def stack(cls, networks: list) -> "Network | MeanField":
+        """The networks of several runs of one size as one: block-diagonal matrices (no tie
+        between runs), each run's rows and columns offset by its position."""
+        if len(networks) == 1:
+            return networks[0]
+        if isinstance(networks[0], MeanField):
+            return MeanField.stack(networks)
+        n = networks[0].degree.size
+        offsets = np.arange(len(networks)) * n
+        champion_offsets = np.cumsum([0] + [len(x.champions) for x in networks])
+        manager = np.concatenate(
+            [
+                np.where(x.has_manager, x.manager + o, 0)
+                for x, o in zip(networks, offsets, strict=True)
+            ]
+        )
+        return cls(
+            adjacency=_block_diagonal([x.adjacency for x in networks], offsets),
+            cross_team=_block_diagonal([x.cross_team for x in networks], offsets),
+            to_champions=_block_diagonal(
+                [x.to_champions for x in networks], champion_offsets[:-1], champion_offsets[-1]
+            ),
+            champions=np.concatenate(
+                [x.champions + o for x, o in zip(networks, offsets, strict=True)]
+            ),
+            degree=np.concatenate([x.degree for x in networks]),
+            manager=manager,
+            has_manager=np.concatenate([x.has_manager for x in networks]),
+            columns=np.empty((n * len(networks), COLUMNS), np.float32),
         )
 
     def sums(self, source: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -95,3 +131,94 @@ def neighbour_sums(matrix: sp.csr_array, source: np.ndarray, values: np.ndarray)
     if rows.size == 0:
         return np.zeros(values.shape, values.dtype)
     return matrix[rows].T @ values[rows]
+
+
+def _block_diagonal(matrices: list, offsets, columns: int | None = None) -> sp.csr_array:
+    """CSR matrices side by side on the diagonal, the k-th one's columns shifted by
+    ``offsets[k]``: each row keeps its entries in the same order (so products sum them in the
+    same order as the matrix alone)."""
+    nnz = np.cumsum([0] + [m.nnz for m in matrices])
+    indptr = np.concatenate(
+        [m.indptr[:-1] + z for m, z in zip(matrices, nnz[:-1], strict=True)] + [nnz[-1:]]
+    )
+    indices = np.concatenate([m.indices + o for m, o in zip(matrices, offsets, strict=True)])
+    data = np.concatenate([m.data for m in matrices])
+    rows = sum(m.shape[0] for m in matrices)
+    width = sum(m.shape[1] for m in matrices) if columns is None else columns
+    return sp.csr_array(
+        (data, indices.astype(np.int64), indptr.astype(np.int64)), shape=(rows, width)
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class MeanField:
+    """A complete organisation (everyone tied to everyone), with no tie stored: each person's
+    neighbour sum is the total of their run minus their own value. Memory O(n), not O(n²).
+
+    Same interface as ``Network``; the sums are accumulated in float64 per run and cast to
+    float32, so they equal the sparse product's up to the order of additions.
+    """
+
+    runs: int
+    n: int
+    champions: np.ndarray  # rows of the champions
+    champion_run: np.ndarray  # run of each champion
+    own: np.ndarray  # (n·runs,) index of a person's own champion column, -1 if not one
+    degree: np.ndarray
+    manager: np.ndarray
+    has_manager: np.ndarray
+    columns: np.ndarray
+
+    @classmethod
+    def build(cls, org, role: np.ndarray) -> "MeanField":
+        champions = np.flatnonzero(role == CHAMPION)
+        own = np.full(org.n, -1, np.int64)
+        own[champions] = np.arange(champions.size)
+        return cls(
+            runs=1,
+            n=org.n,
+            champions=champions,
+            champion_run=np.zeros(champions.size, np.int64),
+            own=own,
+            degree=np.full(org.n, max(org.n - 1, 1), REAL),
+            manager=np.zeros(org.n, np.int64),
+            has_manager=np.zeros(org.n, bool),
+            columns=np.empty((org.n, COLUMNS), np.float32),
+        )
+
+    @classmethod
+    def stack(cls, fields_: list) -> "MeanField":
+        n = fields_[0].n
+        sizes = np.cumsum([0] + [x.champions.size for x in fields_])
+        own = np.concatenate(
+            [np.where(x.own >= 0, x.own + z, -1) for x, z in zip(fields_, sizes[:-1], strict=True)]
+        )
+        return cls(
+            runs=len(fields_),
+            n=n,
+            champions=np.concatenate([x.champions + r * n for r, x in enumerate(fields_)]),
+            champion_run=np.repeat(np.arange(len(fields_)), [x.champions.size for x in fields_]),
+            own=own,
+            degree=np.concatenate([x.degree for x in fields_]),
+            manager=np.zeros(n * len(fields_), np.int64),
+            has_manager=np.zeros(n * len(fields_), bool),
+            columns=np.empty((n * len(fields_), COLUMNS), np.float32),
+        )
+
+    def sums(self, source: np.ndarray, values: np.ndarray) -> np.ndarray:
+        shape = (self.runs, self.n) + values.shape[1:]
+        totals = values.reshape(shape).sum(axis=1, dtype=np.float64)
+        per_row = np.repeat(totals, self.n, axis=0) - values
+        return per_row.astype(values.dtype)
+
+    def cross_sums(self, source: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """With no teams, every tie leaves one's team: the same as ``sums``."""
+        return self.sums(source, values)
+
+    def coaching(self, strength: np.ndarray) -> np.ndarray:
+        if strength.size == 0:
+            return np.zeros(self.runs * self.n, REAL)
+        totals = np.bincount(self.champion_run, weights=strength, minlength=self.runs)
+        per_row = np.repeat(totals, self.n)
+        mine = np.where(self.own >= 0, strength[np.maximum(self.own, 0)], 0)
+        return (per_row - mine).astype(REAL)

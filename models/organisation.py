@@ -62,6 +62,9 @@ class Organisation:
     role_hint: np.ndarray | None = None
     node_ids: tuple | None = None
     kind: str = ""
+    #: Everyone tied to everyone, with no tie stored (``adjacency`` is empty): the model uses
+    #: totals instead of sparse products (``models.neighbours.MeanField``), so memory is O(n).
+    complete: bool = False
 
     def __post_init__(self) -> None:
         a = self.adjacency
@@ -129,11 +132,31 @@ class Organisation:
     @property
     def n_edges(self) -> int:
         """Number of undirected ties."""
-        return self.adjacency.nnz // 2
+        return self.n * (self.n - 1) // 2 if self.complete else self.adjacency.nnz // 2
 
     @cached_property
     def degree(self) -> np.ndarray:
+        if self.complete:
+            return np.full(self.n, self.n - 1, dtype=np.int64)
         return np.diff(self.adjacency.indptr).astype(np.int64)
+
+    def tie_matrix(self) -> sp.csr_array:
+        """The ties as a matrix, also for a complete organisation, which stores none: for
+        drawing and for graph algorithms on small organisations (a complete one costs O(n²)
+        memory here, so callers keep n small)."""
+        if not self.complete:
+            return self.adjacency
+        n = self.n
+        others = np.broadcast_to(np.arange(n, dtype=np.int32), (n, n))[~np.eye(n, dtype=bool)]
+        indptr = np.arange(n + 1, dtype=np.int64) * (n - 1)
+        return sp.csr_array((np.ones(others.size), others, indptr), shape=(n, n))
+
+    def neighbours(self, i: int) -> np.ndarray:
+        """Person i's contacts."""
+        if self.complete:
+            return np.delete(np.arange(self.n), i)
+        a = self.adjacency
+        return a.indices[a.indptr[i] : a.indptr[i + 1]]
 
     @property
     def has_hierarchy(self) -> bool:

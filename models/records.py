@@ -6,8 +6,8 @@ participation inequality from a histogram of integer post counts rather than a s
 never keep agent-level arrays, so memory grows with weeks × runs, not with agents × weeks.
 
 Every quantity is computed per run from the stacked rows of all runs (run r holds rows
-``r·n … (r+1)·n - 1``): sums are ``bincount`` over the run of each row, with float64 weights
-accumulated in row order — the same additions, in the same order, for a run alone as for the
+``r·n … (r+1)·n - 1``): the rows are viewed as a (runs × n) table and reduced along each
+run's row, in float64 — the same additions, in the same order, for a run alone as for the
 same run in an ensemble, so a run's records do not depend on what it was run with.
 
 Value and cost share one unit throughout: hours of productive work per week.
@@ -15,15 +15,15 @@ Value and cost share one unit throughout: hours of productive work per week.
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
-from models.metrics import HEAVY_WEEKLY, WEEKS_IN_LAST_YEAR, participation_split
+from models.metrics import HEAVY_WEEKLY, TOP, WEEKS_IN_LAST_YEAR, participation_split
 from models.state import ROLE_NAMES, STAGE_NAMES, AgentState
 
 _STAGES = len(STAGE_NAMES)
 #: Quantities kept per role × department cell each week: active, ever adopted, value, sum of
 #: stages, programme cost.
 CELL_QUANTITIES = ("active", "ever", "value", "stage", "cost")
-_TOP = 0.01  # the "top 1%" of contributors
 
 
 class Records:
@@ -57,6 +57,11 @@ class Records:
         self.cell = role.astype(np.int64) * self._departments + department
         self._global_cell = self.run * self.n_cells + self.cell
         self._code_base = self._global_cell * (4 * _STAGES)
+        # cells × rows, for each run's value per cell: one sparse product a week
+        self._cell_matrix = sp.csr_array(
+            (np.ones(self.run.size), (self._global_cell, np.arange(self.run.size))),
+            shape=(self.runs * self.n_cells, self.run.size),
+        )
         self._sizes = np.bincount(self._global_cell, minlength=self.runs * self.n_cells).reshape(
             self.runs, self.n_cells
         )
@@ -66,13 +71,14 @@ class Records:
         self._year_posts = np.zeros(self.runs * n, np.float32)
         self._year_active = np.zeros(self.runs * n, bool)
         self._last_year: tuple[np.ndarray, np.ndarray] | None = None
+        self._columns: dict[str, np.ndarray] | None = None  # metric → (weeks, runs), cached
 
-    def _per_run(self, weights) -> np.ndarray:
-        """Sum of ``weights`` over each run's rows (float64, in row order)."""
-        return np.bincount(self.run, weights=weights, minlength=self.runs)
+    def _per_run(self, values) -> np.ndarray:
+        """Sum of ``values`` over each run's rows (float64)."""
+        return np.asarray(values).reshape(self.runs, self.n).sum(axis=1, dtype=np.float64)
 
     def _count(self, mask: np.ndarray) -> np.ndarray:
-        return np.bincount(self.run[mask], minlength=self.runs)
+        return np.count_nonzero(mask.reshape(self.runs, self.n), axis=1)
 
     def record(self, week: int, s: AgentState, cost: np.ndarray) -> None:
         """Record ``week``; ``cost`` is each run's programme cost of the week per cell, hours,
@@ -90,13 +96,13 @@ class Records:
         cell_active = counts[:, :, 1].sum(axis=(2, 3))
         cell_ever = counts[:, :, :, 1].sum(axis=(2, 3))
         n_active, n_ever = cell_active.sum(axis=1), cell_ever.sum(axis=1)
-        gini, top1 = self._inequality(s.total_posts, s.ever, n_ever)
+        gini, top1 = self._inequality(s.total_posts, n_ever)
         self._year_posts += s.posts
         self._year_active |= active
         users = self._count(s.user)
         year_active = self._count(self._year_active)
         quiet = self._year_active & (self._year_posts == 0)
-        hollow = self._per_run(np.where(active, s.low_quality, 0))
+        hollow = self._per_run(s.low_quality)  # 0 for everyone not active
         cost = np.asarray(cost, float).reshape(runs, self.n_cells)
         row = {
             "active_share": n_active / n,
@@ -127,9 +133,8 @@ class Records:
         }
         self._weeks.append(week)
         self._rows.append(row)
-        cell_value = np.bincount(
-            self._global_cell, weights=value, minlength=runs * self.n_cells
-        ).reshape(runs, self.n_cells)
+        self._columns = None
+        cell_value = (self._cell_matrix @ value).reshape(runs, self.n_cells)
         cell_stage = by_stage @ np.arange(_STAGES)
         self._cells.append(np.stack([cell_active, cell_ever, cell_value, cell_stage, cost]))
         if week % WEEKS_IN_LAST_YEAR == 0:
@@ -137,23 +142,40 @@ class Records:
             self._year_posts = np.zeros_like(self._year_posts)
             self._year_active = np.zeros_like(self._year_active)
 
-    def _inequality(self, total_posts, ever, n_ever) -> tuple[np.ndarray, np.ndarray]:
-        """Gini and top-1% share of cumulative contributions among each run's adopters, from
-        a histogram of whole-number counts per run (O(runs × distinct counts), no sort)."""
-        posts = total_posts.astype(np.int64)
-        width = int(posts.max(initial=0)) + 1
-        freq = np.bincount(self.run * width + posts, minlength=self.runs * width)
-        freq = freq.reshape(self.runs, width).astype(float)
-        freq[:, 0] -= self.n - n_ever  # never-adopters posted nothing: off the zero bin
-        return inequality_of_histograms(freq, _TOP)
+    def _inequality(self, total_posts, n_ever) -> tuple[np.ndarray, np.ndarray]:
+        """Gini and top-1% share of cumulative contributions among each run's adopters.
+
+        Never-adopters have posted nothing, so the adopters' counts are the ``n_ever`` largest
+        of each run's sorted counts: with counts sorted ascending at positions j = 1..n, the
+        adopter at position j has rank j - (n - m) among the m adopters, and positions below
+        n - m hold zeros, so G = 2 Σ_j (j - n + m) x_j / (m Σx) - (m + 1) / m over all j.
+        """
+        n = self.n
+        x = np.sort(total_posts.astype(np.int32).reshape(self.runs, n), axis=1)
+        total = x.sum(axis=1, dtype=np.float64)
+        weighted = x @ np.arange(1, n + 1, dtype=np.float64)
+        m = n_ever.astype(float)
+        ok = (total > 0) & (m > 0)
+        safe_m, safe_total = np.where(ok, m, 1), np.where(ok, total, 1)
+        ranked = weighted - (n - m) * total
+        gini = np.where(ok, 2 * ranked / (safe_m * safe_total) - (safe_m + 1) / safe_m, 0.0)
+        k = np.minimum(np.maximum(1, np.ceil(TOP * m)), n).astype(np.int64)
+        widest = int(k.max())
+        from_top = np.cumsum(x[:, : n - widest - 1 : -1], axis=1, dtype=np.float64)
+        top = from_top[np.arange(self.runs), k - 1]
+        return gini, np.where(ok, top / safe_total, 0.0)
 
     # --- reading the records back, run by run ------------------------------------------------
 
     def weekly(self, r: int = 0) -> pd.DataFrame:
         """Run ``r``'s weekly organisation-level records."""
+        if self._columns is None:
+            keys = self._rows[0] if self._rows else ()
+            self._columns = {
+                key: np.stack([row[key] for row in self._rows]).astype(float) for key in keys
+            }
         columns = {"week": np.asarray(self._weeks, dtype=np.int64)}
-        for key in self._rows[0] if self._rows else ():
-            columns[key] = np.array([row[key][r] for row in self._rows], dtype=float)
+        columns.update({key: values[:, r] for key, values in self._columns.items()})
         return pd.DataFrame(columns)
 
     def memory_bytes(self) -> int:
@@ -211,26 +233,3 @@ class Records:
         posts, present = self._last_year or (self._year_posts, self._year_active)
         rows = slice(r * self.n, (r + 1) * self.n)
         return participation_split(posts[rows][present[rows]], HEAVY_WEEKLY)
-
-
-def inequality_of_histograms(freq: np.ndarray, top: float = _TOP) -> tuple[np.ndarray, np.ndarray]:
-    """Gini coefficient and the share held by the top ``top`` fraction, for each row of
-    ``freq`` (``freq[r, v]`` = how many people of row r have the whole-number count v).
-
-    A row with nobody or no counts has no inequality: (0, 0).
-    """
-    freq = np.atleast_2d(freq).astype(float)
-    values = np.arange(freq.shape[1], dtype=float)
-    n = freq.sum(axis=1)
-    total = freq @ values
-    below = np.cumsum(freq, axis=1) - freq  # ranks before each value, ascending
-    rank_sum = (values * (freq * below + freq * (freq + 1) / 2)).sum(axis=1)
-    ok = total > 0
-    safe_n, safe_total = np.where(ok, n, 1), np.where(ok, total, 1)
-    gini = np.where(ok, 2 * rank_sum / (safe_n * safe_total) - (safe_n + 1) / safe_n, 0.0)
-    k = np.maximum(1, np.ceil(top * n))
-    desc = freq[:, ::-1]
-    before = np.cumsum(desc, axis=1) - desc
-    taken = np.minimum(desc, np.maximum(k[:, None] - before, 0))
-    top_share = np.where(ok, (taken @ values[::-1]) / safe_total, 0.0)
-    return gini, top_share

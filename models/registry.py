@@ -79,6 +79,11 @@ _p("complex_prob", 0.02, 0.0, 0.2, "probability/week",
 _p("threshold_mean", 0.2, 0.1, 0.35, "share of contacts",
    "mean contagion threshold φ",
    "Watts (2002) analyses φ = 0.18; rounded", bounds=UNIT)
+_p("joined_signal", 0.0, 0.0, 1.0, "weight",
+   "weight of contacts who have joined but were idle last week in the contagion threshold "
+   "(active contacts count 1)",
+   "Centola (2010): the adoption signal was a contact's sign-up, which lasts, not their current "
+   "activity; assumption — 0 counts active contacts only", bounds=UNIT)
 _p("threshold_sd", 0.05, 0.0, 0.15, "share of contacts",
    "spread of individual thresholds", "assumption: narrow heterogeneity around φ")
 _p("threshold_count", 2, 1, 3, "contacts",

@@ -93,8 +93,10 @@ def run_experiment(cfg: DictConfig, overrides: list[str]) -> Path | None:
     """A study from ``experiments/`` (``experiment=<name>``), with the same error handling."""
     studies = {
         "compare": "experiments.compare",
+        "optimise": "experiments.optimise",
         "validate": "experiments.validate",
         "sensitivity": "experiments.sensitivity",
+        "calibrate": "experiments.calibrate",
     }
     if cfg.experiment.name not in studies:
         print(
@@ -110,6 +112,17 @@ def run_experiment(cfg: DictConfig, overrides: list[str]) -> Path | None:
             "no results folder was written; the replications completed so far are saved in "
             f"{Path(cfg.experiment.dir) / '.partial'}, and the same command run again "
             "simulates only the others"
+        )
+    if cfg.experiment.name == "optimise":
+        STOPPING["hint"] = (
+            f"the trials completed so far are kept in {Path(cfg.experiment.dir) / '.optuna'}; "
+            "the same command continues the search"
+        )
+    elif cfg.experiment.name == "calibrate":
+        STOPPING["hint"] = (
+            "no results folder was written; the generations completed so far are kept in "
+            f"{Path(cfg.experiment.dir) / '.partial'}, and the same command run again continues "
+            "from them"
         )
     try:
         folder = study.main(cfg, overrides)

@@ -1,5 +1,7 @@
 """Figures of a run. Matplotlib with the Agg backend, so plots work with no display."""
 
+import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -10,15 +12,18 @@ import pandas as pd  # noqa: E402
 
 from models.state import STAGE_NAMES  # noqa: E402
 
-#: Colours of the maturity stages, from "never used" (pale grey) to Innovate (deep purple):
-#: distinct hues, so that stages can be told apart on the dashboard's network as well as in
-#: stacked areas. The one palette of every figure and page.
-STAGE_COLOURS = ("#d9d9d9", "#9ecae1", "#41ab5d", "#fd8d3c", "#7a0177")
+#: Colours of the maturity stages, from "never used" (near-white grey) through Connect
+#: (yellow), Share (green), Solve (blue) to Innovate (deep purple). Their lightness falls
+#: with every stage (CIELAB L* 95, 82, 61, 44, 18), so they stay apart in greyscale and for
+#: colour-vision deficiencies, whose simulations keep lightness (tests/test_dashboard.py
+#: checks both). The one palette of every figure, page and export.
+STAGE_COLOURS = ("#f2f2f2", "#f6c445", "#3fa85b", "#2a6f97", "#3b0f70")
 
 
-def adoption_vs_value(weekly: pd.DataFrame, path: str | Path) -> Path:
+def adoption_vs_value(weekly: pd.DataFrame, path: str | Path, programme: str = "") -> Path:
     """Adoption (cumulative and weekly active), value per week, and the stage mix over time,
-    on one time axis, so the gap between adoption and value is visible at a glance."""
+    on one time axis, so the gap between adoption and value is visible at a glance; the
+    programme's name in the title, so a figure shown alone says what it is of."""
     years = weekly["week"] / 52.0
     fig, (ax1, ax2, ax3) = plt.subplots(3, 1, figsize=(8, 9), sharex=True)
     ax1.plot(years, weekly["adopted_share"], label="ever adopted (cumulative)", color="#555")
@@ -28,7 +33,7 @@ def adoption_vs_value(weekly: pd.DataFrame, path: str | Path) -> Path:
     )
     ax1.set_ylim(0, 1)
     ax1.set_ylabel("share of employees")
-    ax1.set_title("Adoption is not value")
+    ax1.set_title(f"Adoption is not value: {programme}" if programme else "Adoption is not value")
     ax1.legend(loc="upper left", fontsize=8)
     ax2.plot(years, weekly["value_total"], label="total (net of time spent)", color="#31a354")
     ax2.plot(years, weekly["value_personal"], label="personal", color="#74c476", lw=0.8)
@@ -48,145 +53,233 @@ def adoption_vs_value(weekly: pd.DataFrame, path: str | Path) -> Path:
     return Path(path)
 
 
-# --- comparisons of scenarios (experiments/compare.py) ----------------------------------------
+# --- comparisons of programmes (experiments/compare.py) ---------------------------------------
 
+REFERENCE = "baseline"
 REFERENCE_COLOUR = "#444444"
 THOUSANDS = matplotlib.ticker.FuncFormatter(lambda x, _: f"{x:,.0f}")
+#: The programmes' palette: tab10 and Dark2, strong colours only and no greys (grey is the
+#: baseline's).
+PALETTE = tuple(
+    matplotlib.colors.to_hex(c)
+    for c in (*plt.get_cmap("tab10").colors, *plt.get_cmap("Dark2").colors)
+    if not c[0] == c[1] == c[2]
+)
 
 
-def scenario_colours(names) -> dict[str, str]:
-    """A colour per scenario: the baseline dark grey, the others from a qualitative palette."""
-    others = [n for n in names if n != "baseline"]
-    palette = plt.get_cmap("tab10" if len(others) <= 9 else "tab20").colors
-    palette = [c for c in palette if c[0] != c[1] or c[1] != c[2]]  # no greys
-    colours = {n: matplotlib.colors.to_hex(palette[i % len(palette)]) for i, n in enumerate(others)}
-    return {n: REFERENCE_COLOUR if n == "baseline" else colours[n] for n in names}
+def programme_colours(names) -> dict[str, str]:
+    """One colour per programme, the same in every figure of a study and, as far as the
+    palette allows, in every study: each name has a preferred colour (from a checksum of the
+    name, not its position), taken in alphabetical order; a name whose colour is taken gets
+    the next free one. The baseline is always dark grey."""
+    import zlib
+
+    taken: dict[str, str] = {}
+    used: set[int] = set()
+    for name in sorted(n for n in set(names) if n != REFERENCE):
+        slot = zlib.crc32(name.encode("utf-8")) % len(PALETTE)
+        while slot in used and len(used) < len(PALETTE):
+            slot = (slot + 1) % len(PALETTE)
+        used.add(slot)
+        taken[name] = PALETTE[slot]
+    return {n: REFERENCE_COLOUR if n == REFERENCE else taken[n] for n in names}
+
+
+@dataclass(frozen=True)
+class Style:
+    """What every figure of a study shares: programme labels, colours, the footer line (the
+    study and what was changed from the defaults), and money for a second axis."""
+
+    labels: dict[str, str]
+    colours: dict[str, str]
+    footer: str = ""
+    money: object = None  # sim.report.Money or None
+
+    def label(self, name: str) -> str:
+        return self.labels.get(name) or name
+
+    def finish(self, fig) -> None:
+        """Put the footer under the figure (its layout is constrained, so it makes room)."""
+        if self.footer:
+            fig.supxlabel(textwrap.fill(self.footer, 160), fontsize=7, x=0.01, ha="left")
+
+    def money_axis(self, ax, which: str = "x") -> None:
+        """A second axis in money on the opposite side, where an hourly value is set."""
+        if not self.money:
+            return
+        v = self.money.per_hour
+        functions = (lambda h: h * v, lambda m: m / v)
+        second = (
+            ax.secondary_xaxis("top", functions=functions)
+            if which == "x"
+            else ax.secondary_yaxis("right", functions=functions)
+        )
+        second.set_xlabel(self.money.currency) if which == "x" else second.set_ylabel(
+            self.money.currency
+        )
+        (second.xaxis if which == "x" else second.yaxis).set_major_formatter(THOUSANDS)
 
 
 def save_figure(fig, stem: str | Path) -> list[Path]:
-    """Write ``<stem>.png`` and ``<stem>.svg`` (no timestamp in the SVG) and close the figure."""
+    """Write ``<stem>.png`` and ``<stem>.svg`` and close the figure. The SVG has no timestamp
+    and keeps its text as text (searchable, editable on a slide), not as glyph outlines."""
     stem = Path(stem)
     paths = [stem.with_name(f"{stem.name}.png"), stem.with_name(f"{stem.name}.svg")]
     fig.savefig(paths[0], dpi=110)
-    fig.savefig(paths[1], metadata={"Date": None})
+    with plt.rc_context({"svg.fonttype": "none"}):
+        fig.savefig(paths[1], metadata={"Date": None})
     plt.close(fig)
     return paths
 
 
-def comparison_over_time(bands: pd.DataFrame, stem: str | Path) -> list[Path]:
-    """Weekly-active share, cumulative adoption and weekly value over time, one line per
-    scenario (mean over replications) with its 95% CI band (``sim.stats.weekly_bands``)."""
-    names = list(dict.fromkeys(bands["scenario"]))
-    colours = scenario_colours(names)
-    panels = [
-        ("active_share", "weekly-active share", (0, 1)),
-        ("adopted_share", "ever adopted (cumulative)", (0, 1)),
-        ("value_total", "value, hours per week", None),
-    ]
-    fig, axes = plt.subplots(3, 1, figsize=(10, 10), sharex=True)
-    for ax, (column, label, limits) in zip(axes, panels, strict=True):
-        for name in names:
-            b = bands[bands["scenario"] == name]
-            years = b["week"] / 52.0
-            ax.plot(years, b[column], color=colours[name], lw=1.4, label=name)
-            ax.fill_between(
+def save_all(figures: dict, folder: Path, pdf: str | None = None) -> list[Path]:
+    """Draw each figure (stem → function returning a figure), write it as PNG and SVG, and, with
+    ``pdf``, as one page of a PDF for slides (matplotlib's PDF backend; no creation date, so the
+    file is the same every time)."""
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    paths = []
+    pages = PdfPages(folder / pdf, metadata={"CreationDate": None}) if pdf else None
+    try:
+        for stem, draw in figures.items():
+            fig = draw()
+            if pages is not None:
+                pages.savefig(fig)
+            paths += save_figure(fig, folder / stem)
+    finally:
+        if pages is not None:
+            pages.close()
+            paths.append(folder / pdf)
+    return paths
+
+
+def _ordered(table: pd.DataFrame) -> list[str]:
+    names = list(dict.fromkeys(table["scenario"]))
+    return [n for n in names if n == REFERENCE] + [n for n in names if n != REFERENCE]
+
+
+def comparison_over_time(bands: pd.DataFrame, style: Style):
+    """Small multiples: one panel per programme against the baseline (grey), readable with ten
+    programmes or more. Top of each panel: weekly-active share (solid) and cumulative adoption
+    (dashed); bottom: weekly value with its interval band. Panels share their axes."""
+    names = [n for n in _ordered(bands) if n != REFERENCE] or [REFERENCE]
+    ncols = min(3, len(names))
+    nrows = -(-len(names) // ncols)
+    fig = plt.figure(figsize=(4.2 * ncols + 0.6, 4.4 * nrows + 0.8), layout="constrained")
+    grid = fig.add_gridspec(nrows * 2, ncols, height_ratios=[1, 1.2] * nrows)
+    base = bands[bands["scenario"] == REFERENCE]
+    top_axes, value_axes = [], []
+    for i, name in enumerate(names):
+        row, col = divmod(i, ncols)
+        top = fig.add_subplot(grid[2 * row, col], sharey=top_axes[0] if top_axes else None)
+        value = fig.add_subplot(
+            grid[2 * row + 1, col], sharex=top, sharey=value_axes[0] if value_axes else None
+        )
+        top_axes.append(top)
+        value_axes.append(value)
+        b = bands[bands["scenario"] == name]
+        colour = style.colours[name]
+        for frame, c, lw in ((base, REFERENCE_COLOUR, 1.0), (b, colour, 1.6)):
+            years = frame["week"] / 52.0
+            top.plot(years, frame["active_share"], color=c, lw=lw)
+            top.plot(years, frame["adopted_share"], color=c, lw=lw * 0.8, ls="--")
+            value.plot(years, frame["value_total"], color=c, lw=lw)
+            value.fill_between(
                 years,
-                b[f"{column}_low"],
-                b[f"{column}_high"],
-                color=colours[name],
-                alpha=0.18,
+                frame["value_total_low"],
+                frame["value_total_high"],
+                color=c,
+                alpha=0.15,
                 lw=0,
             )
-        ax.set_ylabel(label)
-        if limits is None:
-            ax.yaxis.set_major_formatter(THOUSANDS)
-        if limits:
-            ax.set_ylim(*limits)
-        else:
-            ax.axhline(0, color="black", lw=0.5)
-    axes[0].set_title("Adoption and value over time (mean of replications, 95% CI)")
-    axes[-1].set_xlabel("years since deployment")
-    axes[0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
-    fig.tight_layout()
-    return save_figure(fig, stem)
+        top.set_title(textwrap.fill(style.label(name), 40), fontsize=9, color=colour)
+        top.set_ylim(0, 1)
+        top.tick_params(labelbottom=False)
+        value.axhline(0, color="black", lw=0.5)
+        value.yaxis.set_major_formatter(THOUSANDS)
+        if col == 0:
+            top.set_ylabel("share of people", fontsize=8)
+            value.set_ylabel("value, h/week", fontsize=8)
+        if row == nrows - 1:
+            value.set_xlabel("years since deployment", fontsize=8)
+    fig.suptitle(
+        "Adoption and value over time: each programme (colour) against the baseline (grey)\n"
+        "top: weekly active (solid) and ever adopted (dashed); bottom: weekly value with its "
+        "interval",
+        fontsize=10,
+    )
+    style.finish(fig)
+    return fig
 
 
-def long_run_value_ci(
-    summary: pd.DataFrame, stem: str | Path, beyond_noise: set[str] = frozenset()
-) -> list[Path]:
-    """Mean long-run value per scenario with its 95% CI, sorted; a filled marker where the
-    difference from the baseline is beyond noise (Holm-corrected test), hollow where not."""
-    s = summary.sort_values("long_run_value_mean")
-    colours = scenario_colours(list(summary["scenario"]))
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(s) + 1.6))
+def net_value_ci(summary: pd.DataFrame, style: Style, distinguishable=frozenset()):
+    """Mean net value per programme with its interval, ranked; a filled marker where the
+    difference from the baseline is distinguishable, hollow where not."""
+    s = summary.sort_values("net_value_mean")
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(s) + 2.0), layout="constrained")
     for y, row in enumerate(s.itertuples(index=False)):
-        mean, low, high = (
-            row.long_run_value_mean,
-            row.long_run_value_ci_low,
-            row.long_run_value_ci_high,
-        )
-        colour = colours[row.scenario]
-        if pd.notna(low):
-            ax.plot([low, high], [y, y], color=colour, lw=2)
-        filled = row.scenario in beyond_noise or row.scenario == "baseline"
-        ax.plot(mean, y, "o", color=colour, mfc=colour if filled else "white", ms=7)
-    base = summary.loc[summary["scenario"] == "baseline", "long_run_value_mean"]
+        colour = style.colours[row.scenario]
+        if pd.notna(row.net_value_ci_low):
+            ax.plot([row.net_value_ci_low, row.net_value_ci_high], [y, y], color=colour, lw=2)
+        filled = row.scenario in distinguishable or row.scenario == REFERENCE
+        ax.plot(row.net_value_mean, y, "o", color=colour, mfc=colour if filled else "white", ms=7)
+    base = summary.loc[summary["scenario"] == REFERENCE, "net_value_mean"]
     if len(base):
         ax.axvline(float(base.iloc[0]), color=REFERENCE_COLOUR, lw=0.8, ls="--")
     ax.axvline(0, color="black", lw=0.5)
-    ax.set_yticks(range(len(s)), s["scenario"])
-    ax.set_xlabel("long-run value, hours (mean and 95% CI over replications)")
+    ax.set_yticks(range(len(s)), [textwrap.fill(style.label(n), 40) for n in s["scenario"]])
+    ax.set_xlabel("net value: long-run value minus programme cost, hours (mean and interval)")
     ax.xaxis.set_major_formatter(THOUSANDS)
+    style.money_axis(ax, "x")
     ax.set_title(
-        "Long-run value by programme\n(filled: differs from the baseline beyond noise; "
-        "dashed: baseline)",
+        "Net value by programme (filled: distinguishable from the baseline; dashed: baseline)",
         fontsize=10,
     )
-    fig.tight_layout()
-    return save_figure(fig, stem)
+    style.finish(fig)
+    return fig
 
 
-def adoption_value_scatter(runs: pd.DataFrame, stem: str | Path) -> list[Path]:
-    """One point per run: weekly-active share in the last year against long-run value,
-    coloured by scenario."""
-    names = list(dict.fromkeys(runs["scenario"]))
-    colours = scenario_colours(names)
-    fig, ax = plt.subplots(figsize=(9, 6))
-    for name in names:
+def adoption_value_scatter(runs: pd.DataFrame, style: Style):
+    """One point per run: weekly-active share in the last year against net value, coloured by
+    programme."""
+    fig, ax = plt.subplots(figsize=(10, 6), layout="constrained")
+    for name in _ordered(runs):
         r = runs[runs["scenario"] == name]
         ax.scatter(
             r["active_share_last_year"],
-            r["long_run_value"],
+            r["net_value"],
             s=16,
-            color=colours[name],
+            color=style.colours[name],
             alpha=0.75,
-            label=name,
+            label=textwrap.fill(style.label(name), 30),
             edgecolors="none",
         )
     ax.axhline(0, color="black", lw=0.5)
     ax.set_xlim(0, 1)
     ax.set_xlabel("adoption: weekly-active share, mean over the last year")
-    ax.set_ylabel("long-run value, hours")
+    ax.set_ylabel("net value, hours")
     ax.yaxis.set_major_formatter(THOUSANDS)
+    style.money_axis(ax, "y")
     ax.set_title("Adoption is not value: one point per run")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
-    fig.tight_layout()
-    return save_figure(fig, stem)
+    fig.legend(loc="outside right upper", fontsize=8, frameon=False)
+    style.finish(fig)
+    return fig
 
 
-def stage_composition(stage_means: pd.DataFrame, stem: str | Path) -> list[Path]:
+def stage_composition(stage_means: pd.DataFrame, style: Style):
     """Small multiples: the share of everyone at each maturity stage over time, one panel per
-    scenario (mean over replications)."""
-    names = list(dict.fromkeys(stage_means["scenario"]))
+    programme (mean over replications)."""
+    names = _ordered(stage_means)
     ncols = min(5, len(names))
     nrows = -(-len(names) // ncols)
     fig, axes = plt.subplots(
         nrows,
         ncols,
-        figsize=(3.0 * ncols, 2.5 * nrows + 0.8),
+        figsize=(3.0 * ncols, 2.6 * nrows + 1.0),
         sharex=True,
         sharey=True,
         squeeze=False,
+        layout="constrained",
     )
     for ax, name in zip(axes.flat, names, strict=False):
         m = stage_means[stage_means["scenario"] == name]
@@ -196,7 +289,7 @@ def stage_composition(stage_means: pd.DataFrame, stem: str | Path) -> list[Path]
             colors=STAGE_COLOURS,
             labels=STAGE_NAMES,
         )
-        ax.set_title(name, fontsize=9)
+        ax.set_title(textwrap.fill(style.label(name), 28), fontsize=8, color=style.colours[name])
         ax.set_ylim(0, 1)
         ax.set_xlim(0, m["week"].max() / 52.0)
     for ax in axes.flat[len(names) :]:
@@ -207,25 +300,33 @@ def stage_composition(stage_means: pd.DataFrame, stem: str | Path) -> list[Path]
         ax.set_ylabel("share at stage")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(
-        handles, labels, loc="lower center", ncol=len(STAGE_NAMES), fontsize=8, frameon=False
+        handles,
+        labels,
+        loc="outside lower center",
+        ncol=len(STAGE_NAMES),
+        fontsize=8,
+        frameon=False,
     )
     fig.suptitle("Maturity stages over time (mean of replications)")
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
-    return save_figure(fig, stem)
+    style.finish(fig)
+    return fig
 
 
-def value_per_cost(summary: pd.DataFrame, stem: str | Path) -> list[Path]:
-    """Costs beside value: programme cost against long-run value (left), and long-run value
-    per hour of cost with its 95% CI (right; programmes that cost nothing are left out)."""
-    colours = scenario_colours(list(summary["scenario"]))
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 0.4 * len(summary) + 3))
+def cost_and_gain(summary: pd.DataFrame, style: Style):
+    """Costs beside value: programme cost against net value (left), and long-run value gained
+    over the baseline per hour of cost with its interval (right), only for programmes whose gain
+    is positive — a ratio of a negative gain would rank a programme that loses more value at
+    less cost above one that loses less."""
+    fig, (left, right) = plt.subplots(
+        1, 2, figsize=(13, 0.4 * len(summary) + 3.5), layout="constrained"
+    )
     for row in summary.itertuples(index=False):
-        c = colours[row.scenario]
+        c = style.colours[row.scenario]
         xerr = _err(row.cost_total_mean, row.cost_total_ci_low, row.cost_total_ci_high)
-        yerr = _err(row.long_run_value_mean, row.long_run_value_ci_low, row.long_run_value_ci_high)
+        yerr = _err(row.net_value_mean, row.net_value_ci_low, row.net_value_ci_high)
         left.errorbar(
             row.cost_total_mean,
-            row.long_run_value_mean,
+            row.net_value_mean,
             xerr=xerr,
             yerr=yerr,
             fmt="o",
@@ -234,37 +335,57 @@ def value_per_cost(summary: pd.DataFrame, stem: str | Path) -> list[Path]:
             capsize=2,
         )
         left.annotate(
-            row.scenario,
-            (row.cost_total_mean, row.long_run_value_mean),
+            textwrap.fill(style.label(row.scenario), 24),
+            (row.cost_total_mean, row.net_value_mean),
             fontsize=7,
             xytext=(4, 4),
             textcoords="offset points",
         )
     left.axhline(0, color="black", lw=0.5)
     left.set_xlabel("programme cost, hours")
-    left.set_ylabel("long-run value, hours")
+    left.set_ylabel("net value, hours")
     left.xaxis.set_major_formatter(THOUSANDS)
     left.yaxis.set_major_formatter(THOUSANDS)
-    left.set_title("Cost and value (means, 95% CI)")
-    costly = summary[summary["value_per_cost_mean"].notna()].sort_values("value_per_cost_mean")
-    for y, row in enumerate(costly.itertuples(index=False)):
-        c = colours[row.scenario]
-        right.barh(y, row.value_per_cost_mean, color=c, alpha=0.8)
-        if pd.notna(row.value_per_cost_ci_low):
-            right.plot([row.value_per_cost_ci_low, row.value_per_cost_ci_high], [y, y], color="k")
-    right.set_yticks(range(len(costly)), costly["scenario"])
-    right.axvline(0, color="black", lw=0.5)
-    right.set_xlabel("long-run value per hour of programme cost")
-    free = summary.loc[summary["value_per_cost_mean"].isna(), "scenario"]
-    right.set_title(
-        "Value per cost" + (f" (no cost: {', '.join(free)})" if len(free) else ""), fontsize=10
+    left.set_title("Cost and net value (means and intervals)", fontsize=10)
+    gaining = summary[
+        (summary["scenario"] != REFERENCE)
+        & (summary["cost_total_mean"] > 0)
+        & (summary["value_gain_mean"] > 0)
+    ].sort_values("gain_per_cost_mean")
+    for y, row in enumerate(gaining.itertuples(index=False)):
+        right.barh(y, row.gain_per_cost_mean, color=style.colours[row.scenario], alpha=0.85)
+        if pd.notna(row.gain_per_cost_ci_low):
+            right.plot([row.gain_per_cost_ci_low, row.gain_per_cost_ci_high], [y, y], color="k")
+    right.set_yticks(
+        range(len(gaining)), [textwrap.fill(style.label(n), 30) for n in gaining["scenario"]]
     )
-    fig.tight_layout()
-    return save_figure(fig, stem)
+    right.axvline(1, color="black", lw=0.8, ls=":")
+    right.set_xlabel("long-run value gained over the baseline per hour of cost (1: breaks even)")
+    losing = summary[
+        (summary["scenario"] != REFERENCE)
+        & (summary["cost_total_mean"] > 0)
+        & ~(summary["value_gain_mean"] > 0)
+    ]
+    if gaining.empty:
+        right.text(
+            0.5,
+            0.5,
+            "no programme gains value over the baseline",
+            ha="center",
+            transform=right.transAxes,
+        )
+    note = (
+        "; lose value (not shown): " + ", ".join(style.label(n) for n in losing["scenario"])
+        if len(losing)
+        else ""
+    )
+    right.set_title(textwrap.fill("Value gained per hour of cost" + note, 70), fontsize=9)
+    style.finish(fig)
+    return fig
 
 
 def _err(mean, low, high):
-    """An error-bar argument from a CI (None where there is no interval)."""
+    """An error-bar argument from an interval (None where there is none)."""
     if pd.isna(low) or pd.isna(high):
         return None
     return [[max(mean - low, 0.0)], [max(high - mean, 0.0)]]

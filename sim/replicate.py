@@ -12,12 +12,15 @@ with the same starting state and the same weekly uniforms; what differs is the p
 (A scenario that chooses its champions differently — ``champions.*`` in its file — gets the
 same network with other people as champions.)
 
-Running. A job is one (scenario, replication). The parent composes each scenario's config
-once and sends each worker a small picklable ``Spec`` and a seed; the worker builds the model,
-runs it, and returns the weekly records and the summary's scalars — never the model. Workers
-are joblib processes (``n_jobs``) and keep nothing between jobs, and results are put back in
-job order, so the tables are identical whatever the number of workers. Each replication can
-be re-run alone: ``python -m sim scenario=<name> seed=<its seed>`` (with the same overrides).
+Running. A job is one (scenario, replication, seed). The parent composes each scenario's
+config once and sends the workers small picklable ``Spec`` s and seeds. Jobs of one
+organisation size and horizon are grouped into ensembles (``models.ensemble``: many runs in
+one vectorised step, up to ``BATCH_ROWS`` agent rows each), and the ensembles are spread over
+joblib worker processes (``n_jobs``); a worker returns each run's weekly records and summary —
+never the models. Workers keep nothing between batches, each run draws from its own streams,
+and results are put back in job order, so the tables are identical whatever the number of
+workers and however the runs are batched. Each replication can be re-run alone: ``python -m
+sim scenario=<name> seed=<its seed>`` (with the same overrides).
 """
 
 import sys
@@ -32,6 +35,7 @@ from joblib import Parallel, delayed
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
+from models.ensemble import Ensemble, build_run
 from models.interventions import Intervention
 from models.model import AdoptionModel
 from models.params import Behaviour
@@ -109,22 +113,91 @@ class Spec:
         )
 
 
-def run_one(spec: Spec, replication: int, seed: int) -> tuple[pd.DataFrame, dict]:
-    """One job: the weekly records and the summary's scalars, with the run's id columns.
+def _ids(spec: Spec, replication: int, seed: int) -> dict:
+    return {"scenario": spec.scenario, "replication": replication, "seed": seed}
 
-    A pure function of its arguments: nothing is kept between calls.
+
+def _with_ids(table: pd.DataFrame, ids: dict) -> pd.DataFrame:
+    for i, (key, value) in enumerate(ids.items()):
+        table.insert(i, key, value)
+    return table
+
+
+def run_one(spec: Spec, replication: int, seed: int) -> tuple[pd.DataFrame, dict]:
+    """One run alone: the weekly records and the summary's scalars, with the run's id columns.
+
+    A pure function of its arguments: nothing is kept between calls. (Studies run many runs
+    together, ``run_batch``; a run gives the same results either way.)
     """
     model = spec.model(seed)
     model.run(spec.weeks)
-    ids = {"scenario": spec.scenario, "replication": replication, "seed": seed}
-    weekly = model.weekly()
-    for i, (key, value) in enumerate(ids.items()):
-        weekly.insert(i, key, value)
-    return weekly, {**ids, **model.summary()}
+    ids = _ids(spec, replication, seed)
+    return _with_ids(model.weekly(), ids), {**ids, **model.summary()}
 
 
-def _job(index: int, spec: Spec, replication: int, seed: int) -> tuple[int, pd.DataFrame, dict]:
-    return (index, *run_one(spec, replication, seed))
+def run_batch(
+    jobs: Sequence[tuple[Spec, int, int]], departments: bool = False
+) -> list[tuple[pd.DataFrame, dict, pd.DataFrame | None]]:
+    """Runs of one size and horizon, stepped together as one ensemble (``models.ensemble``):
+    for each, its weekly records and summary with its id columns (and its per-department
+    outcomes if asked). The results are those of each run alone."""
+    setups = [
+        build_run(
+            spec.org,
+            spec.behaviour,
+            spec.champion_share,
+            spec.champion_rule,
+            spec.interventions,
+            np.random.default_rng(int(seed)),
+            spec.discount_rate,
+        )
+        for spec, _, seed in jobs
+    ]
+    ensemble = Ensemble(setups)
+    ensemble.run(jobs[0][0].weeks)
+    out = []
+    for r, (spec, replication, seed) in enumerate(jobs):
+        ids = _ids(spec, replication, seed)
+        depts = _with_ids(ensemble.departments(r), ids) if departments else None
+        out.append((_with_ids(ensemble.weekly(r), ids), {**ids, **ensemble.summary(r)}, depts))
+    return out
+
+
+def _batch_job(indices: list[int], jobs, departments: bool):
+    return indices, run_batch(jobs, departments)
+
+
+def _size(spec: Spec) -> tuple:
+    """What runs must share to be stepped together: the organisation's kind and size (a file's
+    path), the horizon, and whether value dynamics run."""
+    org = spec.org if isinstance(spec.org, dict) else {}
+    where = org.get("size", org.get("path"))
+    return (org.get("generator"), where, spec.weeks, spec.behaviour.value_dynamics)
+
+
+#: The key under which a cached run keeps its per-department outcomes.
+_DEPARTMENTS = "__departments__"
+
+#: Largest ensemble, in agent rows (runs × people): about 160 MB of state, levers and ties
+#: for a hierarchy, small enough to keep two workers well within a laptop's memory, large
+#: enough that the fixed cost of a step is spread over many runs.
+BATCH_ROWS = 200_000
+
+
+def batches(
+    jobs: Sequence[tuple[Spec, int, int]], batch_rows: int = BATCH_ROWS, n_jobs: int = 1
+) -> list[list[int]]:
+    """Job indices grouped into ensembles: runs of one size and horizon together, at most
+    ``batch_rows`` agent rows each, and split so that each of ``n_jobs`` workers gets work."""
+    groups: dict[tuple, list[int]] = {}
+    for i, (spec, _, _) in enumerate(jobs):
+        groups.setdefault(_size(spec), []).append(i)
+    out = []
+    for key, members in groups.items():
+        people = key[1] if isinstance(key[1], int) else 1000
+        per_batch = max(1, min(batch_rows // max(people, 1), -(-len(members) // max(n_jobs, 1))))
+        out += [members[k : k + per_batch] for k in range(0, len(members), per_batch)]
+    return out
 
 
 def run_replications(
@@ -156,21 +229,34 @@ def run_jobs(
     progress: bool = False,
     cache: "RunCache | None" = None,
     desc: str = "simulating",
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+    departments: bool = False,
+    batch_rows: int = BATCH_ROWS,
+) -> tuple[pd.DataFrame, ...]:
     """Any list of runs, each ``(spec, replication, seed)``: the one way every study runs
-    many simulations (so that how they are run — processes, batching — is decided here).
+    many simulations. Runs of one size and horizon are stepped together in ensembles of up to
+    ``batch_rows`` agent rows (``run_batch``), ensembles spread over ``n_jobs`` worker
+    processes; the results are those of each run alone, whatever the batching and workers.
 
-    Returns the weekly table and the runs table in the order of ``jobs``, whatever the order
-    they finished in; see ``run_replications`` for the tables and the ``cache``.
+    Returns the weekly table and the runs table in the order of ``jobs`` (and, with
+    ``departments=True``, a third table: each run's outcomes per department, with the id
+    columns); see ``run_replications`` for the tables and the ``cache``.
     """
     results: list = [None] * len(jobs)
+    depts: list = [None] * len(jobs)
     keys: list[str | None] = [None] * len(jobs)
     if cache is not None:
         from sim.resume import run_key
 
         for i, (spec, r, seed) in enumerate(jobs):
             keys[i] = run_key(spec, r, seed)
-            results[i] = cache.load(keys[i], spec.weeks)
+            loaded = cache.load(keys[i], spec.weeks)
+            if loaded is not None:
+                weekly, summary = loaded
+                saved = summary.pop(_DEPARTMENTS, None)
+                if departments and saved is None:
+                    continue  # saved without its departments: run it again
+                results[i] = (weekly, summary)
+                depts[i] = pd.DataFrame(saved) if saved is not None else None
     todo = [i for i, done in enumerate(results) if done is None]
     reused = len(jobs) - len(todo)
     if reused:
@@ -179,10 +265,11 @@ def run_jobs(
             file=sys.stderr,
             flush=True,
         )
-    tasks = (delayed(_job)(i, *jobs[i]) for i in todo)
-    outputs = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks) if todo else ()
+    groups = batches([jobs[i] for i in todo], batch_rows, n_jobs)
+    groups = [[todo[k] for k in group] for group in groups]
+    tasks = (delayed(_batch_job)(g, [jobs[i] for i in g], departments) for g in groups)
+    outputs = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks) if groups else ()
     with tqdm(
-        outputs,
         total=len(todo),
         desc=desc,
         unit="run",
@@ -190,15 +277,23 @@ def run_jobs(
         disable=not progress,
         mininterval=0.5,
     ) as bar:
-        for index, weekly, summary in bar:
-            results[index] = (weekly, summary)
-            if cache is not None:
-                cache.save(keys[index], weekly, summary)
+        for indices, done in outputs:
+            for index, (weekly, summary, department) in zip(indices, done, strict=True):
+                results[index] = (weekly, summary)
+                depts[index] = department
+                if cache is not None:
+                    extra = (
+                        {} if department is None else {_DEPARTMENTS: department.to_dict("records")}
+                    )
+                    cache.save(keys[index], weekly, {**summary, **extra})
+            bar.update(len(indices))
     weekly = pd.concat([w for w, _ in results], ignore_index=True)
     runs = pd.DataFrame([s for _, s in results])
     for column in runs.columns.drop("scenario"):  # None (no value after the window, no cost)
         if runs[column].dtype == object:
             runs[column] = runs[column].astype(float)
+    if departments:
+        return weekly, runs, pd.concat(depts, ignore_index=True)
     return weekly, runs
 
 

@@ -61,7 +61,9 @@ class Result:
             if plot:
                 from sim.plots import adoption_vs_value
 
-                adoption_vs_value(self.weekly, tmp / "adoption_vs_value.png")
+                scenario = self.config.get("scenario", {})  # the programme's name on it
+                label = scenario.get("label") or scenario.get("name", "")
+                adoption_vs_value(self.weekly, tmp / "adoption_vs_value.png", label)
 
         self.folder = write_atomically(Path(folder), build, key="output.dir")
         return self.folder
@@ -136,6 +138,11 @@ def config_problems(cfg: DictConfig) -> list[str]:
     if not 0 <= cfg.discount_rate < float("inf"):
         errors.append(
             f"discount_rate={cfg.discount_rate} is not allowed: it must be a non-negative number"
+        )
+    if cfg.get("budget") is not None and cfg.experiment.name != "optimise":
+        errors.append(
+            f"budget={cfg.budget} means nothing here: it is the most a programme may cost in "
+            "the budget search (python -m sim experiment=optimise budget=10000); remove it"
         )
     share = cfg.champions.share
     if share is not None and not 0 <= share <= 1:

@@ -81,6 +81,8 @@ class ScenarioConfig:
 
     name: str = "baseline"
     description: str = "Deploy the network and wait: no intervention."
+    # what figures and reports call it ("" = its name, made readable: experiments/compare.py)
+    label: str = ""
     interventions: dict[str, InterventionSchema] = field(default_factory=dict)
 
 
@@ -96,12 +98,22 @@ class ChampionsConfig:
 class ExperimentConfig:
     """What ``python -m sim`` does: one run (``none``), or a study from ``experiments/``."""
 
-    name: str = "none"  # none | compare | validate | sensitivity
+    name: str = "none"  # none | compare | optimise | validate | sensitivity | calibrate
     replications: int = 30  # compare: replications per programme (common random numbers)
     scenarios: list[str] = field(default_factory=list)  # compare: programmes; [] = all
     jobs: int = 2  # compare: worker processes
     bootstrap: int = 2000  # compare: bootstrap resamples for confidence intervals
     dir: str = "results/compare"  # compare: where its folder is written
+    # compare: named variants, {name: {base: <programme>, set: {<scenario key>: value}}}
+    programmes: Any = None  # (a dict: given whole, {name: {...}}, it may hold any names)
+    programme_dir: Optional[str] = None  # noqa: UP045 compare: a folder of programme files
+    draws: int = 20  # compare, optimise: parameter sets drawn from a calibration ensemble
+    equal_duration: Optional[int] = None  # noqa: UP045 compare: every programme runs N weeks
+    equal_cost: Optional[float] = None  # noqa: UP045 compare: every programme costs N hours
+    pilots: int = 3  # compare with equal_cost: seeds per pilot run that finds each scale
+    trials: int = 100  # optimise: programmes tried by the search
+    space: Any = None  # optimise: levers and the ranges searched; null: every building block
+    ranges: Any = None  # optimise: the ranges of a lever that gives none
     # validate: which patterns to run ([] = all of them); see experiments/validate.py
     patterns: list[str] = field(default_factory=list)
     # validate: each pattern's parameters; sensitivity: the method settings. The presets in
@@ -118,6 +130,28 @@ class CalibrationConfig:
     name: str = "none"
     path: Optional[str] = None  # noqa: UP045 (OmegaConf needs Optional) Parquet file
     description: str = ""
+
+
+@_dataclass
+class ReportConfig:
+    """How studies' reports state amounts: hours, and money at ``hour_value`` per hour."""
+
+    hour_value: Optional[float] = None  # noqa: UP045 money per hour of work; null: hours only
+    currency: str = ""  # e.g. EUR, shown after money amounts
+    labels: Any = None  # {programme name: label in figures and reports}
+
+
+@_dataclass
+class DataConfig:
+    """An organisation's usage export to calibrate to (experiments/usage_data.py); no path
+    means none: ``experiment=calibrate`` then fits the published field patterns."""
+
+    path: Optional[str] = None  # noqa: UP045 (OmegaConf needs Optional) CSV file
+    format: str = "auto"  # auto | weekly | m365 (the Viva Engage activity user counts)
+    # date of the rollout (YYYY-MM-DD), the model's week 0; null: the first observed week
+    launch: Optional[str] = None  # noqa: UP045
+    visit_days: float = 2.0  # m365: days a weekly-active person reads, on average
+    post_days: float = 1.0  # m365: days a weekly poster posts, on average
 
 
 @_dataclass
@@ -139,9 +173,12 @@ class RunConfig:
     discount_rate: float = 0.0  # annual, for the discounted long-run value
     champions: ChampionsConfig = field(default_factory=ChampionsConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    data: DataConfig = field(default_factory=DataConfig)
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
     experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+    budget: Optional[float] = None  # noqa: UP045 optimise: most hours a programme may cost
 
 
 def register() -> None:

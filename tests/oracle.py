@@ -120,6 +120,22 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
     posting = (0.0, b.posting_connect, b.posting_share, b.posting_solve, b.posting_innovate)
     closest_calls = []
 
+    def own_utility(i: int, share: float, manager_active: float, commitment: float) -> float:
+        """The log-odds of being active from one's own reasons (§7.7), no lever terms."""
+        # habit: active last week, and that week repaid the time it took
+        habit = was_active[i] and old_benefit[i] >= last["time_spent"][i]
+        return (
+            b.activity_base
+            + b.value_weight * (last["perceived"][i] - time_cost[i]) / b.time_cost
+            + b.sense_weight * old_sense[i]
+            + b.intrinsic_weight * last["intrinsic"][i]
+            + b.social_weight * share
+            + b.manager_weight * manager_active
+            + (b.habit_weight if habit else 0.0)
+            - b.reactance_weight * last["reactance"][i]
+            + b.role_model_weight * commitment
+        )
+
     for i in range(n):
         u_trial, u_activity = u_all[TRIAL][i], u_all[ACTIVITY][i]
         u_posts, u_stage, u_abandon = u_all[POSTS][i], u_all[STAGE][i], u_all[ABANDON][i]
@@ -132,6 +148,7 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
 
         # --- 1. Exposure: what i sees of its contacts and its manager last week ----------
         n_active = 0  # active contacts
+        joined_idle = 0  # contacts who are users but were idle last week
         engaged = 0  # active contacts at Share or above
         heard_total = 0.0  # summed benefit of active contacts
         coaching = 0.0  # coaching from active champions
@@ -139,6 +156,8 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
         relayed = 0.0  # good posts that active contacts read from their own contacts
         noise = 0.0  # hollow posts
         for j in contacts[i]:
+            if was_user[j] and not was_active[j]:
+                joined_idle += 1
             if was_active[j]:
                 n_active += 1
                 heard_total += old_benefit[j]
@@ -161,6 +180,7 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
         manager_active = 1.0 if m >= 0 and was_active[m] else 0.0
         leading = lever["leading"][m] * old_sense[m] if m >= 0 else 0.0
 
+
         # --- 2. Trial (non-users) and activity (users), and what the levers added --------
         new = False
         active = False
@@ -174,7 +194,9 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
                 + b.coaching_pull * coaching
                 + b.leading_pull * leading
             ) / WEEKS_PER_YEAR
-            threshold_met = n_active >= b.threshold_count and share >= threshold[i]
+            signals = n_active + b.joined_signal * joined_idle
+            signal_share = signals / degree if degree else 0.0
+            threshold_met = signals >= b.threshold_count and signal_share >= threshold[i]
             p_own = 1.0 - (
                 math.exp(-hazard)
                 * (1.0 - (b.complex_prob if threshold_met else 0.0))
@@ -184,10 +206,19 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
             p_trial = 1.0 - (1.0 - p_own) * (1.0 - pressure) * (1.0 - awareness) * (1.0 - paid)
             new = u_trial < p_trial
             closest = min(closest, abs(u_trial - p_trial))
-            if b.complex_prob > 0 and n_active >= b.threshold_count and 0 < n_active < degree:
-                closest = min(closest, abs(share - threshold[i]))  # else decided exactly
+            if b.complex_prob > 0 and signals >= b.threshold_count and 0 < signals < degree:
+                closest = min(closest, abs(signal_share - threshold[i]))  # else exact
+            if b.complex_prob > 0 and b.joined_signal > 0:
+                closest = min(closest, abs(signals - b.threshold_count))
             if new:
-                added = (p_trial - p_own) / p_trial
+                # what the levers added to trying, as far as one's own reasons (the activity
+                # rule without levers, as if one were a user) would not have one use it
+                unwilling = (
+                    1.0 - _logistic(own_utility(i, share, manager_active, commitment))
+                    if b.value_dynamics
+                    else 1.0
+                )
+                added = (p_trial - p_own) / p_trial * unwilling
                 hollow = _lever_split(
                     added,
                     [
@@ -201,19 +232,7 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
         elif not b.value_dynamics:
             active = True
         else:
-            # habit: active last week, and that week repaid the time it took
-            habit = was_active[i] and old_benefit[i] >= last["time_spent"][i]
-            own = (
-                b.activity_base
-                + b.value_weight * (last["perceived"][i] - time_cost[i]) / b.time_cost
-                + b.sense_weight * old_sense[i]
-                + b.intrinsic_weight * last["intrinsic"][i]
-                + b.social_weight * share
-                + b.manager_weight * manager_active
-                + (b.habit_weight if habit else 0.0)
-                - b.reactance_weight * last["reactance"][i]
-                + b.role_model_weight * commitment
-            )
+            own = own_utility(i, share, manager_active, commitment)
             pressed = b.pressure_weight * pressure * (1.0 - last["reactance"][i])
             extrinsic_term = b.extrinsic_weight * last["extrinsic"][i]
             aware = b.awareness_weight * awareness

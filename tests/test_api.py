@@ -117,7 +117,7 @@ def test_save_never_overwrites_an_existing_run_folder(tmp_path):
 def test_a_failed_save_leaves_nothing_behind(tmp_path, monkeypatch):
     result = sim.simulate(["org.size=100", "weeks=10"])
 
-    def broken(weekly, path):
+    def broken(weekly, path, programme=""):
         raise RuntimeError("plotting failed")
 
     monkeypatch.setattr(sim.plots, "adoption_vs_value", broken)

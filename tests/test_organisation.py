@@ -264,7 +264,6 @@ def test_any_hierarchy_is_valid(size, span, team_density, informal_degree, depar
         ("scale_free", {"size": 10, "m": 10}, "org.m: 10 .* 1..9"),
         ("scale_free", {"m": 0}, "org.m: 0"),
         ("random", {"size": 10, "mean_degree": 20}, "org.mean_degree: 20"),
-        ("complete", {"size": 5001}, "org.size: 5001 .* org=random"),
         ("hierarchy", {"sise": 100}, "org.sise: not a parameter of org=hierarchy; .*size, span"),
         ("file", {}, "org.path: required for org=file"),
         ("tree", {}, "org.generator: unknown organisation 'tree'; .*hierarchy, .*orgchart"),

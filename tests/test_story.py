@@ -35,9 +35,14 @@ def test_weekly_activity_levels_off_well_below_everyone(baseline_runs):
 
 
 def test_cumulative_adoption_runs_ahead_of_use(baseline_runs):
+    """Cumulative adoption ends at more than twice the weekly use of the last year, and keeps
+    rising after use has levelled off: from the end of year 3 to the end of year 5 the share who
+    ever adopted grows by more than 5 points. (That it never falls is true by construction —
+    nobody un-adopts — and is not a test.)"""
     for weekly, summary, _ in baseline_runs:
-        assert weekly["adopted_share"].is_monotonic_increasing
         assert summary["final_adopted_share"] > 2 * summary["active_share_last_year"]
+        adopted = weekly["adopted_share"].to_numpy()
+        assert adopted[259] > adopted[155] + 0.05
 
 
 def test_most_users_stay_at_low_stages(baseline_runs):
@@ -47,8 +52,24 @@ def test_most_users_stay_at_low_stages(baseline_runs):
         assert stage["solve"] + stage["innovate"] > 0, "some should reach the high stages"
 
 
+def people_holding_half(values: np.ndarray) -> int:
+    """The fewest people whose positive values add up to half of all positive value."""
+    created = np.sort(values[values > 0])[::-1]
+    return int(np.searchsorted(np.cumsum(created), created.sum() / 2) + 1)
+
+
 def test_a_minority_creates_most_value(baseline_runs):
-    for _, summary, model in baseline_runs:
-        assert summary["top10_value_share"] > 0.5
-        created = np.sort(np.maximum(model.state.total_value, 0))[::-1]
-        assert created[: len(created) // 10].sum() > 0.5 * created.sum()
+    """Over five years a minority of adopters creates any net value at all, and the value they
+    create is concentrated: half of it comes from fewer than 5% of adopters and from under a
+    third of the creators (were creators alike, it would take half of them).
+
+    The summary's top-10% value share cannot show this at the defaults: with fewer than a tenth
+    of people creating value (5–8% here) it is 1 by definition, whatever the distribution, so
+    the test asserts on measures that can fail."""
+    for _, _, model in baseline_runs:
+        s = model.state
+        creators, adopters = int((s.total_value > 0).sum()), int(s.ever.sum())
+        assert 0.01 * adopters < creators < 0.5 * adopters
+        half = people_holding_half(s.total_value)
+        assert half < 0.05 * adopters
+        assert half < creators / 3

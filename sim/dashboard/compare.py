@@ -62,7 +62,7 @@ def build_runs(values: dict) -> list[Run]:
 
 def same_organisation(a: AdoptionModel, b: AdoptionModel) -> bool:
     """Whether two models have the same people, ties, reporting lines and roles."""
-    x, y = a.org.adjacency, b.org.adjacency
+    x, y = a.org.tie_matrix(), b.org.tie_matrix()
     return (
         x.shape == y.shape
         and np.array_equal(x.indptr, y.indptr)

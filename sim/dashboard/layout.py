@@ -38,20 +38,18 @@ MAX_TIES = 20_000
 
 @dataclass(frozen=True, eq=False)
 class OrgLayout:
-    """Positions and the line segments to draw.
+    """Positions, and the ties to draw.
 
-    ``xy`` is (n, 2); ``parent`` the tree the layout follows (reporting lines, or the
-    spanning tree), -1 at a root; ``depth`` the number of steps up to one's root (the ring one
-    sits on; several roots sit on ring 1 around an empty centre); ``tree`` and ``ties`` are
-    (m, 2, 2) segment arrays for matplotlib's ``LineCollection``: the tree's edges, and the
-    other ties (cross-team ties in a hierarchy, non-tree ties otherwise), possibly sampled
-    (``ties_shown`` of ``ties_total``).
+    ``xy`` is (n, 2), within the unit disc; ``parent`` the tree the layout follows (reporting
+    lines, or the spanning tree), -1 at a root; ``depth`` the number of steps up to one's root
+    (the ring one sits on; several roots sit on ring 1 around an empty centre); ``ties`` the
+    (m, 2) pairs of people joined by the other ties (cross-team ties in a hierarchy, non-tree
+    ties otherwise), possibly sampled (``ties_shown`` of ``ties_total``).
     """
 
     xy: np.ndarray
     parent: np.ndarray
     depth: np.ndarray
-    tree: np.ndarray
     ties: np.ndarray
     ties_total: int
     from_hierarchy: bool
@@ -59,6 +57,16 @@ class OrgLayout:
     @property
     def ties_shown(self) -> int:
         return len(self.ties)
+
+    @property
+    def tree_pairs(self) -> np.ndarray:
+        """(n - roots, 2) pairs (manager or tree parent, person)."""
+        child = np.flatnonzero(self.parent >= 0)
+        return np.column_stack([self.parent[child], child])
+
+    def segments(self, pairs: np.ndarray) -> np.ndarray:
+        """(m, 2, 2) line segments of ``pairs`` for matplotlib's ``LineCollection``."""
+        return np.stack([self.xy[pairs[:, 0]], self.xy[pairs[:, 1]]], axis=1)
 
 
 def spanning_forest(adjacency: sp.csr_array) -> np.ndarray:
@@ -137,10 +145,6 @@ def _rank_among_siblings(parent: np.ndarray) -> np.ndarray:
     return rank
 
 
-def _segments(xy: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    return np.stack([xy[src], xy[dst]], axis=1)
-
-
 def _other_ties(
     org: Organisation, parent: np.ndarray, from_hierarchy: bool, seed: int, max_ties: int
 ) -> tuple[np.ndarray, np.ndarray, int]:
@@ -150,7 +154,7 @@ def _other_ties(
     sample of the stored entries is taken first, so a complete graph of 5,000 people costs no
     more than a small one.
     """
-    matrix = org.cross_team if from_hierarchy else org.adjacency
+    matrix = org.cross_team if from_hierarchy else org.tie_matrix()
     entries = np.arange(matrix.nnz)
     if matrix.nnz > 4 * max_ties:
         rng = np.random.default_rng(seed)
@@ -175,7 +179,7 @@ def org_layout(org: Organisation, seed: int = 0, max_ties: int = MAX_TIES) -> Or
     parent = (
         np.asarray(org.manager_of, dtype=np.int64).copy()
         if from_hierarchy
-        else spanning_forest(org.adjacency)
+        else spanning_forest(org.tie_matrix())
     )
     depth = depths(parent)
     size = _subtree_sizes(parent, depth)
@@ -186,16 +190,131 @@ def org_layout(org: Organisation, seed: int = 0, max_ties: int = MAX_TIES) -> Or
     radius = radius + np.where(leaf, np.take(STAGGER, _rank_among_siblings(parent) % 3), 0.0)
     radius[(parent < 0) & ~several_roots] = 0.0
     xy = np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
-
-    child = np.flatnonzero(parent >= 0)
-    tree = _segments(xy, parent[child], child)
+    xy /= max(float(np.hypot(*xy.T).max(initial=0.0)), 1e-9)
     src, dst, total = _other_ties(org, parent, from_hierarchy, seed, max_ties)
     return OrgLayout(
         xy=xy,
         parent=parent,
         depth=depth,
-        tree=tree,
-        ties=_segments(xy, src, dst),
+        ties=np.column_stack([src, dst]),
         ties_total=total,
         from_hierarchy=from_hierarchy,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Groups:
+    """People gathered into groups, for the picture of a large organisation: at several
+    thousand people one dot each is a grey ring (hierarchy) or a hairball (other networks),
+    so the page draws each group as one circle, its area the group's size and its slices the
+    group's stage mix.
+
+    A group is made of whole branches of the layout's tree (a manager and everyone under
+    them, in a hierarchy): the largest branches of at most ``target`` people, with small
+    sibling branches packed together in bins of ``target`` (the leaves around a hub of a
+    scale-free network, the teams under one manager), in the order they sit on the disc; the
+    few people above every such branch (top managers, hubs) are groups of one. ``of`` is each
+    person's group, ``head`` the person at the top of each group's first branch, ``members``
+    the people per group, ``xy`` and ``radius`` each group's circle (``_spread``), ``tree``
+    the (group above, group) pairs of the tree and ``ties`` the (m, 2) pairs of
+    groups with other ties between them, the most connected first (at most ``max_ties``),
+    with their number in ``weight``.
+    """
+
+    of: np.ndarray
+    head: np.ndarray
+    members: np.ndarray
+    xy: np.ndarray
+    radius: np.ndarray
+    tree: np.ndarray
+    ties: np.ndarray
+    weight: np.ndarray
+
+    @property
+    def count(self) -> int:
+        return self.head.size
+
+
+#: Groups of one (the top managers, the hubs) stay where the tree puts them, inside this
+#: radius; the other groups fill the ring from here to the rim.
+INNER = 0.3
+#: Share of the ring's area the groups' circles cover (the rest keeps them apart).
+COVER = 0.45
+
+
+def _spread(layout: OrgLayout, of: np.ndarray, members: np.ndarray, singles: np.ndarray):
+    """Circles for the groups that fill the disc instead of crowding its rim: each group
+    keeps the direction of its members (so departments stay slices of the disc) and takes a
+    distance from the centre from a golden-ratio sequence in the order of direction, so
+    neighbouring groups sit at different distances and the ring is covered evenly
+    (the square root makes the density even per area). A circle's area is proportional to
+    its group's size, together ``COVER`` of the ring. The groups of one above every branch
+    keep their place in the tree, scaled into the centre."""
+    count = members.size
+    sums = np.column_stack([np.bincount(of, weights=layout.xy[:, k], minlength=count)
+                            for k in (0, 1)])  # fmt: skip
+    angle = np.arctan2(sums[:, 1], sums[:, 0])
+    rest = np.flatnonzero(~singles)
+    order = rest[np.argsort(angle[rest], kind="stable")]
+    golden = (np.arange(order.size) * 0.6180339887498949) % 1.0
+    distance = np.zeros(count)
+    distance[order] = INNER + (1 - INNER) * np.sqrt(golden)
+    xy = np.column_stack([distance * np.cos(angle), distance * np.sin(angle)])
+    if singles.any():
+        own = sums[singles] / members[singles, None]
+        xy[singles] = own * (INNER / max(float(np.hypot(*own.T).max()), 1e-9)) * 0.9
+    area = COVER * np.pi * (1 - INNER**2) * members / max(members[rest].sum(), 1)
+    radius = np.sqrt(area / np.pi)
+    radius[singles] = np.sqrt(COVER * np.pi * INNER**2 / max(singles.sum(), 1) / np.pi) * 0.5
+    return xy, radius
+
+
+def group_people(layout: OrgLayout, org: Organisation, target: int, max_ties: int) -> Groups:
+    """Groups of about ``target`` people (fewer than twice as many) for ``org`` drawn with
+    ``layout`` (see ``Groups``)."""
+    parent = layout.parent
+    n = parent.size
+    size = _subtree_sizes(parent, layout.depth)
+    big = size > target
+    above = np.where(parent >= 0, big[np.maximum(parent, 0)], True)
+    branch = ~big & above  # a largest small branch: its own size fits, its parent's does not
+    top = np.where(big | branch, np.arange(n), parent)
+    for _ in range(int(layout.depth.max(initial=0)) + 1):  # climb to the branch top above
+        top = top[top]
+    # pack sibling branches, in their order on the disc, into bins of about ``target`` people
+    tops = np.flatnonzero(branch)
+    tops = tops[np.lexsort((tops, parent[tops]))]
+    boss = parent[tops]
+    start = np.flatnonzero(np.r_[True, boss[1:] != boss[:-1]])
+    running = np.cumsum(size[tops])
+    before = running - size[tops] - np.repeat(running[start] - size[tops][start],
+                                              np.diff(np.r_[start, tops.size]))  # fmt: skip
+    bin_key = np.column_stack([boss, (before // target).astype(np.int64)])
+    _, packed = np.unique(bin_key, axis=0, return_inverse=True)
+    key = np.full(n, -1, dtype=np.int64)
+    key[tops] = packed.ravel()
+    singles = np.flatnonzero(big)
+    key[singles] = packed.max(initial=-1) + 1 + np.arange(singles.size)
+    _, of = np.unique(key[top], return_inverse=True)
+    count = int(of.max(initial=-1)) + 1
+    head = np.full(count, n, dtype=np.int64)
+    np.minimum.at(head, of[top], top)  # each group's first branch top (lowest index)
+    members = np.bincount(of, minlength=count)
+    xy, radius = _spread(layout, of, members, singles=key[head] > packed.max(initial=-1))
+    linked = head[parent[head] >= 0]
+    tree = np.unique(np.column_stack([of[parent[linked]], of[linked]]), axis=0).reshape(-1, 2)
+    a = org.tie_matrix().tocoo()
+    src, dst = of[a.row], of[a.col]
+    keep = src < dst
+    pairs, weight = np.unique(np.column_stack([src[keep], dst[keep]]), axis=0, return_counts=True)
+    order = np.argsort(-weight, kind="stable")[:max_ties]
+    return Groups(
+        of=of,
+        head=head,
+        members=members,
+        xy=xy,
+        radius=radius,
+        tree=tree,
+        ties=pairs[order].reshape(-1, 2),
+        weight=weight[order],
     )

@@ -7,7 +7,8 @@ Chromium is Debian's ``chromium`` package (``apt-get install chromium``), driven
 ``playwright`` Python package through ``executable_path``; nothing is downloaded (never
 ``playwright install``). The flags keep it from trying to reach Google's services, which on a
 machine without internet makes it hang. The server is the one ``make dashboard`` starts
-(``python -m sim.dashboard``), on a free port, stopped with its whole process group.
+(``python -m sim.dashboard``), on a free port, stopped with its whole process group; its CPU
+time and memory are read from ``/proc`` (Linux), for the measurements the browser test makes.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -42,9 +44,8 @@ INSTALL_HINT = (
     "`.venv/bin/pip install playwright` (no `playwright install` needed)"
 )
 DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "img" / "workshop"
-#: The pictures on the page, by the CSS class suffix ``app.py`` gives them (``ba-<name>``).
-PICTURES = ("network", "adoption", "value", "stages")
-VIEWPORT = {"width": 1600, "height": 1300}  # tall enough for the stages chart
+PROJECTOR = {"width": 1280, "height": 720}
+WIDE = {"width": 1920, "height": 1080}
 
 
 def missing() -> str | None:
@@ -64,9 +65,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int
+
+    def cpu(self) -> float:
+        """CPU seconds the server process has used (all its threads), from /proc."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def rss_mib(self) -> float:
+        """The server's resident memory, MiB, from /proc."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmRSS")
+
+
 @contextmanager
-def serve(timeout: float = 90.0) -> Iterator[str]:
-    """Start the dashboard server on a free localhost port; yield its URL."""
+def serve(timeout: float = 90.0, cwd: Path | None = None) -> Iterator[Server]:
+    """Start the dashboard server on a free localhost port (in ``cwd``, where it saves
+    scenario files); yield it."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     log = tempfile.TemporaryFile("w+")  # the server's output, shown if it dies
@@ -74,6 +94,8 @@ def serve(timeout: float = 90.0) -> Iterator[str]:
         [sys.executable, "-m", "sim.dashboard", "--port", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
         start_new_session=True,  # its own process group, so stopping it stops its children
     )
     try:
@@ -91,86 +113,101 @@ def serve(timeout: float = 90.0) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the dashboard server did not answer at {url}")
             time.sleep(0.3)
-        yield url
+        yield Server(url, server.pid)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
             server.wait(10)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
+            server.wait(10)
         log.close()
 
 
 @contextmanager
-def browser_page(url: str) -> Iterator:
-    """A headless Chromium page on ``url``, once the network picture is on it."""
+def browser(headless: bool = True) -> Iterator:
+    """A headless Chromium."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        chromium = p.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=headless
+        )
         try:
-            page = browser.new_page(viewport=VIEWPORT)
-            page.set_default_timeout(60_000)
-            page.goto(url)
-            page.wait_for_selector(".ba-network img")
-            yield page
+            yield chromium
         finally:
-            browser.close()
+            chromium.close()
 
 
-def picture(page, name: str) -> str:
-    """The current image data of one picture (``network``, ``adoption``, ``value``,
-    ``stages``): it changes when the picture is redrawn with new content."""
-    return page.eval_on_selector(f".ba-{name} img", "img => img.src")
+def open_page(context, url: str):
+    """A new page on ``url``, once the network has been drawn."""
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    wait_drawn(page)
+    return page
+
+
+def wait_drawn(page) -> None:
+    """Wait until the network canvas has been sized and drawn."""
+    page.wait_for_function(
+        "() => { const c = document.querySelector('.ba-network canvas');"
+        " return c && c.width > 100 && c.clientWidth > 100; }"
+    )
+
+
+# --- reading the page ------------------------------------------------------------------------
+
+
+def week(page) -> int:
+    """The week the page shows."""
+    return int(page.inner_text(".ba-week").split()[1])
+
+
+def serial(page) -> int:
+    """How many frames the page has received (the player's data-serial)."""
+    return int(page.get_attribute(".ba-player", "data-serial"))
 
 
 def tally(page) -> str:
     return page.inner_text(".ba-tally")
 
 
-def wait_for_week(page, week: int) -> None:
+def wait_for_week(page, target: int) -> None:
+    """Wait until the bar and the caption (which arrive separately) both show week
+    ``target``."""
     page.wait_for_function(
-        "week => document.querySelector('.ba-tally')?.innerText.includes(`Week ${week} of`)",
-        arg=week,
+        """w => Number(document.querySelector('.ba-week')?.innerText.split(' ')[1]) === w
+               && (document.querySelector('.ba-caption')?.innerText || '').toLowerCase()
+                    .includes(`week ${w}`)""",
+        arg=target,
     )
 
 
-def press(page, label: str) -> None:
-    page.get_by_role("button", name=label, exact=True).click()
+# --- acting on it ------------------------------------------------------------------------------
 
 
-def week(page) -> int:
-    """The week the page shows."""
-    return int(tally(page).split("Week ", 1)[1].split(" ", 1)[0])
-
-
-def _redrawn(page, pictures: dict[str, str], timeout: float = 60_000) -> None:
-    """Wait until every picture differs from ``pictures`` (src by name) and has loaded."""
-    page.wait_for_function(
-        """old => Object.entries(old).every(([name, src]) => {
-            const img = document.querySelector(`.ba-${name} img`);
-            return img && img.src !== src && img.complete;
-        })""",
-        arg=pictures,
-        timeout=timeout,
-    )
+def click(page, name: str) -> None:
+    """Press the bar's button ``step``, ``play`` or ``reset`` (by its class ``ba-<name>``)."""
+    page.locator(f".ba-{name}").click()
 
 
 def step(page, times: int = 1) -> None:
-    """Press Step ``times`` times, waiting each time for the page to show a later week and for
-    every picture to be redrawn (the tally's text arrives before the images do)."""
+    """Press Step ``times`` times, waiting each time for the page to show the next week."""
     for _ in range(times):
         before = week(page)
-        pictures = {name: picture(page, name) for name in PICTURES}
-        press(page, "Step")
-        page.wait_for_function(
-            """before => {
-                const m = document.querySelector('.ba-tally')?.innerText.match(/Week (\\d+) of/);
-                return m && Number(m[1]) > before;
-            }""",
-            arg=before,
-        )
-        _redrawn(page, pictures)
+        click(page, "step")
+        wait_for_week(page, before + 1)
+
+
+def step_to(page, target: int) -> None:
+    """Press +13 (a quarter) and Step until the page shows week ``target``."""
+    while week(page) + 13 <= target:
+        before = week(page)
+        click(page, "quarter")
+        wait_for_week(page, before + 13)
+    while week(page) < target:
+        step(page)
 
 
 def choose(page, label: str, option: str) -> None:
@@ -182,20 +219,29 @@ def choose(page, label: str, option: str) -> None:
     page.wait_for_timeout(300)
 
 
-def nudge(page, label: str, presses: int) -> None:
-    """Move the slider labelled ``label`` by ``presses`` steps (negative: down), and give the
-    server a moment to receive the new value before anything else is pressed."""
-    thumb = page.locator(f".v-input:has(label:text-is('{label}')) [role=slider]")
-    start = float(thumb.get_attribute("aria-valuenow"))
+def speed(page, weeks_per_second: int) -> None:
+    page.locator(".ba-speed .v-btn").filter(has_text=str(weeks_per_second)).get_by_text(
+        str(weeks_per_second), exact=True
+    ).click()
+    page.wait_for_timeout(300)
+
+
+def slide(page, label: str, key: str, presses: int = 1) -> None:
+    """Press ``key`` (``ArrowRight``, ``End``, …) on the slider whose label starts with
+    ``label``."""
+    thumb = page.locator(f".v-input:has(label:text-matches('^{label}')) [role=slider]")
     thumb.focus()
-    for _ in range(abs(presses)):
-        thumb.press("ArrowRight" if presses > 0 else "ArrowLeft")
-    if presses:
-        page.wait_for_function(
-            "([el, start]) => Number(el.getAttribute('aria-valuenow')) !== start",
-            arg=[thumb.element_handle(), start],
-        )
-    page.wait_for_timeout(1000)
+    for _ in range(presses):
+        thumb.press(key)
+    page.wait_for_timeout(600)
+
+
+def type_text(page, label: str, text: str) -> None:
+    """Type ``text`` into the text field labelled ``label`` (and press Enter)."""
+    field = page.locator(f".v-text-field:has(label:text-is('{label}')) input")
+    field.fill(text)
+    field.press("Enter")
+    page.wait_for_timeout(300)
 
 
 def tick(page, label: str) -> None:
@@ -206,52 +252,14 @@ def tick(page, label: str) -> None:
     page.wait_for_timeout(300)
 
 
-def reset(page, expect: tuple[str, ...] = (), tries: int = 5) -> None:
-    """Press Reset and wait for week 0 and its pictures. With ``expect``, press again (a
-    second later) until the tally shows all of those strings: a control's new value reaches
-    the server a moment after the browser shows it, and a Reset pressed before that rebuilds
-    the old run."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    for _ in range(tries):
-        pictures = {name: picture(page, name) for name in PICTURES}
-        press(page, "Reset")
-        wait_for_week(page, 0)
-        try:  # a Reset that changes nothing on a picture leaves it as it was
-            _redrawn(page, pictures, timeout=10_000)
-        except PlaywrightTimeout:
-            pass
-        if all(text in tally(page) for text in expect):
-            return
-        page.wait_for_timeout(1000)
-    raise RuntimeError(f"after Reset the page does not show {expect}:\n{tally(page)}")
+def reset(page) -> None:
+    """Press Reset and wait for week 0 with no pending changes."""
+    click(page, "reset")
+    wait_for_week(page, 0)
+    page.wait_for_function("() => !document.querySelector('.ba-pending')")
 
 
-def set_stride(page, weeks: int, tries: int = 5) -> None:
-    """Make each Step advance ``weeks`` weeks (SolaraViz's render interval: 1, 3, 5, ...),
-    and leave the run reset to week 0.
-
-    The slider's new value reaches the server a little after the key presses; a Step pressed
-    too early advances by the old interval. So probe with one Step until it moves by
-    ``weeks``, resetting after each probe."""
-    nudge(page, "Render Interval (steps)", (weeks - 1) // 2)
-    for _ in range(tries):
-        step(page)
-        moved = week(page)
-        reset(page)
-        if moved == weeks:
-            return
-        page.wait_for_timeout(1000)
-    raise RuntimeError(f"Step still advances {moved} weeks, not {weeks}")
-
-
-def step_to(page, target: int) -> None:
-    """Press Step until the page shows week ``target``; refuse to overshoot it, so that a
-    screenshot is never labelled with the wrong week."""
-    while week(page) < target:
-        step(page)
-    if week(page) != target:
-        raise RuntimeError(f"stepped past week {target} to week {week(page)}")
+# --- the guide's screenshots -----------------------------------------------------------------
 
 
 def take_screenshots(folder: Path = DOCS_IMAGES) -> list[Path]:
@@ -264,26 +272,44 @@ def take_screenshots(folder: Path = DOCS_IMAGES) -> list[Path]:
         page.screenshot(path=str(path), full_page=False)
         shots.append(path)
 
-    with serve() as url, browser_page(url) as page:
+    with serve() as server, browser() as chromium:
+        page = open_page(chromium.new_context(viewport=PROJECTOR), server.url)
         shot(page, "start")
-        set_stride(page, 13)  # each Step a quarter
         step_to(page, 52)
         shot(page, "baseline_year1")
         choose(page, "programme", "mandate")
-        choose(page, "compare with (same organisation and seed)", "sense_making")
-        reset(page, expect=("scenario=mandate", "scenario=sense_making"))
+        choose(page, "compare with", "sense_making")
+        shot(page, "pending")
+        reset(page)
         step_to(page, 52)
         shot(page, "mandate_vs_sense_making_year1")
         step_to(page, 156)
         shot(page, "mandate_vs_sense_making_year3")
+        page.locator(".ba-shown .v-btn").filter(has_text="sense_making").click()
+        page.wait_for_timeout(500)
+        box = page.locator(".ba-network canvas").bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.locator(".ba-inspector").wait_for()
+        shot(page, "inspect_a_person")
         choose(page, "programme", "incentives")
-        choose(page, "compare with (same organisation and seed)", "baseline")
-        reset(page, expect=("scenario=incentives", "scenario=baseline"))
+        choose(page, "compare with", "baseline")
+        choose(page, "seeds for a band", "10")
+        reset(page)
+        page.locator(".ba-band").filter(has_text="10 seeds").wait_for()
         step_to(page, 104)
-        shot(page, "incentives_vs_baseline_year2")
-        page.locator(".v-navigation-drawer__content").evaluate("el => el.scrollTop = 700")
+        shot(page, "incentives_vs_baseline_year2_band")
+        tick(page, "presenter mode")
+        shot(page, "presenter")
+        tick(page, "presenter mode")
+        page.locator(".ba-config").evaluate("el => el.scrollTop = 700")
         page.wait_for_timeout(300)
         shot(page, "controls")
+        page.close()
+        page = open_page(chromium.new_context(viewport=WIDE), server.url)
+        slide(page, "people", "End")
+        reset(page)
+        step_to(page, 26)
+        shot(page, "groups_5000_people")
     return shots
 
 

@@ -1,0 +1,231 @@
+"""Calibration (experiments/calibrate.py, experiments/patterns.py): targets and distances,
+the batcher that lets pyabc's particles be simulated together, resuming, installing a
+posterior, refused input, and recovery of known parameters from synthetic data."""
+
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from experiments import calibrate, patterns
+from experiments.patterns import Target
+from models.errors import InputError
+from sim import posterior as posterior_module
+from sim.api import compose
+from tests.conftest import run_cli, write
+
+# --- targets and statistics ----------------------------------------------------------------------
+
+
+def test_deviation_counts_tolerances_and_one_sided_targets_count_only_a_shortfall():
+    level = Target("active_last_year", 0.2, 0.08)
+    floor = Target("active_fall", 0.1, 0.05, kind="at_least")
+    assert level.deviation(0.2) == 0 and level.deviation(0.28) == pytest.approx(1)
+    assert level.deviation(0.04) == pytest.approx(2)
+    assert floor.deviation(0.9) == 0 and floor.deviation(0.0) == pytest.approx(2)
+    stats = {"active_last_year": 0.25, "active_fall": 0.08}
+    assert patterns.distance(stats, [level, floor]) == pytest.approx(0.625)  # the larger one
+
+
+def test_targets_are_checked_naming_the_key():
+    assert [t.name for t in patterns.targets(calibrate.preset_params()["targets"])] == list(
+        patterns.STATISTICS
+    )
+    with pytest.raises(InputError, match=r"targets.speed is not a pattern"):
+        patterns.targets({"speed": {"value": 1, "tolerance": 1}})
+    with pytest.raises(InputError, match=r"targets.gini_last_year.tolerance=0 is not allowed"):
+        patterns.targets({"gini_last_year": {"value": 0.9, "tolerance": 0}})
+
+
+def test_a_flat_noisy_series_does_not_pass_as_a_fall():
+    """The fall target is met only well above the noise envelope of a flat series at the
+    default organisation; a real fall with rising adoption counts, the same fall without
+    rising adoption does not."""
+    envelope = patterns.noise_envelope(0.2, 1000, trials=300)
+    (fall,) = [
+        t for t in patterns.targets(calibrate.preset_params()["targets"]) if t.name == "active_fall"
+    ]
+    assert 0 < 1.5 * envelope < fall.band[0]
+    rng = np.random.default_rng(0)
+    weeks = np.arange(1, 261)
+    flat = pd.DataFrame(
+        {
+            "week": weeks,
+            "active_share": rng.binomial(1000, 0.2, 260) / 1000,
+            "adopted_share": np.linspace(0.1, 0.9, 260),
+        }
+    )
+    assert patterns.fall_while_adopting(flat) < 0.10
+    falling = flat.assign(active_share=np.interp(weeks, [1, 50, 150, 260], [0, 0.3, 0.2, 0.2]))
+    assert patterns.fall_while_adopting(falling) == pytest.approx(1 / 3, abs=0.03)
+    assert patterns.fall_while_adopting(falling.assign(adopted_share=0.5)) == 0
+
+
+def test_field_statistics_of_a_particle(tmp_path):
+    params = calibrate.preset_params()
+    params["centola"] |= {"size": 60, "weeks": 10, "replications": 1}
+    problem = calibrate.FieldProblem.build(["org.size=150", "weeks=156"], params)
+    p = {"innovation_p": 0.3, "posting_connect": 0.05}
+    first, again = (calibrate.simulate(problem, [p], 0, 1)[0] for _ in range(2))
+    assert first == again  # a particle's seed is a function of its parameters
+    assert set(first) == set(patterns.STATISTICS)
+    assert 0 <= first["observers_last_year"] <= 1 and 0 < first["active_last_year"] < 1
+    with pytest.raises(InputError, match=r"weeks=52 is too short for the field patterns"):
+        calibrate.FieldProblem.build(["weeks=52"], params)
+
+
+def test_particle_seeds_depend_on_every_parameter_value():
+    a = calibrate.particle_seed(0, {"x": 0.1, "y": 0.2})
+    assert a == calibrate.particle_seed(0, {"y": 0.2, "x": 0.1})
+    assert a != calibrate.particle_seed(0, {"x": 0.1, "y": 0.2000001})
+    assert a != calibrate.particle_seed(1, {"x": 0.1, "y": 0.2})
+
+
+# --- batching ------------------------------------------------------------------------------------
+
+
+def test_concurrent_calls_are_simulated_together_and_each_gets_its_own_result():
+    calls = []
+
+    def run(items):
+        calls.append(list(items))
+        return [x * 10 for x in items]
+
+    batcher = calibrate.Batcher(run, size=4, wait=5)
+    out = {}
+    threads = [threading.Thread(target=lambda i=i: out.update({i: batcher(i)})) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert out == {i: 10 * i for i in range(8)}
+    assert sorted(len(c) for c in calls) == [4, 4]  # two calls of four, not eight of one
+
+
+def test_a_batch_that_does_not_fill_runs_after_the_wait_and_close_releases_callers():
+    batcher = calibrate.Batcher(lambda items: [x + 1 for x in items], size=10, wait=0.05)
+    started = time.monotonic()
+    assert batcher(1) == 2
+    assert time.monotonic() - started < 2
+    batcher.close()
+    assert batcher(5) is None
+
+
+def test_an_error_reaches_every_caller_of_the_batch():
+    def run(items):
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        calibrate.Batcher(run, size=1)(0)
+
+
+# --- fitting -------------------------------------------------------------------------------------
+
+SMALL = ["org.size=200", "weeks=40", "seed=3"]
+
+
+def small_fit_settings(**changes) -> dict:
+    return (
+        calibrate.preset_params()
+        | {
+            "population": 50,
+            "generations": 3,
+            "max_simulations": 2000,
+            "batch": 1,
+            "min_epsilon": 0.3,
+        }
+        | changes
+    )
+
+
+def test_known_parameters_are_recovered_within_the_90_percent_interval(tmp_path):
+    """Synthetic weekly usage simulated from known parameters, written as a CSV and read back,
+    then fitted: the truth lies inside each 90% credible interval, and the data narrowed the
+    prior of the trial hazard (the parameter the adoption curve speaks to most)."""
+    truth = {"innovation_p": 0.35, "imitation_q": 0.5}
+    ranges = calibrate.priors(list(truth))
+    table = calibrate.recover(truth, ranges, SMALL, small_fit_settings(), tmp_path, 3)
+    assert table["inside"].all(), table
+    assert table.set_index("parameter").loc["innovation_p", "narrowing"] < 0.7, table
+
+
+def usage_problem(tmp_path):
+    spec = calibrate.Spec.from_config(calibrate.compose(SMALL), "baseline")
+    data = calibrate.synthetic_usage(spec, {"innovation_p": 0.3}, 3, 200)
+    data.to_csv(tmp_path / "u.csv", index=False)
+    usage = calibrate.usage_data.read(tmp_path / "u.csv")
+    return calibrate.UsageProblem.from_usage(spec, usage, 200, 0.02)
+
+
+def test_an_interrupted_fit_continues_from_its_database(tmp_path):
+    problem = usage_problem(tmp_path)
+    ranges = calibrate.priors(["innovation_p"])
+    db = tmp_path / "abc.db"
+    settings = small_fit_settings(population=20, generations=1, min_epsilon=0)
+    first = calibrate.diagnostics(calibrate.fit(problem, ranges, settings, db, 0, 1, False))
+    settings["generations"] = 2
+    history = calibrate.fit(problem, ranges, settings, db, 0, 1, False)
+    both = calibrate.diagnostics(history)
+    assert len(first) == 1 and len(both) == 2
+    pd.testing.assert_frame_equal(both.iloc[:1], first)  # the first generation is kept
+
+
+def test_parameters_the_statistics_do_not_read_keep_their_prior(tmp_path):
+    """The baseline never reads the weights of mandate pressure and of rewards: they are found
+    inert, not fitted, and drawn from their priors beside the fitted ones."""
+    problem = usage_problem(tmp_path)
+    ranges = calibrate.priors(["innovation_p", "pressure_weight", "extrinsic_weight"])
+    frozen = calibrate.inert(problem, ranges, 0, 1)
+    assert frozen == ["pressure_weight", "extrinsic_weight"]
+    fitted = posterior_module.Posterior(pd.DataFrame({"innovation_p": [0.1, 0.2]}), np.ones(2) / 2)
+    both = calibrate.with_prior(fitted, {k: ranges[k] for k in frozen}, 0)
+    assert both.parameters == ["innovation_p", *frozen]
+    assert both.table["pressure_weight"].between(*ranges["pressure_weight"]).all()
+    np.testing.assert_array_equal(both.weights, fitted.weights)
+
+
+def test_installing_makes_the_posterior_selectable(tmp_path, monkeypatch):
+    monkeypatch.setattr(calibrate, "CALIBRATION_DIR", tmp_path / "conf")
+    (tmp_path / "conf").mkdir()
+    folder = tmp_path / "run"
+    folder.mkdir()
+    table = pd.DataFrame({"innovation_p": [0.1, 0.3]})
+    posterior_module.Posterior(table, np.array([0.25, 0.75])).save(folder / "posterior.parquet")
+    calibrate.install(folder, "ours", "usage export u.csv", "")
+    yaml = (tmp_path / "conf" / "ours.yaml").read_text()
+    assert "path: ours.parquet" in yaml
+    loaded = posterior_module.load(tmp_path / "conf" / "ours.parquet")
+    assert loaded.median() == {"innovation_p": 0.3}
+
+
+def test_bad_input_stops_the_calibration_with_one_message_and_writes_nothing(tmp_path):
+    data = write(tmp_path / "usage.csv", "week,active_users\n1,5\n2,6\n2,7\n")
+    out = tmp_path / "calibrations"
+    run = run_cli(["experiment=calibrate", f"data.path={data}", f"experiment.dir={out}"], tmp_path)
+    assert run.returncode == 2, run.text
+    assert run.stderr == f"error: {data}: lines 3 and 4: the same week (2) appears twice\n"
+    overrides = [
+        "experiment=calibrate",
+        "experiment.params.population=1",
+        "experiment.scenarios=[nothing]",
+        "experiment.params.parameters=[idle_weeks]",
+        "scenario=mandate",
+        f"experiment.dir={out}",
+    ]
+    with pytest.raises(InputError) as info:
+        calibrate.main(compose(overrides), overrides)
+    text = str(info.value)
+    assert "experiment.params.population=1 is not allowed" in text
+    assert "experiment.scenarios: ['nothing'] are not programmes" in text
+    assert "['idle_weeks'] are not real-valued parameters" in text
+    assert "scenario=: a calibration simulates the observed period without a programme" in text
+    assert not out.exists()
+
+
+def test_the_targets_table_in_the_docs_is_the_preset():
+    from experiments.docs_blocks import block
+
+    goals = patterns.targets(calibrate.preset_params()["targets"])
+    assert block(calibrate.DOCS, *calibrate.markers("targets")) == calibrate.targets_table(goals)
