@@ -826,7 +826,8 @@ def main(cfg: DictConfig, overrides: list[str]) -> Path:
         boxes.to_csv(tmp / "boxes.csv", index=False)
         rules.to_csv(tmp / "rules.csv", index=False)
         for method in dict.fromkeys(indices["method"]):
-            plot_indices(indices, method, tmp / f"sensitivity_{method}")
+            units = {o.name: o.unit for o in study.outcomes}
+            plot_indices(indices, method, tmp / f"sensitivity_{method}", units)
         (tmp / "problem.json").write_text(json.dumps(problem_record(study), indent=2) + "\n")
         write_study_inputs(tmp, cfg, configs, seeds)
         record["seconds"]["total"] = round(time.perf_counter() - started, 2)
@@ -884,9 +885,12 @@ def problem_record(study: Study) -> dict:
     }
 
 
-def plot_indices(indices: pd.DataFrame, method: str, stem: Path) -> list[Path]:
-    """Bar charts of one method's indices, one panel per outcome, the 12 factors with the
-    largest main index (Morris: μ* with its CI and σ; Sobol: S1 and ST with their CIs)."""
+def plot_indices(
+    indices: pd.DataFrame, method: str, stem: Path, units: dict[str, str]
+) -> list[Path]:
+    """Bar charts of one method's indices, one panel per outcome (``units``: each outcome's
+    unit), the 12 factors with the largest main index (Morris: μ* with its CI and σ; Sobol:
+    S1 and ST with their CIs)."""
     import matplotlib.pyplot as plt
 
     from sim.plots import save_figure
@@ -895,7 +899,9 @@ def plot_indices(indices: pd.DataFrame, method: str, stem: Path) -> list[Path]:
     outcomes = list(dict.fromkeys(sub["outcome"]))
     cols = min(len(outcomes), 3)
     rows = -(-len(outcomes) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 4.5 * rows), squeeze=False)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(5.5 * cols, 4.5 * rows), squeeze=False, layout="constrained"
+    )
     for ax in axes.ravel()[len(outcomes) :]:
         ax.axis("off")
     for ax, outcome in zip(axes.ravel(), outcomes, strict=False):
@@ -905,7 +911,7 @@ def plot_indices(indices: pd.DataFrame, method: str, stem: Path) -> list[Path]:
         if method == "morris":
             ax.barh(y + 0.2, d["mu_star"], 0.4, xerr=d["mu_star_conf"], label="μ*", color="#2171b5")
             ax.barh(y - 0.2, d["sigma"], 0.4, label="σ", color="#bdbdbd")
-            ax.set_xlabel(f"elementary effect ({describe(outcome)[1] or 'outcome units'})")
+            ax.set_xlabel(f"elementary effect ({units.get(outcome) or 'outcome units'})")
         else:
             ax.barh(y + 0.2, d["ST"], 0.4, xerr=d["ST_conf"], label="total (ST)", color="#2171b5")
             ax.barh(y - 0.2, d["S1"], 0.4, xerr=d["S1_conf"], label="first (S1)", color="#9ecae1")
@@ -916,7 +922,6 @@ def plot_indices(indices: pd.DataFrame, method: str, stem: Path) -> list[Path]:
         ax.legend(loc="lower right", fontsize=7)
     title = "Morris screening" if method == "morris" else "Sobol indices (with their intervals)"
     fig.suptitle(title)
-    fig.tight_layout()
     return save_figure(fig, stem)
 
 
