@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, find_packages, setup
 
 CONF = Path(__file__).resolve().parent / "conf"
 conf_packages = ["sim.conf"] + [
@@ -27,6 +27,7 @@ atexit.register(shutil.rmtree, scratch, ignore_errors=True)
 
 setup(
     packages=find_packages(include=["sim", "sim.*", "models", "models.*", "experiments"])
+    + find_namespace_packages(include=["hydra_plugins.*"])  # Hydra finds its plugins there
     + conf_packages,
     package_dir={"sim.conf": "conf"},
     options={"build": {"build_base": scratch}, "egg_info": {"egg_base": scratch}},

@@ -33,8 +33,15 @@ chooses patterns ([] = all; the presets ``experiment=bass|watts|centola|crowding
 ``seed`` is the root seed (each pattern's runs get seeds spawned from it, as in
 ``sim.replicate``, so a pattern gives the same numbers alone or with the others);
 ``experiment.replications`` is the number of replications of Bass, Centola, the baseline and
-crowding runs; ``experiment.jobs`` the worker processes; ``experiment.dir`` where the folder
-goes.
+crowding runs; ``experiment.jobs`` the worker processes; ``experiment.batch_rows`` the largest
+ensemble in agent rows; ``experiment.dir`` where the folder goes.
+
+Runs. Each pattern steps its runs together as ensembles (``models.ensemble``: runs of one size
+in one vectorised step, each from its own seed's streams): all replications of one case, all
+trials of one mean degree, the crowding seeds' unrewarded and rewarded arms. The ensembles
+are spread over the workers (``in_ensembles``). Run i of an ensemble gives the numbers of
+``AdoptionModel(rng=seed)`` alone (``tests/test_validation.py`` checks each pattern against
+one model per run), so the numbers depend neither on the workers nor on the batching.
 
 Writes ``<experiment.dir>/<timestamp>/`` atomically: ``validation.json`` (every measured
 number), one CSV per pattern (``bass.csv``, ``watts.csv``, ``centola.csv``, ``baseline.csv``,
@@ -43,6 +50,7 @@ patterns run), ``config.yaml``, ``overrides.yaml`` and ``provenance.json``.
 """
 
 import argparse
+import inspect
 import json
 import sys
 import time
@@ -54,19 +62,21 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from joblib import Parallel, delayed  # noqa: E402
+from joblib import Parallel, delayed, effective_n_jobs  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from models import generators  # noqa: E402
 from models.dynamics import activity_probability, expose  # noqa: E402
+from models.ensemble import Ensemble, RunSetup, build_run  # noqa: E402
 from models.errors import InputError  # noqa: E402
 from models.interventions import Intervention  # noqa: E402
 from models.model import AdoptionModel  # noqa: E402
 from models.params import WEEKS_PER_YEAR, Behaviour  # noqa: E402
-from models.state import CONNECT  # noqa: E402
+from models.state import CONNECT, AgentState  # noqa: E402
 from sim.paths import conf_dir  # noqa: E402
 from sim.provenance import provenance  # noqa: E402
-from sim.replicate import replication_seeds  # noqa: E402
+from sim.replicate import BATCH_ROWS, replication_seeds  # noqa: E402
 from sim.run import check_output_dir, new_run_folder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,45 +109,104 @@ PURE_DIFFUSION = {
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def seed_adopters(model: AdoptionModel, rows) -> None:
+#: ``build_run``'s arguments at ``AdoptionModel``'s defaults, so that ``build(seed, **kw)`` is
+#: the run ``AdoptionModel(rng=seed, **kw)`` would be (the tests compare the two).
+_MODEL_DEFAULTS = {
+    name: parameter.default
+    for name, parameter in inspect.signature(AdoptionModel).parameters.items()
+    if name in inspect.signature(build_run).parameters and name != "rng"
+}
+
+#: People in the default organisation (``AdoptionModel``'s ``{"generator": "hierarchy"}``): the
+#: rows a run of the default calibration adds to an ensemble.
+DEFAULT_SIZE = inspect.signature(generators.hierarchy).parameters["size"].default
+
+
+def build(seed: int, **options) -> tuple[RunSetup, np.random.Generator]:
+    """The run ``AdoptionModel(rng=seed, **options)`` would be, ready to join an ensemble, and
+    its generator in the state ``model.rng`` has after building: a draw made from it (a
+    cascade's seed person) is the number the model's rng would give."""
+    rng = np.random.default_rng(int(seed))
+    o = {**_MODEL_DEFAULTS, **options}
+    setup = build_run(
+        o["org"],
+        o["behaviour"],
+        o["champion_share"],
+        o["champion_rule"],
+        tuple(o["interventions"]),
+        rng,
+        o["discount_rate"],
+    )
+    return setup, rng
+
+
+def seed_adopters(state: AgentState, rows) -> None:
     """Make ``rows`` users, active and at Connect before the first step, as if they had
-    adopted in week −1 (the seed of a cascade). With ``value_dynamics=False`` they stay active."""
-    s = model.state
-    s.user[rows] = True
-    s.ever[rows] = True
-    s.active[rows] = True
-    s.stage[rows] = np.maximum(s.stage[rows], CONNECT)
+    adopted in week −1 (the seed of a cascade). With ``value_dynamics=False`` they stay active.
+    ``state`` is a model's or an ensemble's (then ``rows`` are stacked rows)."""
+    state.user[rows] = True
+    state.ever[rows] = True
+    state.active[rows] = True
+    state.stage[rows] = np.maximum(state.stage[rows], CONNECT)
 
 
-def run_until_still(model: AdoptionModel, max_weeks: int) -> int:
-    """Step until a week adds no adopter (with value dynamics off, no trial hazard and
-    ``complex_prob=1`` nothing can change after such a week) or ``max_weeks``; returns the
-    number of adopters."""
-    count = int(model.state.ever.sum())
+def adopters(ensemble: Ensemble) -> np.ndarray:
+    """Everyone who has ever adopted, per run of ``ensemble``."""
+    return ensemble.state.ever.reshape(ensemble.size, ensemble.n).sum(axis=1)
+
+
+def run_until_still(ensemble: Ensemble, max_weeks: int) -> np.ndarray:
+    """Step until a week adds no adopter in any run, or ``max_weeks``; returns each run's
+    number of adopters. With value dynamics off, no trial hazard and ``complex_prob=1`` nothing
+    can change in a run after a week that added no adopter to it, so each run ends with what
+    it would have had if stopped alone after its own first still week."""
+    count = adopters(ensemble)
     for _ in range(max_weeks):
-        model.step()
-        new = int(model.state.ever.sum())
-        if new == count:
+        ensemble.step()
+        new = adopters(ensemble)
+        if (new == count).all():
             break
         count = new
     return count
 
 
-def parallel(tasks: list, n_jobs: int, progress: bool, desc: str) -> list:
-    """Run ``delayed`` tasks in ``n_jobs`` processes; results in task order."""
-    out: list = [None] * len(tasks)
-    jobs = (delayed(_indexed)(i, fn, args) for i, (fn, args) in enumerate(tasks))
+def in_ensembles(
+    task,
+    groups: list[tuple[dict, list[int]]],
+    rows_per_seed: int,
+    batch_rows: int,
+    n_jobs: int,
+    progress: bool,
+    desc: str,
+) -> list[list]:
+    """Each group's seeds simulated in ensembles spread over ``n_jobs`` worker processes.
+
+    ``groups`` holds ``(common, seeds)``: ``task(seeds=chunk, **common)`` builds the runs of a
+    chunk of ``seeds`` (``rows_per_seed`` agent rows per seed: a seed may be several runs),
+    steps them together as one ensemble and returns one result per seed. A chunk has at most
+    ``batch_rows`` rows (the memory bound), and each group is split so that every worker gets
+    work, as ``sim.replicate.batches`` splits runs. Returns, per group, the results in seed
+    order: each run draws from its own streams, so they are the same whatever the chunks and
+    the workers."""
+    workers = effective_n_jobs(n_jobs)
+    chunks = []
+    for g, (common, seeds) in enumerate(groups):
+        per_chunk = max(1, min(batch_rows // rows_per_seed, -(-len(seeds) // workers)))
+        for lo in range(0, len(seeds), per_chunk):
+            chunks.append((g, lo, common, seeds[lo : lo + per_chunk]))
+    jobs = (delayed(_chunk)(g, lo, task, common, seeds) for g, lo, common, seeds in chunks)
     results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs)
-    bar = tqdm(
-        results, total=len(tasks), desc=desc, unit="run", file=sys.stderr, disable=not progress
-    )
-    for i, value in bar:
-        out[i] = value
+    out: list[list] = [[None] * len(seeds) for _, seeds in groups]
+    total = sum(len(seeds) for _, seeds in groups)
+    with tqdm(total=total, desc=desc, unit="run", file=sys.stderr, disable=not progress) as bar:
+        for g, lo, values in results:
+            out[g][lo : lo + len(values)] = values
+            bar.update(len(values))
     return out
 
 
-def _indexed(i: int, fn, args: dict):
-    return i, fn(**args)
+def _chunk(g: int, lo: int, task, common: dict, seeds: list[int]):
+    return g, lo, task(seeds=seeds, **common)
 
 
 # --- 1. Bass ----------------------------------------------------------------------------------
@@ -149,23 +218,34 @@ def bass_closed_form(t_years: np.ndarray, p: float, q: float) -> np.ndarray:
     return (1 - e) / (1 + (q / p) * e)
 
 
-def _bass_run(p: float, q: float, size: int, weeks: int, seed: int) -> np.ndarray:
+def _bass_runs(seeds: list[int], p: float, q: float, size: int, weeks: int) -> list[np.ndarray]:
+    """Cumulative adoption, week by week, of one Bass run per seed, stepped together."""
     b = Behaviour(**PURE_DIFFUSION, innovation_p=p, imitation_q=q, complex_prob=0.0)
-    model = AdoptionModel(
-        org={"generator": "complete", "size": size}, behaviour=b, champion_share=0.0, rng=seed
-    )
-    model.run(weeks)
-    return model.weekly()["adopted_share"].to_numpy()
+    org = {"generator": "complete", "size": size}
+    ensemble = Ensemble([build(s, org=org, behaviour=b, champion_share=0.0)[0] for s in seeds])
+    ensemble.run(weeks)
+    return [ensemble.weekly(r)["adopted_share"].to_numpy() for r in range(ensemble.size)]
 
 
-def bass(seeds, p, q, size, weeks, n_jobs=1, progress=False) -> tuple[dict, pd.DataFrame]:
+def bass(
+    seeds, p, q, size, weeks, n_jobs=1, progress=False, batch_rows=BATCH_ROWS
+) -> tuple[dict, pd.DataFrame]:
     """Mean cumulative adoption over replications against the closed form.
 
     Week w's record is the state after w + 1 weeks, so it is compared with F((w + 1) / 52).
     On a complete graph the model's imitation term uses the share of one's *other* people
     who are active, which with value dynamics off is cumulative adoption (up to 1/N)."""
-    tasks = [(_bass_run, {"p": p, "q": q, "size": size, "weeks": weeks, "seed": s}) for s in seeds]
-    curves = np.array(parallel(tasks, n_jobs, progress, f"Bass: {len(seeds)} runs"))
+    common = {"p": p, "q": q, "size": size, "weeks": weeks}
+    (runs,) = in_ensembles(
+        _bass_runs,
+        [(common, seeds)],
+        size,
+        batch_rows,
+        n_jobs,
+        progress,
+        f"Bass: {len(seeds)} runs",
+    )
+    curves = np.array(runs)
     t = np.arange(1, weeks + 1) / WEEKS_PER_YEAR
     table = pd.DataFrame(
         {
@@ -216,37 +296,64 @@ def plot_bass(numbers: dict, table: pd.DataFrame, path: Path) -> Path:
 # --- 2. Watts ---------------------------------------------------------------------------------
 
 
-def _watts_trial(phi: float, size: int, z: float, seed: int) -> float:
-    b = Behaviour(
+def threshold_rule(phi: float, count: int) -> Behaviour:
+    """Pure threshold adoption: adopt the week after at least ``count`` contacts and a share
+    ``phi`` of one's contacts are active (``complex_prob=1``), no other route to adopting."""
+    return Behaviour(
         **PURE_DIFFUSION,
         innovation_p=0.0,
         imitation_q=0.0,
         complex_prob=1.0,
         threshold_mean=phi,
         threshold_sd=0.0,
-        threshold_count=1,
+        threshold_count=count,
     )
-    model = AdoptionModel(
-        org={"generator": "random", "size": size, "mean_degree": z},
-        behaviour=b,
-        champion_share=0.0,
-        rng=seed,
+
+
+def seeded_cascades(seeds: list[int], org: dict, behaviour: Behaviour, people) -> Ensemble:
+    """One run per seed (no champions), stepped together, each seeded before its first week
+    with the people ``people(org, rng)`` picks from its organisation with the run's generator
+    after building (``build``: as if drawn from ``model.rng``)."""
+    setups, rows = [], []
+    for r, s in enumerate(seeds):
+        setup, rng = build(s, org=org, behaviour=behaviour, champion_share=0.0)
+        setups.append(setup)
+        rows.append(r * setup.org.n + np.asarray(people(setup.org, rng)))
+    ensemble = Ensemble(setups)
+    seed_adopters(ensemble.state, np.concatenate(rows))
+    return ensemble
+
+
+def _watts_trials(seeds: list[int], phi: float, size: int, z: float) -> list[float]:
+    """Final adoption share of one trial per seed: a random graph of mean degree ``z`` and one
+    random seed person, the trials stepped together until none changes."""
+    org = {"generator": "random", "size": size, "mean_degree": z}
+    ensemble = seeded_cascades(
+        seeds, org, threshold_rule(phi, 1), lambda org, rng: [rng.integers(org.n)]
     )
-    seed_adopters(model, [int(model.rng.integers(size))])
-    return run_until_still(model, 10 * size) / size
+    return (run_until_still(ensemble, 10 * size) / size).tolist()
 
 
 def watts(
-    seed: int, phi, size, degrees, trials, cascade, n_jobs=1, progress=False
+    seed: int, phi, size, degrees, trials, cascade, n_jobs=1, progress=False, batch_rows=BATCH_ROWS
 ) -> tuple[dict, pd.DataFrame]:
     """Frequency and mean size of global cascades (final adoption > ``cascade`` × N) against
-    mean degree z; each trial is a new graph and a new random seed node."""
+    mean degree z; each trial is a new graph and a new random seed node (the trials of one z
+    are stepped together)."""
     seeds = replication_seeds(seed, trials)
-    args = [{"phi": phi, "size": size, "z": float(z), "seed": s} for z in degrees for s in seeds]
-    sizes = parallel(
-        [(_watts_trial, a) for a in args], n_jobs, progress, f"Watts: {len(args)} trials"
+    groups = [({"phi": phi, "size": size, "z": float(z)}, seeds) for z in degrees]
+    sizes = in_ensembles(
+        _watts_trials,
+        groups,
+        size,
+        batch_rows,
+        n_jobs,
+        progress,
+        f"Watts: {len(groups) * trials} trials",
     )
-    runs = pd.DataFrame({"z": [a["z"] for a in args], "size": sizes})
+    runs = pd.DataFrame(
+        {"z": np.repeat([float(z) for z in degrees], trials), "size": np.concatenate(sizes)}
+    )
     runs["global"] = runs["size"] > cascade
     table = (
         runs.groupby("z")
@@ -292,30 +399,26 @@ def plot_watts(numbers: dict, table: pd.DataFrame, path: Path) -> Path:
 # --- 3. Centola -------------------------------------------------------------------------------
 
 
-def _centola_run(size: int, k: int, rewire: float, count: int, weeks: int, seed: int) -> list:
-    b = Behaviour(
-        **PURE_DIFFUSION,
-        innovation_p=0.0,
-        imitation_q=0.0,
-        complex_prob=1.0,
-        threshold_mean=0.0,
-        threshold_sd=0.0,
-        threshold_count=count,
-    )
-    model = AdoptionModel(
-        org={"generator": "small_world", "size": size, "k": k, "rewire": rewire},
-        behaviour=b,
-        champion_share=0.0,
-        rng=seed,
-    )
-    centre = int(model.rng.integers(size))
-    adj = model.org.adjacency
-    seed_adopters(model, np.r_[centre, adj.indices[adj.indptr[centre] : adj.indptr[centre + 1]]])
-    model.run(weeks)
-    return model.weekly()["adopted_share"].tolist()
+def person_and_contacts(org, rng: np.random.Generator) -> np.ndarray:
+    """A random person and all their contacts."""
+    centre = int(rng.integers(org.n))
+    adj = org.adjacency
+    return np.r_[centre, adj.indices[adj.indptr[centre] : adj.indptr[centre + 1]]]
 
 
-def centola(seeds, size, k, weeks, n_jobs=1, progress=False) -> tuple[dict, pd.DataFrame]:
+def _centola_runs(
+    seeds: list[int], size: int, k: int, rewire: float, count: int, weeks: int
+) -> list[list]:
+    """Adoption, week by week, of one run per seed of a case, stepped together."""
+    org = {"generator": "small_world", "size": size, "k": k, "rewire": rewire}
+    ensemble = seeded_cascades(seeds, org, threshold_rule(0.0, count), person_and_contacts)
+    ensemble.run(weeks)
+    return [ensemble.weekly(r)["adopted_share"].tolist() for r in range(ensemble.size)]
+
+
+def centola(
+    seeds, size, k, weeks, n_jobs=1, progress=False, batch_rows=BATCH_ROWS
+) -> tuple[dict, pd.DataFrame]:
     """Reach after ``weeks`` of complex (two active contacts) and simple (one) contagion on a
     ring lattice (``small_world`` with rewire 0) and the fully rewired network of the same
     mean degree (rewire 1), seeded with one random person and all their contacts.
@@ -325,21 +428,25 @@ def centola(seeds, size, k, weeks, n_jobs=1, progress=False) -> tuple[dict, pd.D
         for contagion, count in (("complex", 2), ("simple", 1))
         for network, rewire in (("clustered", 0.0), ("random", 1.0))
     ]
-    args = [
-        {"size": size, "k": k, "rewire": rw, "count": c, "weeks": weeks, "seed": s}
+    groups = [
+        ({"size": size, "k": k, "rewire": rw, "count": c, "weeks": weeks}, seeds)
         for _, c, _, rw in cases
-        for s in seeds
     ]
-    curves = parallel(
-        [(_centola_run, a) for a in args], n_jobs, progress, f"Centola: {len(args)} runs"
+    curves = in_ensembles(
+        _centola_runs,
+        groups,
+        size,
+        batch_rows,
+        n_jobs,
+        progress,
+        f"Centola: {len(cases) * len(seeds)} runs",
     )
-    rows = []
-    i = 0
-    for contagion, _, network, _ in cases:
-        for r in range(len(seeds)):
-            for week, share in enumerate(curves[i]):
-                rows.append((contagion, network, r, week, share))
-            i += 1
+    rows = [
+        (contagion, network, r, week, share)
+        for (contagion, _, network, _), case in zip(cases, curves, strict=True)
+        for r, curve in enumerate(case)
+        for week, share in enumerate(curve)
+    ]
     table = pd.DataFrame(rows, columns=["contagion", "network", "replication", "week", "adopted"])
     mean = table.groupby(["contagion", "network", "week"])["adopted"].mean().reset_index()
     final = mean[mean["week"] == mean["week"].max()].set_index(["contagion", "network"])["adopted"]
@@ -383,19 +490,26 @@ def plot_centola(numbers: dict, table: pd.DataFrame, path: Path) -> Path:
 # --- 4. Baseline: participation inequality, active vs cumulative ------------------------------
 
 
-def _baseline_run(weeks: int, period: int, seed: int, posting_connect: float | None = None) -> dict:
+def _baseline_runs(
+    seeds: list[int], weeks: int, period: int, posting_connect: float | None = None
+) -> list[dict]:
+    """One run of the default calibration per seed, stepped together: each run's weekly
+    records and the posts in the last ``period`` weeks of the people active in them."""
     behaviour = (
         Behaviour() if posting_connect is None else Behaviour(posting_connect=posting_connect)
     )
-    model = AdoptionModel(behaviour=behaviour, rng=seed)
-    model.run(weeks - period)
-    before = model.state.total_posts.copy()
-    model.run(period)
-    s = model.state
+    ensemble = Ensemble([build(s, behaviour=behaviour)[0] for s in seeds])
+    ensemble.run(weeks - period)
+    before = ensemble.state.total_posts.copy()
+    ensemble.run(period)
+    s = ensemble.state
     posts = s.total_posts - before
     # Active in the period: has adopted and was active in at least one of its weeks.
     present = s.ever & (s.idle < period)
-    return {"posts": posts[present], "weekly": model.weekly()}
+    return [
+        {"posts": posts[rows][present[rows]], "weekly": ensemble.weekly(r)}
+        for r, rows in enumerate(map(ensemble.rows, range(ensemble.size)))
+    ]
 
 
 def participation_split(posts: np.ndarray, heavy_weekly: float = 1.0, period: int = 52) -> dict:
@@ -424,20 +538,24 @@ def participation_split(posts: np.ndarray, heavy_weekly: float = 1.0, period: in
 
 
 def baseline(
-    seeds, weeks, period, posting_connect=(), n_jobs=1, progress=False
+    seeds, weeks, period, posting_connect=(), n_jobs=1, progress=False, batch_rows=BATCH_ROWS
 ) -> tuple[dict, dict, pd.DataFrame]:
     """Participation inequality in the last ``period`` weeks and the active-vs-cumulative
     pattern, from replications of the default calibration (baseline, default organisation);
     and the participation split again with each Connect posting rate in ``posting_connect``
-    (same seeds), to show how far the observer share moves with it."""
+    (same seeds), to show how far the observer share moves with it. The runs of one rate are
+    stepped together."""
     rates = [None, *posting_connect]
-    tasks = [
-        (_baseline_run, {"weeks": weeks, "period": period, "seed": s, "posting_connect": r})
-        for r in rates
-        for s in seeds
-    ]
-    everything = parallel(tasks, n_jobs, progress, f"baseline: {len(tasks)} runs")
-    by_rate = [everything[k * len(seeds) : (k + 1) * len(seeds)] for k in range(len(rates))]
+    groups = [({"weeks": weeks, "period": period, "posting_connect": r}, seeds) for r in rates]
+    by_rate = in_ensembles(
+        _baseline_runs,
+        groups,
+        DEFAULT_SIZE,
+        batch_rows,
+        n_jobs,
+        progress,
+        f"baseline: {len(rates) * len(seeds)} runs",
+    )
     runs = by_rate[0]
     weekly = pd.concat([r["weekly"].assign(replication=i) for i, r in enumerate(runs)])
     part = _last_year(runs, weeks, period, Behaviour().posting_connect)
@@ -551,9 +669,10 @@ LABORATORY = {
 }
 
 
-def free_choice(model: AdoptionModel) -> np.ndarray:
+def free_choice(model: AdoptionModel | Ensemble) -> np.ndarray:
     """Each person's chance of choosing to use the network this week: the model's analogue of
-    the free-choice measure (time spent on the task when nobody pays or watches)."""
+    the free-choice measure (time spent on the task when nobody pays or watches). For an
+    ensemble, of every stacked row (``_per_arm`` splits them by run)."""
     b = model.behaviour
     ex = expose(model.state, model.network, b, model.levers)
     return activity_probability(model.state, model.traits, ex, b, model.levers).probability
@@ -565,76 +684,100 @@ def effect_size(treated: np.ndarray, control: np.ndarray) -> float:
     return float((treated.mean() - control.mean()) / control.std())
 
 
-def _crowding_lab(contingency: str, weeks: int, seed: int) -> dict:
-    """Everyone uses the network (as every participant does the task); one arm is rewarded for
-    ``weeks`` weeks; free-choice activity the week after."""
-    points = Intervention(
-        name="points", kind="incentive", start=0, end=weeks - 1, contingency=contingency
-    )
-    arms = []
-    for interventions in ((), (points,)):
-        model = AdoptionModel(
-            behaviour=Behaviour(**LABORATORY),
-            interventions=list(interventions),
-            champion_share=0.0,
-            rng=seed,
+def reward_arms(seeds: list[int], start: int, weeks: int, **options) -> Ensemble:
+    """For each seed, an unrewarded arm and one arm per contingency type with rewards for
+    everyone in weeks ``start`` … ``start + weeks - 1``, all built from the seed (so with the
+    same organisation and starting state) with ``options`` (``AdoptionModel``'s keywords);
+    stepped together, run i·A + a being seed i's arm a (0: unrewarded, then in the order of
+    ``CROWDING_PUBLISHED``)."""
+    arms = [()] + [
+        (
+            Intervention(
+                name="points", kind="incentive", start=start, end=start + weeks - 1, contingency=c
+            ),
         )
-        seed_adopters(model, np.arange(model.org.n))
-        model.run(weeks + 1)
-        arms.append(model)
-    control, rewarded = arms
-    return {
-        "lab_d": effect_size(free_choice(rewarded), free_choice(control)),
-        "lab_d_intrinsic": effect_size(rewarded.state.intrinsic, control.state.intrinsic),
-    }
+        for c in CROWDING_PUBLISHED
+    ]
+    return Ensemble([build(s, interventions=arm, **options)[0] for s in seeds for arm in arms])
 
 
-def _crowding_field(contingency: str, weeks: int, start: int, after: int, seed: int) -> dict:
+def _per_arm(ensemble: Ensemble, values: np.ndarray) -> np.ndarray:
+    """Stacked ``values`` as (seed, arm, person)."""
+    return values.reshape(-1, 1 + len(CROWDING_PUBLISHED), ensemble.n)
+
+
+def _crowding_lab(seeds: list[int], weeks: int) -> list[dict]:
+    """Everyone uses the network (as every participant does the task); one arm per contingency
+    is rewarded for ``weeks`` weeks; free-choice activity the week after."""
+    ensemble = reward_arms(seeds, 0, weeks, behaviour=Behaviour(**LABORATORY), champion_share=0.0)
+    seed_adopters(ensemble.state, slice(None))
+    ensemble.run(weeks + 1)
+    choice = _per_arm(ensemble, free_choice(ensemble))
+    intrinsic = _per_arm(ensemble, ensemble.state.intrinsic)
+    return [
+        {
+            c: {
+                "lab_d": effect_size(choice[i, a], choice[i, 0]),
+                "lab_d_intrinsic": effect_size(intrinsic[i, a], intrinsic[i, 0]),
+            }
+            for a, c in enumerate(CROWDING_PUBLISHED, start=1)
+        }
+        for i in range(len(seeds))
+    ]
+
+
+def _crowding_field(seeds: list[int], weeks: int, start: int, after: int) -> list[dict]:
     """Default calibration: rewards for everyone from week ``start`` for ``weeks`` weeks;
     free-choice activity of the people who were users when they began, ``after`` weeks after
     the rewards stop (when most extrinsic motivation has decayed), against the baseline."""
-    points = Intervention(
-        name="points",
-        kind="incentive",
-        start=start,
-        end=start + weeks - 1,
-        contingency=contingency,
-    )
-    control, rewarded = AdoptionModel(rng=seed), AdoptionModel(interventions=[points], rng=seed)
-    control.run(start)
-    users = control.state.user.copy()
-    rewarded.run(start)
-    for model in (control, rewarded):
-        model.run(weeks + after)
-    return {"field_d": effect_size(free_choice(rewarded)[users], free_choice(control)[users])}
+    ensemble = reward_arms(seeds, start, weeks)
+    ensemble.run(start)
+    users = _per_arm(ensemble, ensemble.state.user)[:, 0].copy()
+    ensemble.run(weeks + after)
+    choice = _per_arm(ensemble, free_choice(ensemble))
+    return [
+        {
+            c: {"field_d": effect_size(choice[i, a][users[i]], choice[i, 0][users[i]])}
+            for a, c in enumerate(CROWDING_PUBLISHED, start=1)
+        }
+        for i in range(len(seeds))
+    ]
 
 
-def _crowding_run(contingency, weeks, field_start, field_after, seed) -> dict:
-    return {
-        **_crowding_lab(contingency, weeks, seed),
-        **_crowding_field(contingency, weeks, field_start, field_after, seed),
-    }
+def _crowding_runs(seeds: list[int], weeks: int, field_start: int, field_after: int) -> list:
+    """Per seed and contingency, the laboratory and field effect sizes."""
+    lab = _crowding_lab(seeds, weeks)
+    field = _crowding_field(seeds, weeks, field_start, field_after)
+    return [
+        {c: {**a[c], **b[c]} for c in CROWDING_PUBLISHED} for a, b in zip(lab, field, strict=True)
+    ]
 
 
 def crowding(
-    seeds, weeks, field_start, field_after, n_jobs=1, progress=False
+    seeds, weeks, field_start, field_after, n_jobs=1, progress=False, batch_rows=BATCH_ROWS
 ) -> tuple[dict, pd.DataFrame]:
     """Effect of rewards on free-choice activity per contingency type, against an unrewarded
     arm with the same seed: in the laboratory set-up (``LABORATORY``) the week after the
-    rewards, and at the default calibration ``field_after`` weeks after them."""
-    args = [
-        {
-            "contingency": c,
-            "weeks": weeks,
-            "field_start": field_start,
-            "field_after": field_after,
-            "seed": s,
-        }
-        for c in CROWDING_PUBLISHED
-        for s in seeds
-    ]
-    out = parallel([(_crowding_run, a) for a in args], n_jobs, progress, "crowding")
-    table = pd.DataFrame([{**a, **o} for a, o in zip(args, out, strict=True)])
+    rewards, and at the default calibration ``field_after`` weeks after them. A seed's
+    unrewarded arm and its rewarded arms are stepped together (one unrewarded arm serves every
+    contingency)."""
+    common = {"weeks": weeks, "field_start": field_start, "field_after": field_after}
+    (out,) = in_ensembles(
+        _crowding_runs,
+        [(common, seeds)],
+        (1 + len(CROWDING_PUBLISHED)) * DEFAULT_SIZE,
+        batch_rows,
+        n_jobs,
+        progress,
+        "crowding",
+    )
+    table = pd.DataFrame(
+        [
+            {"contingency": c, **common, "seed": s, **o[c]}
+            for c in CROWDING_PUBLISHED
+            for s, o in zip(seeds, out, strict=True)
+        ]
+    )
     columns = ["lab_d", "lab_d_intrinsic", "field_d"]
     mean = table.groupby("contingency", sort=False)[columns].mean()
     numbers = {
@@ -674,13 +817,16 @@ def run_all(
     n_jobs: int = 2,
     progress: bool = False,
     patterns: tuple[str, ...] = PATTERNS,
+    batch_rows: int = BATCH_ROWS,
 ) -> tuple[dict, dict]:
     """The chosen patterns with the given parameters (``params[pattern]``: the keyword
     arguments of its function, as in ``preset_params()``); returns (numbers, tables). Each
     pattern's seeds are spawned from ``seed`` by its place in ``PATTERNS``, so running a
-    pattern alone gives the same numbers as running it with the others."""
+    pattern alone gives the same numbers as running it with the others. Each pattern steps
+    its runs together in ensembles of at most ``batch_rows`` agent rows (``in_ensembles``);
+    the numbers do not depend on that or on ``n_jobs``."""
     seed_of = dict(zip(PATTERNS, replication_seeds(int(seed), len(PATTERNS)), strict=True))
-    common = {"n_jobs": n_jobs, "progress": progress}
+    common = {"n_jobs": n_jobs, "progress": progress, "batch_rows": batch_rows}
     numbers, tables = {}, {}
     for name in patterns:
         p = {**params[name], **common}
@@ -1059,7 +1205,10 @@ def markdown(numbers: dict, img: str = "img", command: str | None = None) -> str
         "pattern alone: `python -m sim experiment=bass` (or `watts`, `centola`, `crowding`). "
         "Every parameter of every pattern is in `conf/experiment/validate.yaml` and can be "
         "overridden, e.g. `experiment.params.bass.p=0.01`; the code is "
-        "`experiments/validate.py`, the tests `tests/test_validation.py`).",
+        "`experiments/validate.py`, the tests `tests/test_validation.py`). Each pattern's runs "
+        "are stepped together in ensembles (`models.ensemble`; at most `experiment.batch_rows` "
+        "agent rows each) spread over `experiment.jobs` workers; every run gives the numbers it "
+        "gives alone, so the numbers depend on neither.",
         "",
         *(line for p in present for line in [*PARTS.get(p, []), *_SECTIONS[p](numbers, img)]),
         END,
@@ -1113,6 +1262,7 @@ def main(cfg: DictConfig, overrides: list[str]) -> Path:
         int(experiment.jobs),
         bool(cfg.output.progress),
         tuple(p for p in PATTERNS if p in patterns),
+        int(experiment.batch_rows),
     )
     record = {
         **provenance(int(cfg.seed), list(overrides)),

@@ -83,6 +83,10 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
     five columns, one with the cross-team ties, one with the champions' columns, and one for
     noise only in weeks when someone posted hollow content.
 
+    Communities: a share ``community_reach`` of the good posts made anywhere in the
+    organisation last week reaches every reader too (groups one follows, feeds, search), so that
+    what there is to read does not depend on one's own contacts alone.
+
     The contagion threshold counts active contacts, and contacts who have joined but were idle
     last week at the weight ``joined_signal`` (a sign-up is a lasting signal: Centola 2010).
 
@@ -110,6 +114,8 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
     cross = net.cross_sums(engaged, engaged.astype(REAL))
     direct = sums[:, GOOD_POSTS]
     reading = direct + b.spillover * sums[:, READ]
+    if np.asarray(b.community_reach).any():  # the organisation's posts, through communities
+        reading = reading + b.community_reach * net.everyone(columns[:, GOOD_POSTS])
     if levers.curation.any():
         reading = reading * (1 + b.curation_reading_gain * levers.curation)
         noise = noise * (1 - b.curation_noise_cut * levers.curation)
@@ -207,6 +213,10 @@ def activity_probability(
     motivation, contacts, habit, a leader's commitment, less reactance) plus the levers'
     terms (mandate pressure, extrinsic motivation from rewards, campaign awareness).
 
+    One's own reasons act only in the weeks one's work calls for the network (the trait
+    ``need``, a share of weeks: it is one of several channels); what the levers add acts in any
+    week. So the chance is σ(own + levers) − (1 − need)·σ(own): need·σ(own) with no lever.
+
     What the levers add — the chance with them minus the chance without, as a share of the
     chance with them — is activity one would not have had on one's own; a lever's hollow
     weight says how much of it is hollow (``Decision``). A mandated person who already sees
@@ -224,14 +234,16 @@ def activity_probability(
     )
     if levers.role_model.any():
         own = own + b.role_model_weight * levers.role_model
-    alone = _logistic(own)
+    willing = _logistic(own)
+    idle = 1 - traits.need  # weeks one's own reasons do not come into it
+    alone = willing - idle * willing
     if not (levers.pressure.any() or state.extrinsic.any() or levers.awareness.any()):
         return Decision(alone, own=alone)
     pressed = b.pressure_weight * levers.pressure * (1 - state.reactance)
     paid = b.extrinsic_weight * state.extrinsic
     events = b.awareness_weight * levers.awareness
     total = pressed + paid + events
-    probability = _logistic(own + total)
+    probability = _logistic(own + total) - idle * willing
     with np.errstate(invalid="ignore", divide="ignore"):  # probability 0: nobody to split
         added = 1 - alone / probability
     hollow = _lever_share(

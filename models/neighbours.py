@@ -47,6 +47,7 @@ class Network:
     manager: np.ndarray  # int64, own manager's row (0 where there is none)
     has_manager: np.ndarray  # bool
     columns: np.ndarray  # (n, COLUMNS) float32 work space for the neighbour sums
+    runs: int = 1  # stacked runs of equal size (``stack``)
 
     @classmethod
     def build(cls, org, role: np.ndarray) -> "Network | MeanField":
@@ -98,11 +99,16 @@ class Network:
             manager=manager,
             has_manager=np.concatenate([x.has_manager for x in networks]),
             columns=np.empty((n * len(networks), COLUMNS), np.float32),
+            runs=len(networks),
         )
 
     def sums(self, source: np.ndarray, values: np.ndarray) -> np.ndarray:
         """Sum of ``values`` over each person's contacts (``values`` zero outside ``source``)."""
         return neighbour_sums(self.adjacency, source, values)
+
+    def everyone(self, values: np.ndarray) -> np.ndarray:
+        """Sum of ``values`` over everyone else in one's run (one's organisation)."""
+        return run_totals(values, self.runs) - values
 
     def cross_sums(self, source: np.ndarray, values: np.ndarray) -> np.ndarray:
         """The same over contacts in other teams only."""
@@ -131,6 +137,14 @@ def neighbour_sums(matrix: sp.csr_array, source: np.ndarray, values: np.ndarray)
     if rows.size == 0:
         return np.zeros(values.shape, values.dtype)
     return matrix[rows].T @ values[rows]
+
+
+def run_totals(values: np.ndarray, runs: int) -> np.ndarray:
+    """Each row's run total of ``values`` (rows stacked run by run, ``runs`` runs of equal
+    size), summed in float64 and cast back to the values' type."""
+    n = values.shape[0] // runs
+    totals = values.reshape((runs, n) + values.shape[1:]).sum(axis=1, dtype=np.float64)
+    return np.repeat(totals, n, axis=0).astype(values.dtype)
 
 
 def _block_diagonal(matrices: list, offsets, columns: int | None = None) -> sp.csr_array:
@@ -206,10 +220,11 @@ class MeanField:
         )
 
     def sums(self, source: np.ndarray, values: np.ndarray) -> np.ndarray:
-        shape = (self.runs, self.n) + values.shape[1:]
-        totals = values.reshape(shape).sum(axis=1, dtype=np.float64)
-        per_row = np.repeat(totals, self.n, axis=0) - values
-        return per_row.astype(values.dtype)
+        return (run_totals(values, self.runs) - values).astype(values.dtype)
+
+    def everyone(self, values: np.ndarray) -> np.ndarray:
+        """Sum of ``values`` over everyone else in one's run: everyone is a contact here."""
+        return self.sums(values, values)
 
     def cross_sums(self, source: np.ndarray, values: np.ndarray) -> np.ndarray:
         """With no teams, every tie leaves one's team: the same as ``sums``."""

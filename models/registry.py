@@ -145,6 +145,13 @@ _p("reactance_weight", 2.0, 0.0, 4.0, "log-odds per unit",
 _p("awareness_weight", 2.0, 0.5, 4.0, "log-odds per unit",
    "campaign awareness raises activity",
    "utilisation spikes during adoption drives (Terry; Berg); size " + CALIBRATION)
+_p("need_mean", 1.0, 0.2, 1.0, "share of weeks",
+   "mean share of weeks one's work calls for the network (it is one of several channels: mail, "
+   "meetings, chat); one's own reasons to use it act only in those weeks",
+   "SWOOP Analytics: most users visit occasionally, not weekly; assumption for its size — 1 "
+   "means every week", bounds=UNIT)
+_p("need_concentration", 4.0, 1.0, 20.0, "Beta concentration",
+   "concentration of that need across people (low = varied)", "assumption", bounds=POSITIVE)
 _p("role_model_weight", 1.5, 0.0, 3.0, "log-odds per unit",
    "a leader's commitment to use the network visibly in their own work",
    "assumption: leaders who decide to work out loud use it about as reliably as a habit")
@@ -191,6 +198,12 @@ _p("read_time", 0.0, 0.0, 0.03, "hours/post",
 _p("noise_hours", 0.05, 0.0, 0.15, "hours/low-quality post",
    "time lost per hollow post from a contact",
    "assumption: three minutes; range includes 0 (hollow posts cost nothing to skip)")
+_p("community_reach", 0.0, 0.0, 0.05, "share",
+   "share of the good posts made anywhere in the organisation last week that reach each reader "
+   "(the groups and communities one follows, feeds, search), beside those of one's contacts",
+   "SWOOP Analytics: most readers of enterprise networks read beyond their own ties, in "
+   "groups; assumption for its size — range includes 0 (only contacts' posts are read)",
+   bounds=UNIT)
 _p("spillover", 0.0, 0.0, 0.1, "share",
    "share of the good posts one's active contacts read that reaches one as well (resharing, "
    "mentions, answers found)",
@@ -204,9 +217,10 @@ _p("initial_expectation_sd", 0.3, 0.1, 0.5, "hours/week",
 
 # --- contributions (participation inequality) ----------------------------------------------------
 _group("contributions")
-_p("propensity_sigma", 1.2, 0.8, 2.0, "log scale",
+_p("propensity_sigma", 1.2, 0.8, 2.5, "log scale",
    "log-normal spread of the propensity to post",
-   "heavy-tailed contribution (Nielsen 2006, 90-9-1)", bounds=(0.0, 3.0))
+   "heavy-tailed contribution (Nielsen 2006, 90-9-1: 1% of users make most contributions, which "
+   "takes a spread of 2 or more)", bounds=(0.0, 3.0))
 _p("posting_connect", 0.1, 0.01, 0.3, "posts/week per unit propensity",
    "posting factor at Connect (mostly reading)",
    "participation inequality (Nielsen 2006); " + CALIBRATION, bounds=(0.0, 50.0))

@@ -81,6 +81,7 @@ class Traits:
     threshold: np.ndarray  # share of active contacts that meets the contagion threshold
     alignment_base: np.ndarray  # alignment the person drifts back to
     relevance_base: np.ndarray  # how much this person's work can gain, before use cases, 0..1
+    need: np.ndarray  # share of weeks this person's work calls for the network, 0..1
 
 
 @dataclass(eq=False)
@@ -161,6 +162,7 @@ def initial_state(
         threshold=_real(np.clip(rng.normal(b.threshold_mean, b.threshold_sd, n), 0.0, 1.0)),
         alignment_base=_real(alignment),
         relevance_base=_real(_beta(rng, b.relevance_mean, n, b.relevance_concentration)),
+        need=np.ones(n, REAL),  # drawn last, below, so that no other draw moves
     )
     zeros = np.zeros(n, REAL)
     state = AgentState(
@@ -193,6 +195,8 @@ def initial_state(
         total_posts=np.zeros(n),
         total_value=np.zeros(n),
     )
+    if b.need_mean < 1:
+        traits.need[:] = _beta(rng, b.need_mean, n, b.need_concentration)
     return state, traits
 
 

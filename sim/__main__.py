@@ -35,9 +35,10 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from models.errors import InputError
-from sim import schema
+from sim import batched, schema
 from sim.aggregate import progress
 from sim.paths import conf_dir
+from sim.replicate import batching
 from sim.resume import code_fingerprint, completed_job
 from sim.run import check_output_dir, new_run_folder, run
 from sim.signals import interrupted, terminate_like_interrupt
@@ -125,7 +126,8 @@ def run_experiment(cfg: DictConfig, overrides: list[str]) -> Path | None:
             "from them"
         )
     try:
-        folder = study.main(cfg, overrides)
+        with batching(cfg.experiment.batch_rows):
+            folder = study.main(cfg, overrides)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
@@ -155,7 +157,7 @@ def sweep_job(cfg: DictConfig, overrides: list[str]) -> dict:
             note = {"experiment": cfg.experiment.name, "folder": str(study), "overrides": overrides}
             (folder / "experiment.json").write_text(json.dumps(note, indent=2) + "\n")
             return {"job": num, "status": "completed"}
-        result = run(cfg, overrides)
+        result = batched.take(num) or run(cfg, overrides)  # simulated ahead by the launcher
         result.provenance["command"] = reproduce_command(overrides)
         result.provenance["sweep"] = {"dir": str(folder.parent), "job": num}
         result.provenance["code"] = code_fingerprint()  # a re-run sweep reuses the job if equal

@@ -25,6 +25,7 @@ sim scenario=<name> seed=<its seed>`` (with the same overrides).
 
 import sys
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,8 +50,15 @@ ID_COLUMNS = ("scenario", "replication", "seed")
 
 
 def experiment_problems(experiment: DictConfig) -> list[str]:
-    """Messages for bad replication settings shared by every study (replications, jobs)."""
+    """Messages for bad replication settings shared by every study (replications, jobs,
+    batch_rows)."""
     errors = []
+    rows = experiment.get("batch_rows", BATCH_ROWS)
+    if not (isinstance(rows, int) and rows >= 1):
+        errors.append(
+            f"experiment.batch_rows={rows!r} is not allowed: it must be a whole number of agent "
+            "rows, at least 1 (the largest ensemble of runs stepped together)"
+        )
     if experiment.replications < 1:
         errors.append(
             f"experiment.replications={experiment.replications} is not allowed: "
@@ -135,12 +143,23 @@ def run_one(spec: Spec, replication: int, seed: int) -> tuple[pd.DataFrame, dict
     return _with_ids(model.weekly(), ids), {**ids, **model.summary()}
 
 
+@dataclass
+class RunOutput:
+    """What one run of a batch gives back: its weekly records and summary with the run's id
+    columns, and, if asked for, its per-department outcomes (with the ids) and its per-group
+    weekly records (as a run folder's ``groups.parquet``)."""
+
+    weekly: pd.DataFrame
+    summary: dict
+    departments: pd.DataFrame | None = None
+    groups: pd.DataFrame | None = None
+
+
 def run_batch(
-    jobs: Sequence[tuple[Spec, int, int]], departments: bool = False
-) -> list[tuple[pd.DataFrame, dict, pd.DataFrame | None]]:
-    """Runs of one size and horizon, stepped together as one ensemble (``models.ensemble``):
-    for each, its weekly records and summary with its id columns (and its per-department
-    outcomes if asked). The results are those of each run alone."""
+    jobs: Sequence[tuple[Spec, int, int]], departments: bool = False, groups: bool = False
+) -> list[RunOutput]:
+    """Runs of one size and horizon, stepped together as one ensemble (``models.ensemble``).
+    The results are those of each run alone."""
     setups = [
         build_run(
             spec.org,
@@ -158,13 +177,56 @@ def run_batch(
     out = []
     for r, (spec, replication, seed) in enumerate(jobs):
         ids = _ids(spec, replication, seed)
-        depts = _with_ids(ensemble.departments(r), ids) if departments else None
-        out.append((_with_ids(ensemble.weekly(r), ids), {**ids, **ensemble.summary(r)}, depts))
+        out.append(
+            RunOutput(
+                weekly=_with_ids(ensemble.weekly(r), ids),
+                summary={**ids, **ensemble.summary(r)},
+                departments=_with_ids(ensemble.departments(r), ids) if departments else None,
+                groups=ensemble.groups(r) if groups else None,
+            )
+        )
     return out
 
 
-def _batch_job(indices: list[int], jobs, departments: bool):
-    return indices, run_batch(jobs, departments)
+def _batch_job(indices: list[int], jobs, departments: bool, groups: bool):
+    return indices, run_batch(jobs, departments, groups)
+
+
+def simulate_jobs(
+    jobs: Sequence[tuple[Spec, int, int]],
+    n_jobs: int = 1,
+    progress: bool = False,
+    desc: str = "simulating",
+    departments: bool = False,
+    groups: bool = False,
+    batch_rows: int | None = None,
+    done=None,
+) -> list[RunOutput]:
+    """Every run of ``jobs`` (each ``(spec, replication, seed)``), stepped together in
+    ensembles of one size and horizon of up to ``batch_rows`` agent rows (default: the study's
+    setting, ``batching``, else ``BATCH_ROWS``), the ensembles spread over ``n_jobs`` worker
+    processes; outputs in the order of ``jobs``, whatever the batching and workers. ``done``,
+    if given, is called with each job's index and output as soon as its batch completes."""
+    rows = _batch_rows[-1] if batch_rows is None else batch_rows
+    out: list = [None] * len(jobs)
+    chunks = batches(jobs, rows, n_jobs)
+    tasks = (delayed(_batch_job)(c, [jobs[i] for i in c], departments, groups) for c in chunks)
+    outputs = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks) if chunks else ()
+    with tqdm(
+        total=len(jobs),
+        desc=desc,
+        unit="run",
+        file=sys.stderr,
+        disable=not progress,
+        mininterval=0.5,
+    ) as bar:
+        for indices, results in outputs:
+            for index, result in zip(indices, results, strict=True):
+                out[index] = result
+                if done is not None:
+                    done(index, result)
+            bar.update(len(indices))
+    return out
 
 
 def _size(spec: Spec) -> tuple:
@@ -182,6 +244,19 @@ _DEPARTMENTS = "__departments__"
 #: for a hierarchy, small enough to keep two workers well within a laptop's memory, large
 #: enough that the fixed cost of a step is spread over many runs.
 BATCH_ROWS = 200_000
+_batch_rows = [BATCH_ROWS]  # the study's setting (``batching``), in the parent process only
+
+
+@contextmanager
+def batching(rows: int):
+    """Within the block, ``run_jobs`` batches at most ``rows`` agent rows per ensemble unless
+    told otherwise: how ``python -m sim`` applies a study's ``experiment.batch_rows`` once to
+    every ``run_jobs`` call the study makes."""
+    _batch_rows.append(int(rows))
+    try:
+        yield
+    finally:
+        _batch_rows.pop()
 
 
 def batches(
@@ -230,12 +305,14 @@ def run_jobs(
     cache: "RunCache | None" = None,
     desc: str = "simulating",
     departments: bool = False,
-    batch_rows: int = BATCH_ROWS,
+    batch_rows: int | None = None,
 ) -> tuple[pd.DataFrame, ...]:
     """Any list of runs, each ``(spec, replication, seed)``: the one way every study runs
     many simulations. Runs of one size and horizon are stepped together in ensembles of up to
     ``batch_rows`` agent rows (``run_batch``), ensembles spread over ``n_jobs`` worker
     processes; the results are those of each run alone, whatever the batching and workers.
+
+    ``batch_rows`` defaults to the study's setting (``batching``), else ``BATCH_ROWS``.
 
     Returns the weekly table and the runs table in the order of ``jobs`` (and, with
     ``departments=True``, a third table: each run's outcomes per department, with the id
@@ -265,28 +342,20 @@ def run_jobs(
             file=sys.stderr,
             flush=True,
         )
-    groups = batches([jobs[i] for i in todo], batch_rows, n_jobs)
-    groups = [[todo[k] for k in group] for group in groups]
-    tasks = (delayed(_batch_job)(g, [jobs[i] for i in g], departments) for g in groups)
-    outputs = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks) if groups else ()
-    with tqdm(
-        total=len(todo),
-        desc=desc,
-        unit="run",
-        file=sys.stderr,
-        disable=not progress,
-        mininterval=0.5,
-    ) as bar:
-        for indices, done in outputs:
-            for index, (weekly, summary, department) in zip(indices, done, strict=True):
-                results[index] = (weekly, summary)
-                depts[index] = department
-                if cache is not None:
-                    extra = (
-                        {} if department is None else {_DEPARTMENTS: department.to_dict("records")}
-                    )
-                    cache.save(keys[index], weekly, {**summary, **extra})
-            bar.update(len(indices))
+
+    def keep(k: int, result: RunOutput) -> None:
+        index = todo[k]
+        results[index] = (result.weekly, result.summary)
+        depts[index] = result.departments
+        if cache is not None:
+            extra = {}
+            if result.departments is not None:
+                extra = {_DEPARTMENTS: result.departments.to_dict("records")}
+            cache.save(keys[index], result.weekly, {**result.summary, **extra})
+
+    simulate_jobs(
+        [jobs[i] for i in todo], n_jobs, progress, desc, departments, False, batch_rows, keep
+    )
     weekly = pd.concat([w for w, _ in results], ignore_index=True)
     runs = pd.DataFrame([s for _, s in results])
     for column in runs.columns.drop("scenario"):  # None (no value after the window, no cost)

@@ -102,6 +102,8 @@ class ExperimentConfig:
     replications: int = 30  # compare: replications per programme (common random numbers)
     scenarios: list[str] = field(default_factory=list)  # compare: programmes; [] = all
     jobs: int = 2  # compare: worker processes
+    # studies: the largest ensemble, in agent rows (runs × people), stepped together
+    batch_rows: int = 200_000
     bootstrap: int = 2000  # compare: bootstrap resamples for confidence intervals
     dir: str = "results/compare"  # compare: where its folder is written
     # compare: named variants, {name: {base: <programme>, set: {<scenario key>: value}}}

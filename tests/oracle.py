@@ -115,10 +115,12 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
     alignment_base = traits.alignment_base.tolist()
     relevance_base = traits.relevance_base.tolist()
     time_cost_base = traits.time_cost_base.tolist()
+    need = traits.need.tolist()
     lever = {f.name: getattr(levers, f.name).tolist() for f in fields(levers)}
     u_all = draws.tolist()
     posting = (0.0, b.posting_connect, b.posting_share, b.posting_solve, b.posting_innovate)
     closest_calls = []
+    everyone_posts = sum(p * (1.0 - q) for p, q in zip(old_posts, old_lq, strict=True))
 
     def own_utility(i: int, share: float, manager_active: float, commitment: float) -> float:
         """The log-odds of being active from one's own reasons (§7.7), no lever terms."""
@@ -168,7 +170,10 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
             direct += old_posts[j] * (1.0 - old_lq[j])
             relayed += old_read[j]
             noise += old_posts[j] * old_lq[j]
-        reading = (direct + b.spillover * relayed) * (1.0 + b.curation_reading_gain * curation)
+        elsewhere = everyone_posts - old_posts[i] * (1.0 - old_lq[i])  # the others' good posts
+        reading = (direct + b.spillover * relayed + b.community_reach * elsewhere) * (
+            1.0 + b.curation_reading_gain * curation
+        )
         noise *= 1.0 - b.curation_noise_cut * curation
         cross = lever["cross_reach"][i] * sum(
             1 for j in cross_contacts[i] if was_active[j] and old_stage[j] >= SHARE
@@ -208,13 +213,13 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
             closest = min(closest, abs(u_trial - p_trial))
             if b.complex_prob > 0 and signals >= b.threshold_count and 0 < signals < degree:
                 closest = min(closest, abs(signal_share - threshold[i]))  # else exact
-            if b.complex_prob > 0 and b.joined_signal > 0:
+            if b.complex_prob > 0 and 0 < b.joined_signal < 1:  # a sum of fractions
                 closest = min(closest, abs(signals - b.threshold_count))
             if new:
                 # what the levers added to trying, as far as one's own reasons (the activity
                 # rule without levers, as if one were a user) would not have one use it
                 unwilling = (
-                    1.0 - _logistic(own_utility(i, share, manager_active, commitment))
+                    1.0 - need[i] * _logistic(own_utility(i, share, manager_active, commitment))
                     if b.value_dynamics
                     else 1.0
                 )
@@ -236,11 +241,15 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
             pressed = b.pressure_weight * pressure * (1.0 - last["reactance"][i])
             extrinsic_term = b.extrinsic_weight * last["extrinsic"][i]
             aware = b.awareness_weight * awareness
-            p_active = _logistic(own + pressed + extrinsic_term + aware)
+            # one's own reasons act only in the weeks one's work calls for it (need); what the
+            # levers add acts in any week
+            willing = _logistic(own)
+            alone = need[i] * willing
+            p_active = _logistic(own + pressed + extrinsic_term + aware) - (1.0 - need[i]) * willing
             active = u_activity < p_active
             closest = min(closest, abs(u_activity - p_active))
             if active:
-                added = 1.0 - _logistic(own) / p_active
+                added = 1.0 - alone / p_active
                 hollow = _lever_split(
                     added,
                     [

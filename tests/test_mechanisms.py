@@ -15,7 +15,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.dynamics import ACTIVITY, N_DRAWS, POSTS, advance, expose, trial_probability
+from models.dynamics import (
+    ACTIVITY,
+    N_DRAWS,
+    POSTS,
+    activity_probability,
+    advance,
+    expose,
+    trial_probability,
+)
 from models.interventions import Intervention, crowding_rate
 from models.metrics import WEEKS_IN_LAST_YEAR, summarise
 from models.model import AdoptionModel
@@ -645,3 +653,51 @@ def test_joined_contacts_count_toward_the_threshold_at_their_weight(joined_signa
     assert shown.active[0] == 0 and shown.signals[0] == pytest.approx(2 * joined_signal)
     trial = trial_probability(s, m.traits, shown, m.behaviour, m.levers).probability
     assert trial[0] == pytest.approx(1.0 if joined_signal == 1.0 else 0.0)
+
+
+@pytest.mark.parametrize("reach", [0.02, 0.0])
+def test_the_organisations_posts_reach_readers_through_communities(reach):
+    """Issue 14, item 7 (what there is to read): a share ``community_reach`` of the good posts
+    made by everyone else in the organisation reaches each reader, whether or not the posters
+    are contacts; at 0, only contacts' posts are read.
+
+    Mutation tried: the community term left out of ``expose``."""
+    m = model(org={"generator": "hierarchy", "size": 200}, community_reach=reach)
+    s = m.state
+    s.user[:] = s.ever[:] = s.active[:] = True
+    s.stage[:] = CONNECT
+    s.posts[:] = 0
+    s.posts[:5] = 3  # five posters
+    shown = expose(s, m.network, m.behaviour, m.levers)
+    everyone_else = 15 - s.posts  # the others' good posts, for each reader
+    np.testing.assert_allclose(shown.reading - shown.direct, reach * everyone_else, rtol=1e-5)
+    far = (shown.direct == 0) & (np.arange(200) >= 5)  # readers with no posting contact
+    assert far.sum() > 50
+    assert (shown.reading[far] > 0).all() == (reach > 0)
+
+
+def test_own_reasons_act_only_in_the_weeks_work_calls_for_the_network():
+    """Issue 14, item 7 (heterogeneous need): with no lever, a user's weekly chance is need ×
+    logistic(own reasons); a lever's addition acts in any week, so a mandate adds to the chance
+    of someone whose work rarely calls for the network.
+
+    Mutation tried: need left out of ``activity_probability``."""
+    m = model(org={"generator": "hierarchy", "size": 200}, need_mean=0.3, need_concentration=4.0)
+    s = m.state
+    s.user[:] = s.ever[:] = True
+    need = m.traits.need
+    assert 0.2 < need.mean() < 0.4 and need.std() > 0.05
+    shown = expose(s, m.network, m.behaviour, m.levers)
+    free = activity_probability(s, m.traits, shown, m.behaviour, m.levers)
+    every_week = replace(m.traits, need=np.ones_like(need))
+    willing = activity_probability(s, every_week, shown, m.behaviour, m.levers).probability
+    np.testing.assert_allclose(free.probability, need * willing, rtol=1e-5)
+    everyone = model(org={"generator": "hierarchy", "size": 200}, need_mean=1.0)
+    np.testing.assert_array_equal(everyone.traits.need, 1.0)
+    levers = m.levers.copy()
+    levers.pressure[:] = 1.0
+    pressed = activity_probability(s, m.traits, shown, m.behaviour, levers).probability
+    pressed_all = activity_probability(s, every_week, shown, m.behaviour, levers).probability
+    assert (pressed > free.probability).all()
+    # what the mandate adds does not depend on need: it acts in any week
+    np.testing.assert_allclose(pressed - free.probability, pressed_all - willing, atol=1e-6)

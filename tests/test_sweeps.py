@@ -36,7 +36,9 @@ TINY = ["org.size=80", "weeks=12", "output.plot=false"]
 JOB_TINY = ["org.size=80", "weeks=12", "output.plot=False"]  # as Hydra hands them to a job
 # The sweep every launcher runs: 2 × 2 = 4 jobs, over a value and a config group.
 GRID = [*TINY, "champions.share=0,0.1", "org=hierarchy,small_world"]
-LAUNCHERS = {"basic": [], "joblib": ["hydra/launcher=local_joblib"]}
+# ensemble (the default: the runs simulated together), basic (one by one), joblib, submitit
+LAUNCHERS = {"ensemble": [], "basic": ["hydra/launcher=basic"]}
+LAUNCHERS["joblib"] = ["hydra/launcher=local_joblib"]
 LAUNCHERS["submitit"] = ["hydra/launcher=local_submitit"]
 RUN_FILES = {"weekly.parquet", "groups.parquet", "summary.json", "config.yaml", "provenance.json"}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -352,7 +354,7 @@ def test_results_are_identical_whatever_the_launcher_and_worker_count(runs):
         assert not_done == [] and len(table) == 4
         tables[name] = table
     metrics = [c for c in tables["basic"].columns if c not in ("job",)]
-    for name in ("joblib", "submitit"):
+    for name in ("ensemble", "joblib", "submitit"):
         pd.testing.assert_frame_equal(tables[name][metrics], tables["basic"][metrics])
         for job in range(4):
             for file in ("weekly.parquet", "groups.parquet", "summary.json"):

@@ -11,6 +11,7 @@ from scipy.signal import lfilter
 
 import sim
 from experiments import validate as v
+from models.interventions import Intervention
 from models.model import AdoptionModel
 from models.params import Behaviour
 
@@ -46,24 +47,157 @@ def test_bass_diffusion(results):
 
 
 def test_seed_adopters_stay_alone_when_nobody_is_vulnerable():
-    b = Behaviour(
-        **v.PURE_DIFFUSION,
-        innovation_p=0.0,
-        imitation_q=0.0,
-        complex_prob=1.0,
-        threshold_mean=0.5,
-        threshold_sd=0.0,
-        threshold_count=1,
-    )
     m = AdoptionModel(
         org={"generator": "random", "size": 300, "mean_degree": 10},
-        behaviour=b,
+        behaviour=v.threshold_rule(0.5, 1),
         champion_share=0.0,
         rng=3,
     )
-    v.seed_adopters(m, [7])
-    assert v.run_until_still(m, 100) == 1
+    v.seed_adopters(m.state, [7])
+    assert v.run_until_still(m.engine, 100).tolist() == [1]
     assert m.state.active[7] and m.state.user[7]
+
+
+# --- The ensemble path gives the numbers of one AdoptionModel per run ---------------------------
+# Each reference below is the per-model code the patterns used before they ran as ensembles:
+# one AdoptionModel per run, built with ``rng=seed``.
+
+
+def test_bass_runs_are_those_of_one_model_per_run():
+    seeds, expected = [11, 12, 13], []
+    for s in seeds:
+        model = AdoptionModel(
+            org={"generator": "complete", "size": 300},
+            behaviour=Behaviour(
+                **v.PURE_DIFFUSION, innovation_p=0.3, imitation_q=2.0, complex_prob=0.0
+            ),
+            champion_share=0.0,
+            rng=s,
+        )
+        model.run(40)
+        expected.append(model.weekly()["adopted_share"].to_numpy())
+    got = v._bass_runs(seeds, p=0.3, q=2.0, size=300, weeks=40)
+    np.testing.assert_array_equal(np.array(got), np.array(expected))
+
+
+def test_watts_trials_stop_as_they_would_alone():
+    """Trials that die out at once and cascades that take weeks, stepped together until none
+    changes, end as each does alone (stopped after its own first still week)."""
+    seeds, size, z = [1, 2, 4, 6], 400, 6.0
+    expected = []
+    for s in seeds:
+        model = AdoptionModel(
+            org={"generator": "random", "size": size, "mean_degree": z},
+            behaviour=v.threshold_rule(0.18, 1),
+            champion_share=0.0,
+            rng=s,
+        )
+        v.seed_adopters(model.state, [int(model.rng.integers(size))])
+        count = int(model.state.ever.sum())
+        while True:
+            model.step()
+            if int(model.state.ever.sum()) == count:
+                break
+            count = int(model.state.ever.sum())
+        expected.append(count / size)
+    assert min(expected) < 0.1 < max(expected), expected  # both kinds of trial are here
+    assert v._watts_trials(seeds, phi=0.18, size=size, z=z) == expected
+
+
+@pytest.mark.parametrize(("rewire", "count"), [(0.0, 2), (1.0, 1)])
+def test_centola_runs_are_those_of_one_model_per_run(rewire, count):
+    seeds, org = [5, 6, 7], {"generator": "small_world", "size": 200, "k": 6, "rewire": rewire}
+    expected = []
+    for s in seeds:
+        model = AdoptionModel(
+            org=org, behaviour=v.threshold_rule(0.0, count), champion_share=0.0, rng=s
+        )
+        v.seed_adopters(model.state, v.person_and_contacts(model.org, model.rng))
+        model.run(15)
+        expected.append(model.weekly()["adopted_share"].tolist())
+    got = v._centola_runs(seeds, size=200, k=6, rewire=rewire, count=count, weeks=15)
+    assert got == expected
+
+
+def test_baseline_runs_are_those_of_one_model_per_run():
+    seeds, weeks, period = [21, 22], 40, 12
+    got = v._baseline_runs(seeds, weeks, period, posting_connect=0.03)
+    for s, run in zip(seeds, got, strict=True):
+        model = AdoptionModel(behaviour=Behaviour(posting_connect=0.03), rng=s)
+        model.run(weeks - period)
+        before = model.state.total_posts.copy()
+        model.run(period)
+        present = model.state.ever & (model.state.idle < period)
+        np.testing.assert_array_equal(run["posts"], (model.state.total_posts - before)[present])
+        pd.testing.assert_frame_equal(run["weekly"], model.weekly(), check_exact=True)
+
+
+def test_crowding_runs_are_those_of_one_model_per_run():
+    """The laboratory and field arms of every contingency, against an unrewarded arm per
+    contingency (as the per-model code ran it), each arm one model."""
+    seeds, weeks, start, after = [31, 32], 4, 8, 3
+    got = v._crowding_runs(seeds, weeks=weeks, field_start=start, field_after=after)
+    for s, result in zip(seeds, got, strict=True):
+        for c in v.CROWDING_PUBLISHED:
+            lab, field = [], []
+            for arm_start, arm in ((0, lab), (start, field)):
+                points = Intervention(
+                    name="points",
+                    kind="incentive",
+                    start=arm_start,
+                    end=arm_start + weeks - 1,
+                    contingency=c,
+                )
+                for interventions in ((), (points,)):
+                    options = {"interventions": list(interventions), "rng": s}
+                    if arm is lab:
+                        options.update(behaviour=Behaviour(**v.LABORATORY), champion_share=0.0)
+                    arm.append(AdoptionModel(**options))
+            for model in lab:
+                v.seed_adopters(model.state, np.arange(model.org.n))
+                model.run(weeks + 1)
+            for model in field:
+                model.run(start)
+            users = field[0].state.user.copy()
+            for model in field:
+                model.run(weeks + after)
+            (control, rewarded), (field_control, field_rewarded) = lab, field
+            assert result[c] == {
+                "lab_d": v.effect_size(v.free_choice(rewarded), v.free_choice(control)),
+                "lab_d_intrinsic": v.effect_size(rewarded.state.intrinsic, control.state.intrinsic),
+                "field_d": v.effect_size(
+                    v.free_choice(field_rewarded)[users], v.free_choice(field_control)[users]
+                ),
+            }, (s, c)
+
+
+def test_runs_are_chunked_into_ensembles_within_the_row_bound():
+    """``in_ensembles`` hands each task a chunk of one group's seeds: at most ``batch_rows``
+    rows, split so that every worker gets work, the results put back in seed order."""
+    groups = [({"tag": "a"}, list(range(7))), ({"tag": "b"}, [10, 11])]
+    out = v.in_ensembles(_chunk_sizes, groups, 100, 300, 1, False, "")
+    assert out == [[("a", s, 3 if s < 6 else 1) for s in range(7)], [("b", 10, 2), ("b", 11, 2)]]
+    out = v.in_ensembles(_chunk_sizes, groups, 100, 10_000, 2, False, "")
+    assert [[size for _, _, size in g] for g in out] == [[4] * 4 + [3] * 3, [1, 1]]
+
+
+def _chunk_sizes(seeds, tag):
+    return [(tag, s, len(seeds)) for s in seeds]
+
+
+def test_numbers_do_not_depend_on_workers_or_ensemble_size():
+    tiny = {
+        "bass": {**PRESET["bass"], "size": 200, "weeks": 52},
+        "watts": {**PRESET["watts"], "size": 300, "degrees": [2.0, 10.0], "trials": 3},
+        "centola": {**PRESET["centola"], "size": 200, "weeks": 10},
+        "baseline": {**PRESET["baseline"], "weeks": 30, "period": 10, "posting_connect": [0.01]},
+        "crowding": {"weeks": 3, "field_start": 4, "field_after": 2},
+    }
+    one = v.run_all(tiny, seed=2, replications=3, n_jobs=1)
+    many = v.run_all(tiny, seed=2, replications=3, n_jobs=2, batch_rows=1000)
+    assert one[0] == many[0]
+    for name, table in one[1].items():
+        pd.testing.assert_frame_equal(table, many[1][name], check_exact=True)
 
 
 def test_watts_cascade_window(results):
@@ -212,7 +346,8 @@ def test_the_preset_lists_every_parameter_of_every_pattern():
     functions.update(baseline=v.baseline, crowding=v.crowding)
     assert list(PRESET) == list(v.PATTERNS)
     for name, fn in functions.items():
-        wanted = set(inspect.signature(fn).parameters) - {"seed", "seeds", "n_jobs", "progress"}
+        wanted = set(inspect.signature(fn).parameters)
+        wanted -= {"seed", "seeds", "n_jobs", "progress", "batch_rows"}
         assert set(PRESET[name]) == wanted, name
         assert set(PRESET[name]) == {k for p, k in v._RULES if p == name}, name
 
