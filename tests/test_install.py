@@ -45,16 +45,17 @@ def test_a_plain_pip_install_works_from_any_folder_and_leaves_the_checkout_clean
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     code = (
-        "import sim; from sim.paths import conf_dir; "
-        "print(sim.__file__); print(conf_dir()); "
+        "import sim, hydra_plugins.beyond_adoption as p; from sim.paths import conf_dir; "
+        "print(sim.__file__); print(conf_dir()); print(p.__file__); "
         "print(sim.simulate(['weeks=4', 'org.size=50']).summary['weeks'])"
     )
     one = subprocess.run(
         [python, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True
     )
     assert one.returncode == 0, one.stderr
-    module, conf, weeks = one.stdout.split()
+    module, conf, plugins, weeks = one.stdout.split()
     assert Path(module).is_relative_to(venv), "imported the checkout, not the installed copy"
+    assert Path(plugins).is_relative_to(venv)  # the ensemble launcher, where Hydra looks
     assert Path(conf) == Path(purelib, "sim", "conf") and weeks == "4"
     assert {p.name for p in Path(conf).iterdir()} >= {"config.yaml", "org", "scenario"}
 
