@@ -492,8 +492,9 @@ def evaluate(
     with tqdm(
         total=len(points), desc="points", unit="point", file=sys.stderr, disable=not progress
     ) as bar:
+        numbered = list(enumerate(points))
         for start in range(0, len(points), per_point):
-            chunk = list(enumerate(points))[start : start + per_point]
+            chunk = numbered[start : start + per_point]
             jobs, tags = [], []
             for i, point in chunk:
                 for p in programmes:
@@ -546,9 +547,10 @@ def means(per_replication: pd.DataFrame) -> pd.DataFrame:
 
 # --- docs/MODEL.md §10: where each claim holds and fails ---------------------------------------
 
-#: Seeds of the verdict at the defaults, and values per parameter one at a time.
+#: Seeds of the verdict at the defaults, and values per parameter one at a time (2: the two
+#: ends of its plausible range, where a claim is most likely to turn).
 SEEDS = 10
-LEVELS = 3
+LEVELS = 2
 
 
 @dataclass
