@@ -58,6 +58,7 @@ from experiments.patterns import Target
 from models.errors import InputError
 from models.params import Behaviour
 from models.registry import PARAMETERS
+from sim.paths import conf_dir
 from sim.posterior import CALIBRATION_DIR, Posterior
 from sim.provenance import provenance
 from sim.replicate import Spec, experiment_problems, run_jobs
@@ -68,7 +69,7 @@ if TYPE_CHECKING:  # pyabc takes seconds to import: only when a fit runs (not to
     import pyabc
 
 ROOT = Path(__file__).resolve().parent.parent
-PRESET = ROOT / "conf" / "experiment" / "calibrate.yaml"
+PRESET = conf_dir() / "experiment" / "calibrate.yaml"
 #: The field patterns need the first three years (the fall of weekly use) and a last year.
 MIN_WEEKS = 156
 

@@ -16,10 +16,11 @@ from pathlib import Path
 from experiments.docs_blocks import block, replace_block
 from models import registry
 from models.interventions import Intervention
+from sim.paths import conf_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_MD = ROOT / "docs" / "MODEL.md"
-BLOCKS_DIR = ROOT / "conf" / "intervention"
+BLOCKS_DIR = conf_dir() / "intervention"
 #: Fields every building block lists (the others only where its kind sets them).
 COMMON = ("start", "end", "target", "share", "rule", "intensity", "cadence", "cost_fixed",
           "cost_per_week", "cost_per_person")

@@ -1,137 +1,87 @@
-"""Sensitivity analysis of the essays' claims: Morris screening and Sobol indices (SALib),
-plus an export for scenario discovery (PRIM, decision trees).
+"""Sensitivity analysis of the essays' claims: Morris screening, Sobol indices (SALib) and
+scenario discovery (PRIM boxes and split rules), defined in config.
 
     python -m sim experiment=sensitivity
-    python -m sim experiment=sensitivity experiment.replications=3 org.size=500 weeks=260
+    python -m sim experiment=sensitivity 'experiment.params.methods=[morris]' \\
+        'experiment.params.factors=[uncertain,scenario.interventions.mandate.intensity]' \\
+        'experiment.params.ranges={scenario.interventions.mandate.intensity:[0.1,1]}'
 
-What varies. The behavioural parameters in ``PARAMETERS`` (fields of
-``models.params.Behaviour``), each uniformly over a range around its default and inside
-``models.params.BOUNDS`` (the comment beside each range says why). Every other parameter
-keeps the value of the composed config.
+Everything the study varies, measures and judges is ``experiment.params.*``
+(``conf/experiment/sensitivity.yaml`` lists every key with its default):
 
-What is measured. Each outcome in ``OUTCOMES`` is the difference of the long-run value
-(``long_run_value``: net hours summed over the horizon) of two programmes, averaged over
-``experiment.replications`` seeds: by default ``sense_making − mandate`` and
-``incentives − baseline``. Common random numbers: every sample runs every programme it needs
-with the same seeds (spawned from ``seed`` as in ``sim.replicate``), so a difference reflects
-the programmes and the parameters, not the draw, and the same sample always gives the same
-outcome. Each claim in ``CLAIMS`` says when an outcome supports an essay's claim.
+- ``factors``: what varies, uniformly over a range. ``uncertain`` stands for every parameter
+  the parameter registry marks uncertain (``models.registry``), over its
+  plausible range; a registry parameter by name (``noise_hours``) or config key
+  (``population.noise_hours``); an intervention field or cost
+  (``scenario.interventions.<name>.<field>``: it varies in every programme that has that
+  intervention); an organisation or other config value (``org.informal_degree``,
+  ``champions.share``). Whole-number keys are rounded.
+- ``ranges``: ``{key: [low, high]}``, replacing the registry's range; required for keys the
+  registry does not cover.
+- ``claims``: named predicates over outcomes; the essays' six are built in
+  (``experiments.claims.CLAIMS``, listed by name), and a claim of one's own is
+  ``"name: <outcome> <op> <number> [and|or ...]"``.
+- ``outcomes``: outcomes of one's own, ``{name: "programme - reference"}`` (difference of net
+  value, the default metric), ``"metric: programme - reference"`` or ``"metric: programme"``;
+  the built-in claims bring theirs (``experiments.claims.OUTCOMES``).
+- ``programmes``: programmes of one's own for those outcomes, ``{name: [overrides]}``; a name
+  in ``conf/scenario/`` or ``experiments.claims.PROGRAMMES`` needs none.
+- method settings: ``methods`` (any of morris, sobol, discovery, in that order), Morris
+  trajectories and levels, Sobol N and the number of factors Morris passes to Sobol
+  (``sobol_top``), discovery points, bootstrap resamples and confidence level.
 
-How. Each programme is composed once (``<the command's overrides> scenario=<name>``); a sample
-then replaces the varied fields of the programme's ``Behaviour`` and runs the models directly
-(``sim.replicate.Spec``), so one sample costs (programmes × replications) model runs and no
-Hydra compose. Samples are joblib jobs (``experiment.jobs`` workers) with a tqdm bar; the
-tables do not depend on the number of workers.
+Settings are checked together before anything runs (a setting of a method that does not run
+is not checked), and every problem is listed with its key, value and what is allowed.
 
-Method settings are ``experiment.params.*`` on the command line (the preset
-``conf/experiment/sensitivity.yaml`` lists them; e.g. ``experiment.params.sobol_n=512``), or a
-``Settings`` from Python (``main(cfg, overrides, Settings(methods=("morris",)))``). Their
-defaults are the module-level constants:
+How. A point (values of the factors) runs every programme the outcomes need with the same
+seeds (common random numbers, ``experiment.replications`` of them spawned from ``seed``):
+``experiments.claims.evaluate``, through ``sim.replicate.run_jobs``. The command's overrides
+apply to every programme; a programme's own settings win over a factor (the champions
+variants keep their share and rule). Each outcome is the mean over the replications; a claim
+holds at a point when its predicate over those means is true.
 
-- ``METHODS`` — ``("morris", "sobol", "discovery")``: all three, in that order;
-- ``MORRIS_TRAJECTORIES`` = 10 and ``MORRIS_LEVELS`` = 4: r·(k+1) = 160 samples for k = 15;
-- ``SOBOL_TOP`` = 6: Sobol varies the 6 parameters Morris ranks highest (μ* relative to the
-  outcome's largest, each parameter's best outcome), the others stay at their values — the
-  usual two-stage design; 0 varies all 15;
-- ``SOBOL_N`` = 256 (a power of two): N·(k+2) = 2,048 samples for k = 6 (Saltelli, first and
-  total order only);
-- ``DISCOVERY_N`` = 128: a Latin hypercube of independent points for scenario discovery
-  (method ``discovery``);
-- ``RESAMPLES`` = 1000 bootstrap resamples for the 95% confidence intervals.
-
-The preset runs 2 replications per sample on 300 people for 156 weeks (``weeks=260`` for the
-five years): 2,336 samples × 4 programmes × 2 replications = 18,688 model runs, about
-15 minutes on 2 cores.
-
-Writes ``<experiment.dir>/<timestamp>/`` atomically:
-
-- ``samples.parquet``/``.csv``: method, sample, every varied parameter, each programme's mean
-  long-run value and each outcome;
-- ``indices.csv``: method, outcome, parameter, Morris ``mu``, ``mu_star``, ``mu_star_conf``,
-  ``sigma``; Sobol ``S1``, ``S1_conf``, ``ST``, ``ST_conf`` (empty where not computed);
-- ``experiments.csv``: scenario discovery — one row per ``discovery`` sample (per sample of
-  the other methods if it was not run), the varied
-  parameters, the outcomes and one boolean column per claim (``True``: the claim holds);
-  read by ``ema_workbench.analysis.prim.Prim(x, y)`` with ``x`` the parameter columns and ``y``
-  ``~claim`` (the failures), or by any decision tree;
-- ``discovery.csv``: for each claim, the best one- and two-split boxes where it fails
-  (``failure_boxes``: a NumPy search, no scikit-learn);
-- ``sensitivity_morris.png``/``.svg``, ``sensitivity_sobol.png``/``.svg``: bar charts;
-- ``problem.json`` (the SALib problem, ranges, defaults, settings), ``config.yaml``,
-  ``scenarios.yaml``, ``seeds.csv``, ``provenance.json``.
+Writes ``<experiment.dir>/<timestamp>/`` atomically: ``report.md`` and a self-contained
+``report.html`` (how much of the space each claim holds in, which factors decide it, where it
+fails), ``samples.parquet``/``.csv`` (method, sample, factors, outcomes, each programme's mean
+net value), ``indices.csv`` (Morris and Sobol, when they ran), ``experiments.csv`` (one row
+per discovery point: factors, outcomes, one boolean column per claim — the table the EMA
+workbench's PRIM or a decision tree reads), ``boxes.csv`` (PRIM: where each claim fails) and
+``rules.csv`` (the best one- and two-condition rules), charts (PNG and SVG),
+``problem.json`` (which columns are factors, outcomes and claims; ranges, units, sources,
+settings), ``config.yaml``, ``scenarios.yaml``, ``seeds.csv``, ``provenance.json``.
 """
 
 import json
+import re
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from omegaconf import DictConfig, OmegaConf
-from tqdm import tqdm
 
-from experiments.compare import available_scenarios, compose
+from experiments import claims as claims_module
+from experiments.claims import Claim, Outcome, programme
 from models.errors import InputError
-from models.params import BOUNDS, Behaviour
+from models.params import Behaviour
+from models.registry import BLOCKS, PARAMETERS, Setting, uncertain
+from sim.batch import Composer, format_override
+from sim.labels import describe
 from sim.provenance import provenance
 from sim.replicate import Spec, experiment_problems, replication_seeds, write_study_inputs
-from sim.run import check, check_output_dir, new_run_folder, write_atomically
-
-#: Varied parameters: (low, high), uniform. Defaults (models.params) in the comments.
-PARAMETERS: dict[str, tuple[float, float]] = {
-    "value_weight": (1.5, 4.5),  # 3.0: ±50%, weight of perceived net value (TAM usefulness)
-    "sense_weight": (0.0, 2.0),  # 1.0: from no effect of sense-making on use to double
-    "social_weight": (0.0, 1.5),  # 0.5: from no social influence to three times the default
-    "habit_weight": (0.5, 2.5),  # 1.5: ±1 log-odds of week-to-week persistence
-    "pressure_weight": (1.0, 5.0),  # 3.0: a mandate from weak to strong
-    "extrinsic_weight": (0.5, 3.5),  # 2.0: rewards from weak to strong
-    "reactance_gain": (0.05, 0.4),  # 0.2: a quarter to double
-    "reactance_erosion": (0.0, 0.05),  # 0.02: from no erosion to 2.5 times
-    "crowding_d_engagement": (0.1, 0.7),  # 0.40: around Deci et al.'s d, beyond its CI
-    "relevance_mean": (0.1, 0.5),  # 0.25: jobs the network fits little to half the time
-    "initial_expectation": (0.3, 1.0),  # 0.6 h: expectations below to well above the cost
-    "innovation_p": (0.05, 0.5),  # 0.25/year: near Sultan et al.'s 0.03 to double
-    "imitation_q": (0.2, 1.2),  # 0.6/year: near Sultan et al.'s 0.38 to double
-    "leading_learning": (0.01, 0.1),  # 0.05/week: a fifth to double
-    "use_learning": (0.005, 0.05),  # 0.025/week: a fifth to double
-}
-
-#: Outcomes: name -> (programme, reference); the outcome is the difference of their mean
-#: long-run values (hours) over the replications, under common random numbers.
-OUTCOMES: dict[str, tuple[str, str]] = {
-    "sense_making_minus_mandate": ("sense_making", "mandate"),
-    "incentives_minus_baseline": ("incentives", "baseline"),
-}
-
-#: Claims: column in experiments.csv -> (outcome, sign, wording). sign +1: the claim holds
-#: when the outcome is > 0; -1: when it is <= 0.
-CLAIMS: dict[str, tuple[str, int, str]] = {
-    "sense_making_beats_mandate": (
-        "sense_making_minus_mandate",
-        +1,
-        "managers leading sense-making creates more long-run value than a two-year mandate",
-    ),
-    "incentives_add_no_value": (
-        "incentives_minus_baseline",
-        -1,
-        "a year of points adds no long-run value over doing nothing",
-    ),
-}
+from sim.run import check_output_dir, new_run_folder, write_atomically
 
 METHODS = ("morris", "sobol", "discovery")
-MORRIS_TRAJECTORIES = 10
-MORRIS_LEVELS = 4
-SOBOL_N = 256
-SOBOL_TOP = 6
-DISCOVERY_N = 128
-RESAMPLES = 1000
-CONF_LEVEL = 0.95
-#: Smallest share of the samples a scenario-discovery box must hold.
+#: Smallest share of the points a scenario-discovery box or rule must hold.
 MIN_SUPPORT = 0.05
-BOX_COLUMNS = [
+#: PRIM: share peeled off at each step, and the failure density a box should reach.
+PEEL = 0.05
+PRIM_THRESHOLD = 0.8
+#: PRIM: a restriction is dropped while the box keeps its failure density within this.
+PRUNE_TOLERANCE = 0.05
+RULE_COLUMNS = [
     "claim",
     "box",
     "region",
@@ -141,123 +91,392 @@ BOX_COLUMNS = [
     "coverage",
     "failure_share_overall",
 ]
+BOX_COLUMNS = [
+    "claim",
+    "factor",
+    "low",
+    "high",
+    "samples",
+    "support",
+    "failure_density",
+    "coverage",
+    "failure_share_overall",
+    "density_without",
+]
+#: Method settings: name -> (type, check, what is allowed). Checked only when their method
+#: runs (``None``: always).
+SETTINGS = {
+    "morris_trajectories": ("morris", lambda v: v >= 2, "an integer, at least 2"),
+    "morris_levels": ("morris", lambda v: v >= 2, "an integer, at least 2"),
+    "sobol_n": ("sobol", lambda v: v >= 2 and not v & (v - 1), "a power of two, at least 2"),
+    "discovery_n": ("discovery", lambda v: v >= 2, "an integer, at least 2"),
+    "resamples": (None, lambda v: v >= 10, "an integer, at least 10"),
+}
 
 
 @dataclass(frozen=True)
-class Settings:
-    """The method settings (defaults: the module-level constants above)."""
+class Factor:
+    """What a study varies: a config key, uniformly between ``low`` and ``high``."""
 
+    key: str
+    low: float
+    high: float
+    default: float | int | None = None  # its value where the study does not vary it
+    integer: bool = False
+    unit: str = ""
+    source: str = ""
+
+    def value(self, x: float) -> float | int:
+        return int(round(x)) if self.integer else float(x)
+
+
+@dataclass(frozen=True)
+class Study:
+    """A sensitivity study as ``experiment.params`` defines it (``Study.from_config``)."""
+
+    factors: tuple[Factor, ...]
+    outcomes: tuple[Outcome, ...]
+    claims: tuple[Claim, ...]
+    programmes: dict = field(default_factory=dict)  # custom: name -> overrides
     methods: tuple[str, ...] = METHODS
-    parameters: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(PARAMETERS))
-    outcomes: dict[str, tuple[str, str]] = field(default_factory=lambda: dict(OUTCOMES))
-    claims: dict[str, tuple[str, int, str]] = field(default_factory=lambda: dict(CLAIMS))
-    morris_trajectories: int = MORRIS_TRAJECTORIES
-    morris_levels: int = MORRIS_LEVELS
-    sobol_n: int = SOBOL_N
-    sobol_top: int = SOBOL_TOP
-    discovery_n: int = DISCOVERY_N
-    resamples: int = RESAMPLES
-    conf_level: float = CONF_LEVEL
+    morris_trajectories: int = 10
+    morris_levels: int = 4
+    sobol_n: int = 256
+    sobol_top: int = 6
+    discovery_n: int = 128
+    resamples: int = 1000
+    conf_level: float = 0.95
 
-    @classmethod
-    def from_params(cls, params) -> "Settings":
-        """The settings ``experiment.params`` gives (conf/experiment/sensitivity.yaml lists
-        every key; Hydra refuses others). Types are checked here, ranges by ``problems``."""
-        values = dict(params or {})
-        if "methods" in values:
-            values["methods"] = tuple(values["methods"])
-        for name, value in values.items():
-            if name == "methods":  # checked by ``problems``
-                continue
-            # conf_level is a share (an integer is a number too); the rest are counts
-            allowed = (int, float) if name == "conf_level" else int
-            if isinstance(value, bool) or not isinstance(value, allowed):
-                what = "a number" if name == "conf_level" else "an integer"
-                raise InputError(
-                    f"experiment.params.{name}={value!r} is not allowed: it must be {what}"
-                )
-        return cls(**values)
+    @property
+    def names(self) -> list[str]:
+        return [f.key for f in self.factors]
 
     def problem(self) -> dict:
-        """The SALib problem: names and bounds of the varied parameters."""
-        names = list(self.parameters)
+        """The SALib problem: names and bounds of the factors."""
         return {
-            "num_vars": len(names),
-            "names": names,
-            "bounds": [list(self.parameters[n]) for n in names],
+            "num_vars": len(self.factors),
+            "names": self.names,
+            "bounds": [[f.low, f.high] for f in self.factors],
         }
 
-    def scenarios(self) -> list[str]:
-        """The programmes the outcomes need, in first-use order."""
-        return list(dict.fromkeys(s for pair in self.outcomes.values() for s in pair))
+    def programme_names(self) -> list[str]:
+        return list(dict.fromkeys(p for o in self.outcomes for p in o.programmes))
 
-    def problems(self) -> list[str]:
-        """Messages for every bad setting (empty when all are valid)."""
-        out = []
-        known = {f for f in Behaviour.__dataclass_fields__}
-        for name, (lo, hi) in self.parameters.items():
-            if name not in known or name == "value_dynamics":
-                out.append(f"parameter {name!r} is not a behavioural parameter (models.params)")
-                continue
-            blo, bhi = BOUNDS.get(name, (0.0, float("inf")))
-            if not blo <= lo < hi <= bhi:
-                out.append(
-                    f"parameter {name}: range ({lo:g}, {hi:g}) must be increasing and inside "
-                    f"its allowed range ({blo:g}, {bhi:g})"
-                )
-        unknown = [m for m in self.methods if m not in ("morris", "sobol", "discovery")]
-        if unknown or not self.methods:
-            out.append(f"methods {list(self.methods)}: choose from morris, sobol, discovery")
-        available = set(available_scenarios())
-        for s in self.scenarios():
-            if s not in available:
-                out.append(f"outcome programme {s!r} is not in conf/scenario/")
-        for claim, (outcome, sign, _) in self.claims.items():
-            if outcome not in self.outcomes or sign not in (1, -1):
-                out.append(f"claim {claim!r}: unknown outcome {outcome!r} or sign {sign}")
-        if self.morris_trajectories < 2 or self.morris_levels < 2:
-            out.append("Morris needs at least 2 trajectories and 2 levels")
-        if self.sobol_n < 2 or self.sobol_n & (self.sobol_n - 1):
-            out.append(f"sobol_n={self.sobol_n}: it must be a power of two, at least 2")
-        if not 0 <= self.sobol_top <= len(self.parameters) or self.sobol_top == 1:
-            out.append(
-                f"sobol_top={self.sobol_top}: give 0 (every parameter) or 2..{len(self.parameters)}"
+    @classmethod
+    def from_config(cls, params, overrides=(), composer: Composer | None = None) -> "Study":
+        """The study ``experiment.params`` describes, checked as a whole: ``InputError``
+        lists every problem."""
+        values = OmegaConf.to_container(params) if params is not None else {}
+        return _build(values, overrides, composer or Composer())
+
+
+def _build(params: dict, overrides, composer: Composer) -> Study:
+    errors: list[str] = []
+    known = {"factors", "ranges", "claims", "outcomes", "programmes", "methods", "sobol_top"}
+    known |= {"conf_level", *SETTINGS}
+    for key in sorted(set(params) - known):
+        errors.append(
+            f"experiment.params.{key} is not a setting of experiment=sensitivity: the settings "
+            f"are {', '.join(sorted(known))}"
+        )
+    methods = tuple(params.get("methods", METHODS))
+    bad = [m for m in methods if m not in METHODS]
+    if bad or not methods:
+        errors.append(
+            f"experiment.params.methods={list(methods)} is not allowed: choose one or more "
+            f"of {', '.join(METHODS)}"
+        )
+    numbers = {}
+    for name, (method, ok, allowed) in SETTINGS.items():
+        value = params.get(name, Study.__dataclass_fields__[name].default)
+        if method is not None and method not in methods:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not ok(value):
+            errors.append(
+                f"experiment.params.{name}={value!r} is not allowed: it must be {allowed}"
             )
-        if self.resamples < 10 or not 0 < self.conf_level < 1:
-            out.append("resamples must be at least 10 and conf_level in (0, 1)")
-        if self.discovery_n < 2:
-            out.append(f"discovery_n={self.discovery_n}: it must be at least 2")
-        return out
+        numbers[name] = value
+    conf = params.get("conf_level", 0.95)
+    if isinstance(conf, bool) or not isinstance(conf, int | float) or not 0 < conf < 1:
+        errors.append(
+            f"experiment.params.conf_level={conf!r} is not allowed: it must be between 0 and 1"
+        )
+    custom = params.get("programmes") or {}
+    outcomes, claims = _outcomes_and_claims(params, custom, errors)
+    factors = _factors(params, overrides, custom, outcomes, composer, errors)
+    top = params.get("sobol_top", 6)
+    if "sobol" in methods and factors:
+        k = len(factors)
+        if isinstance(top, bool) or not isinstance(top, int) or top < 0 or top == 1 or top > k:
+            errors.append(
+                f"experiment.params.sobol_top={top!r} is not allowed: give 0 (every factor) or "
+                f"2..{k} (the factors Morris ranks highest; the study has {k} factors)"
+            )
+        elif 0 < top < k and "morris" not in methods:
+            errors.append(
+                f"experiment.params.sobol_top={top} needs Morris to rank the factors: add morris "
+                "to experiment.params.methods, or give sobol_top=0 (every factor)"
+            )
+    _check_overrides(overrides, factors, outcomes, custom, composer, errors)
+    if errors:
+        raise InputError("\n".join(errors))
+    return Study(
+        tuple(factors),
+        tuple(outcomes),
+        tuple(claims),
+        dict(custom),
+        methods,
+        sobol_top=top,
+        conf_level=float(conf),
+        **numbers,
+    )
 
 
-def sample(settings: Settings, method: str, seed: int) -> np.ndarray:
-    """The parameter samples of a method (rows: samples; columns: ``settings.parameters``)."""
+def _outcomes_and_claims(params: dict, custom: dict, errors: list[str]):
+    """The claims (built-in by name, or ``"name: predicate"``) and every outcome they and
+    ``outcomes`` need."""
+    entries = params.get("claims", list(claims_module.CLAIMS))
+    if isinstance(entries, dict):
+        entries = [n if v in (None, "builtin") else {n: v} for n, v in entries.items()]
+    claims = []
+    for entry in entries:
+        try:
+            if isinstance(entry, dict):
+                ((name, spec),) = entry.items()
+                claims.append(claims_module.claim_from_spec(name, spec))
+            elif ":" in str(entry):
+                name, spec = str(entry).split(":", 1)
+                claims.append(claims_module.claim_from_spec(name.strip(), spec.strip()))
+            elif entry in claims_module.CLAIMS:
+                claims.append(claims_module.CLAIMS[entry])
+            else:
+                errors.append(
+                    f"experiment.params.claims: {entry!r} is not a built-in claim: choose from "
+                    f"{', '.join(claims_module.CLAIMS)}, or write 'name: <outcome> > 0'"
+                )
+        except InputError as e:
+            errors.append(str(e))
+    outcomes = {}
+    for name, spec in (params.get("outcomes") or {}).items():
+        try:
+            outcomes[name] = claims_module.outcome_from_spec(name, spec)
+        except InputError as e:
+            errors.append(str(e))
+    for claim in claims:
+        for name in claim.outcomes:
+            if name in outcomes:
+                continue
+            if name in claims_module.OUTCOMES:
+                outcomes[name] = claims_module.OUTCOMES[name]
+            else:
+                errors.append(
+                    f"experiment.params.claims.{claim.name}: outcome {name!r} is not defined: "
+                    f"give it in experiment.params.outcomes, or use one of "
+                    f"{', '.join(claims_module.OUTCOMES)}"
+                )
+    if not outcomes:
+        errors.append("experiment.params: no outcome to measure: give claims or outcomes")
+    metrics = summary_keys()
+    scenarios = set(available_scenarios())
+    for o in outcomes.values():
+        if o.metric is not None and o.metric not in metrics:
+            errors.append(
+                f"experiment.params.outcomes.{o.name}: {o.metric!r} is not a summary metric: "
+                f"choose one of {', '.join(sorted(metrics))}"
+            )
+        for p in o.programmes:
+            if p not in custom and p not in claims_module.PROGRAMMES and p not in scenarios:
+                errors.append(
+                    f"experiment.params.outcomes.{o.name}: programme {p!r} is not in "
+                    "conf/scenario/, not built in (experiments.claims.PROGRAMMES) and not "
+                    "given in experiment.params.programmes"
+                )
+    return list(outcomes.values()), claims
+
+
+def _factors(params, overrides, custom, outcomes, composer, errors) -> list[Factor]:
+    """The factors with their ranges; each is checked at both ends of its range against the
+    first programme that has it, with the model's own validation."""
+    ranges = {_config_key(k): v for k, v in (params.get("ranges") or {}).items()}
+    keys = []
+    for entry in params.get("factors", ["uncertain"]):
+        if entry == "uncertain":
+            keys += [f"population.{p.name}" for p in uncertain()]
+        else:
+            keys.append(_config_key(str(entry)))
+    keys = list(dict.fromkeys(keys))
+    for key in ranges:
+        if key not in keys:
+            errors.append(
+                f"experiment.params.ranges: {key} is not a factor: add it to "
+                "experiment.params.factors"
+            )
+    configs = {}
+    for name in dict.fromkeys(p for o in outcomes for p in o.programmes):
+        try:
+            configs[name] = composer([*overrides, *programme(name, custom).overrides])
+        except InputError as e:
+            errors.append(f"programme {name} ({' '.join(programme(name, custom).overrides)}): {e}")
+    missing = object()
+    factors = []
+    for key in keys:
+        fits = [
+            n
+            for n, c in configs.items()
+            if OmegaConf.select(c, key, default=missing) is not missing
+        ]
+        if not fits:
+            what = "a config key" if "." in key else "a registry parameter or a config key"
+            errors.append(
+                f"experiment.params.factors: {key} is not {what} of the study's programmes "
+                f"({', '.join(configs)})"
+            )
+            continue
+        first = fits[0]
+        default = OmegaConf.select(configs[first], key)
+        found = _range(key, ranges, configs[first], errors)
+        if found is None:
+            continue
+        low, high, source = found
+        integer = isinstance(default, int) and not isinstance(default, bool)
+        for end in (low, high):
+            value = int(round(end)) if integer else float(end)
+            try:
+                at = programme(first, custom).overrides
+                Spec.from_config(composer([*overrides, format_override(key, value), *at]), first)
+            except InputError as e:
+                errors.append(f"experiment.params.factors: {key} at {value:g}: {e}")
+        factors.append(
+            Factor(key, float(low), float(high), default, integer, describe(key)[1], source)
+        )
+    if not factors and not errors:
+        errors.append("experiment.params.factors: nothing to vary: give at least one factor")
+    return factors
+
+
+def _range(key: str, ranges: dict, cfg, errors: list[str]) -> tuple[float, float, str] | None:
+    """A factor's range and its source: ``experiment.params.ranges``, else the registry's
+    plausible range (a behavioural parameter's, or an intervention kind's field's)."""
+    name = key.removeprefix("population.")
+    intervention = re.fullmatch(r"scenario\.interventions\.(\w+)\.(\w+)", key)
+    if key in ranges:
+        bounds = ranges[key]
+        if not (isinstance(bounds, list) and len(bounds) == 2) or not all(
+            isinstance(b, int | float) and not isinstance(b, bool) for b in bounds
+        ):
+            errors.append(
+                f"experiment.params.ranges.{key}={bounds!r} is not allowed: give [low, high]"
+            )
+            return None
+        found = (bounds[0], bounds[1], "experiment.params.ranges")
+    elif key.startswith("population.") and name in PARAMETERS:
+        p = PARAMETERS[name]
+        found = (p.low, p.high, p.source)
+    elif intervention and isinstance(
+        setting := BLOCKS.get(
+            str(OmegaConf.select(cfg, f"scenario.interventions.{intervention[1]}.kind")), {}
+        ).get(intervention[2]),
+        Setting,
+    ):
+        found = (setting.low, setting.high, setting.source)
+    else:
+        errors.append(
+            f"experiment.params.factors: {key} has no plausible range in the parameter "
+            f"registry: give one, experiment.params.ranges={{{key}:[low,high]}}"
+        )
+        return None
+    if not found[0] < found[1]:
+        errors.append(
+            f"{key}: range [{found[0]:g}, {found[1]:g}] is not allowed: low must be below high"
+        )
+        return None
+    return found
+
+
+def _config_key(name: str) -> str:
+    """A factor's config key: a behavioural parameter's name becomes ``population.<name>``."""
+    return f"population.{name}" if name in Behaviour.__dataclass_fields__ else name
+
+
+def _check_overrides(overrides, factors, outcomes, custom, composer, errors) -> None:
+    """The command line must not choose a programme or set what the study varies, and the
+    horizon must reach past the programmes whose aftermath an outcome measures."""
+    keys = [o.lstrip("+~").split("=", 1)[0] for o in overrides]
+    if "scenario" in keys:
+        errors.append(
+            "scenario=: experiment=sensitivity runs the programmes its outcomes need "
+            f"({', '.join(dict.fromkeys(p for o in outcomes for p in o.programmes))}); "
+            "do not choose one"
+        )
+    varied = {f.key for f in factors}
+    for o in overrides:
+        if o.lstrip("+~").split("=", 1)[0] in varied:
+            errors.append(
+                f"{o}: this is a factor of the study; set its range with "
+                f"experiment.params.ranges instead"
+            )
+    if errors:
+        return
+    for o in outcomes:
+        if o.after is None:
+            continue
+        spec = Spec.from_config(composer([*overrides, *programme(o.after, custom).overrides]))
+        ends = [iv.end or spec.weeks for iv in spec.interventions if iv.intensity > 0]
+        end = max(ends, default=0)
+        if end >= spec.weeks:
+            errors.append(
+                f"weeks={spec.weeks} is not allowed: outcome {o.name} measures the weeks after "
+                f"{o.after} ends (week {end}); give weeks of at least {end + 1} "
+                f"({end + claims_module.AFTER_WEEKS} for the full {claims_module.AFTER_WEEKS})"
+            )
+
+
+def available_scenarios() -> list[str]:
+    from experiments.compare import available_scenarios as names
+
+    return names()
+
+
+def summary_keys() -> list[str]:
+    """The scalars of a run's summary (from a two-week run of a tiny organisation)."""
+    from models.model import AdoptionModel
+
+    model = AdoptionModel(org={"generator": "complete", "size": 5}, rng=0)
+    model.run(2)
+    return list(model.summary())
+
+
+# --- methods -----------------------------------------------------------------------------------
+
+
+def sample(study: Study, method: str, seed: int) -> np.ndarray:
+    """The factor values a method asks for (rows: points; columns: ``study.factors``)."""
     from SALib.sample import morris as morris_sample
     from SALib.sample import sobol as sobol_sample
 
-    problem = settings.problem()
+    problem = study.problem()
     if method == "morris":
         return morris_sample.sample(
-            problem, settings.morris_trajectories, num_levels=settings.morris_levels, seed=seed
+            problem, study.morris_trajectories, num_levels=study.morris_levels, seed=seed
         )
     if method == "discovery":  # a Latin hypercube: independent, space-filling points
         from scipy.stats import qmc
 
-        unit = qmc.LatinHypercube(d=problem["num_vars"], seed=seed).random(settings.discovery_n)
+        unit = qmc.LatinHypercube(d=problem["num_vars"], seed=seed).random(study.discovery_n)
         lo, hi = np.array(problem["bounds"]).T
         return qmc.scale(unit, lo, hi)
-    return sobol_sample.sample(problem, settings.sobol_n, calc_second_order=False, seed=seed)
+    return sobol_sample.sample(problem, study.sobol_n, calc_second_order=False, seed=seed)
 
 
-def analyse(settings: Settings, method: str, x: np.ndarray, y: np.ndarray, seed: int) -> dict:
-    """SALib's indices of one outcome: a dict of arrays, one value per parameter."""
+def analyse(study: Study, method: str, x: np.ndarray, y: np.ndarray, seed: int) -> dict:
+    """SALib's indices of one outcome: a dict of arrays, one value per factor."""
     from SALib.analyze import morris as morris_analyze
     from SALib.analyze import sobol as sobol_analyze
 
-    problem = settings.problem()
-    kw = {"num_resamples": settings.resamples, "conf_level": settings.conf_level, "seed": seed}
+    problem = study.problem()
+    kw = {"num_resamples": study.resamples, "conf_level": study.conf_level, "seed": seed}
     if method == "morris":
-        r = morris_analyze.analyze(problem, x, y, num_levels=settings.morris_levels, **kw)
+        r = morris_analyze.analyze(problem, x, y, num_levels=study.morris_levels, **kw)
         keys = ("mu", "mu_star", "mu_star_conf", "sigma")
     else:
         r = sobol_analyze.analyze(problem, y, calc_second_order=False, **kw)
@@ -265,96 +484,208 @@ def analyse(settings: Settings, method: str, x: np.ndarray, y: np.ndarray, seed:
     return {k: np.asarray(r[k], dtype=float) for k in keys}
 
 
-def evaluate(
-    specs: dict[str, Spec], params: dict[str, float], seeds: list[int], settings: Settings
-) -> dict[str, float]:
-    """One sample: every programme × every seed (common random numbers) with the varied
-    parameters replaced; each programme's mean long-run value and each outcome."""
-    means = {}
-    for name, spec in specs.items():
-        behaviour = replace(spec.behaviour, **params)
-        s = replace(spec, behaviour=behaviour)
-        values = []
-        for seed in seeds:
-            model = s.model(seed)
-            model.run(s.weeks)
-            values.append(model.summary()["long_run_value"])
-        means[f"value_{name}"] = float(np.mean(values))
-    out = dict(means)
-    for outcome, (a, b) in settings.outcomes.items():
-        out[outcome] = means[f"value_{a}"] - means[f"value_{b}"]
-    return out
+INDEX_COLUMNS = ["method", "outcome", "factor", "mu", "mu_star", "mu_star_conf", "sigma"]
+INDEX_COLUMNS += ["S1", "S1_conf", "ST", "ST_conf"]
 
 
-def _job(i: int, specs, params, seeds, settings) -> tuple[int, dict]:
-    return i, evaluate(specs, params, seeds, settings)
-
-
-def run_samples(
-    specs: dict[str, Spec],
-    x: np.ndarray,
-    seeds: list[int],
-    settings: Settings,
-    n_jobs: int = 1,
-    progress: bool = False,
-    label: str = "samples",
+def indices_table(
+    per_method: dict[str, Study], samples: pd.DataFrame, x: dict[str, np.ndarray], seed: int
 ) -> pd.DataFrame:
-    """Evaluate every row of ``x`` (in ``n_jobs`` processes); one row per sample, in order."""
-    names = list(settings.parameters)
-    rows: list = [None] * len(x)
-    tasks = (
-        delayed(_job)(i, specs, dict(zip(names, map(float, row), strict=True)), seeds, settings)
-        for i, row in enumerate(x)
-    )
-    outputs = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks)
-    with tqdm(
-        outputs,
-        total=len(x),
-        desc=label,
-        unit="sample",
-        file=sys.stderr,
-        disable=not progress,
-        mininterval=0.5,
-    ) as bar:
-        for i, result in bar:
-            rows[i] = result
-    return pd.DataFrame(rows)
+    """Every method's indices of every outcome, one row per (method, outcome, factor);
+    ``per_method`` holds each method's study (Sobol may vary fewer factors). Outcomes with
+    missing values at some point (a claim that could not be judged there) are left out."""
+    frames = []
+    for method, xm in x.items():
+        if method == "discovery":
+            continue
+        study = per_method[method]
+        sub = samples[samples["method"] == method]
+        for outcome in study.outcomes:
+            y = sub[outcome.name].to_numpy(float)
+            if not np.isfinite(y).all():
+                continue
+            r = analyse(study, method, xm, y, seed)
+            frames.append(
+                pd.DataFrame(
+                    {"method": method, "outcome": outcome.name, "factor": study.names, **r}
+                )
+            )
+    if not frames:
+        return pd.DataFrame(columns=INDEX_COLUMNS)
+    return pd.concat(frames, ignore_index=True).reindex(columns=INDEX_COLUMNS)
 
 
-def claims_table(samples: pd.DataFrame, settings: Settings) -> pd.DataFrame:
-    """The scenario-discovery table: parameters, outcomes, and a boolean per claim. From the
-    ``discovery`` (Latin hypercube) samples when there are any: Morris trajectories and Sobol
-    blocks move one parameter at a time, so their rows are not independent points and give
-    spurious boxes; from all samples otherwise."""
-    if "method" in samples and (samples["method"] == "discovery").any():
+def screened(study: Study, morris: pd.DataFrame) -> Study:
+    """The study Sobol runs after Morris screening: the ``sobol_top`` factors with the largest
+    μ* relative to the outcome's largest, taking each factor's best outcome (the usual
+    two-stage design: screen many cheaply, decompose the variance of the few)."""
+    if not study.sobol_top or study.sobol_top >= len(study.factors):
+        return study
+    relative = morris["mu_star"] / morris.groupby("outcome")["mu_star"].transform("max")
+    score = relative.fillna(0).groupby(morris["factor"]).max()
+    top = set(score.sort_values(ascending=False, kind="stable").index[: study.sobol_top])
+    return replace(study, factors=tuple(f for f in study.factors if f.key in top))
+
+
+# --- scenario discovery ------------------------------------------------------------------------
+
+
+def claims_table(samples: pd.DataFrame, study: Study) -> pd.DataFrame:
+    """The scenario-discovery table: factors, outcomes, and a boolean per claim (empty where
+    it could not be judged). From the ``discovery`` (Latin hypercube) points when there are
+    any: Morris trajectories and Sobol blocks move one factor at a time, so their rows are
+    not independent points and give spurious boxes; from every point otherwise."""
+    if (samples["method"] == "discovery").any():
         samples = samples[samples["method"] == "discovery"]
-    table = samples[[*settings.parameters, *settings.outcomes]].copy()
-    for claim, (outcome, sign, _) in settings.claims.items():
-        table[claim] = (table[outcome] > 0) if sign > 0 else (table[outcome] <= 0)
+    table = samples[[*study.names, *(o.name for o in study.outcomes)]].reset_index(drop=True)
+    for claim in study.claims:
+        table[claim.name] = pd.array(
+            [claim.holds(row) for _, row in table.iterrows()], dtype="boolean"
+        )
     return table
+
+
+def prim_box(
+    table: pd.DataFrame,
+    factors: list[str],
+    claim: str,
+    peel: float = PEEL,
+    min_support: float = MIN_SUPPORT,
+    threshold: float = PRIM_THRESHOLD,
+    tolerance: float = PRUNE_TOLERANCE,
+) -> pd.DataFrame:
+    """Where a claim fails, by PRIM (Friedman & Fisher 1999, as the EMA workbench runs it):
+    starting from the whole space, repeatedly peel off the ``peel`` share of the points at
+    the low or high end of one factor — whichever leaves the highest share of failures
+    inside — until fewer than ``min_support`` of the points are left. Of the boxes on the
+    way, the one with the most failures (coverage) among those at least ``threshold`` dense,
+    else the densest. Then restrictions the box does not need are dropped, one at a time,
+    while its density stays at ``threshold`` (or, for a box below it, within ``tolerance`` of
+    its own): peeling trims every factor a little on a small sample (Friedman & Fisher's
+    pruning; the EMA workbench's ``drop_restriction``).
+    One row per factor the box restricts, the one it needs most first (``density_without``:
+    the failure density without that restriction); none when the claim never fails (points
+    where it could not be judged are left out)."""
+    judged = table[claim].notna().to_numpy()
+    x = table.loc[judged, factors].to_numpy(float)
+    fail = ~table.loc[judged, claim].to_numpy(bool)
+    n, n_fail = len(fail), int(fail.sum())
+    if n_fail == 0:
+        return pd.DataFrame(columns=BOX_COLUMNS)
+    lo, hi = x.min(axis=0), x.max(axis=0)
+    inside = np.ones(n, bool)
+    path = [(lo.copy(), hi.copy(), inside.copy())]
+    while inside.sum() > max(min_support * n, 1):
+        best = None
+        for j in range(x.shape[1]):
+            v = x[inside, j]
+            for side, cut in (("low", np.quantile(v, peel)), ("high", np.quantile(v, 1 - peel))):
+                keep = inside & ((x[:, j] >= cut) if side == "low" else (x[:, j] <= cut))
+                if keep.sum() == inside.sum() or keep.sum() < max(min_support * n, 1):
+                    continue
+                density = fail[keep].mean()
+                if best is None or (density, keep.sum()) > best[0]:
+                    best = ((density, keep.sum()), j, side, cut, keep)
+        if best is None:
+            break
+        _, j, side, cut, inside = best
+        if side == "low":
+            lo[j] = cut
+        else:
+            hi[j] = cut
+        path.append((lo.copy(), hi.copy(), inside.copy()))
+    stats = [(fail[m].mean(), fail[m].sum() / n_fail, i) for i, (_, _, m) in enumerate(path)]
+    dense = [s for s in stats if s[0] >= threshold]
+    _, _, pick = max(dense, key=lambda s: (s[1], s[0])) if dense else max(stats)
+    blo, bhi, mask = path[pick]
+    full_lo, full_hi = x.min(axis=0), x.max(axis=0)
+    density = fail[mask].mean()
+    floor = threshold if density >= threshold else density - tolerance
+    blo, bhi, mask = _pruned(x, fail, blo, bhi, full_lo, full_hi, floor)
+    restricted = np.flatnonzero((blo > full_lo) | (bhi < full_hi))
+    rows = []
+    for j in restricted:
+        wider_lo, wider_hi = blo.copy(), bhi.copy()
+        wider_lo[j], wider_hi[j] = full_lo[j], full_hi[j]
+        rows.append(
+            {
+                "claim": claim,
+                "factor": factors[j],
+                "low": float(blo[j]) if blo[j] > full_lo[j] else None,
+                "high": float(bhi[j]) if bhi[j] < full_hi[j] else None,
+                "samples": int(mask.sum()),
+                "support": float(mask.mean()),
+                "failure_density": float(fail[mask].mean()),
+                "coverage": float(fail[mask].sum() / n_fail),
+                "failure_share_overall": float(fail.mean()),
+                "density_without": float(fail[_inside(x, wider_lo, wider_hi)].mean()),
+            }
+        )
+    rows.sort(key=lambda r: r["density_without"])  # the restriction that matters most first
+    if not rows:  # peeling found nothing denser than the whole space
+        rows = [
+            {
+                "claim": claim,
+                "factor": "",
+                "low": None,
+                "high": None,
+                "samples": n,
+                "support": 1.0,
+                "failure_density": float(fail.mean()),
+                "coverage": 1.0,
+                "failure_share_overall": float(fail.mean()),
+                "density_without": float(fail.mean()),
+            }
+        ]
+    return pd.DataFrame(rows, columns=BOX_COLUMNS)
+
+
+def _inside(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    return ((x >= lo) & (x <= hi)).all(axis=1)
+
+
+def _pruned(x, fail, lo, hi, full_lo, full_hi, floor):
+    """The box without the restrictions it does not need to keep its failure density at
+    ``floor`` or above, the least useful dropped first."""
+    lo, hi = lo.copy(), hi.copy()
+    while True:
+        options = []
+        for j in np.flatnonzero((lo > full_lo) | (hi < full_hi)):
+            wider_lo, wider_hi = lo.copy(), hi.copy()
+            wider_lo[j], wider_hi[j] = full_lo[j], full_hi[j]
+            m = _inside(x, wider_lo, wider_hi)
+            if fail[m].mean() >= floor:
+                options.append((fail[m].mean(), m.sum(), j, wider_lo, wider_hi))
+        if not options:
+            return lo, hi, _inside(x, lo, hi)
+        _, _, _, lo, hi = max(options, key=lambda o: (o[0], o[1]))
 
 
 def failure_boxes(
     table: pd.DataFrame,
-    parameters: list[str],
+    factors: list[str],
     claim: str,
     min_support: float = MIN_SUPPORT,
     quantiles: int = 19,
 ) -> pd.DataFrame:
-    """Where a claim fails: the best one-split box (one parameter below or above a cut) and
-    the best two-split box (two such conditions), by the share of failures inside (density),
-    among boxes holding at least ``min_support`` of the samples. Cuts are the 5%, 10%, ...,
-    95% quantiles of each parameter. A tiny PRIM for when scikit-learn or EMA workbench is
-    not at hand; ``coverage`` is the share of all failures the box holds."""
+    """Where a claim fails, as rules: the best one-condition rule (one factor below or above
+    a cut) and the best two-condition rule, by the share of failures they hold (density),
+    among rules holding at least ``min_support`` of the points; cuts are the 5%, 10%, ...,
+    95% quantiles of each factor (a depth-two decision tree's kind of rule).
+    ``coverage`` is the share of all failures the rule holds."""
+    judged = table[claim].notna()
+    table = table[judged]
     fail = ~table[claim].to_numpy(bool)
     n, n_fail = len(fail), int(fail.sum())
+    if n_fail == 0:  # the claim holds everywhere: no rule to find
+        return pd.DataFrame(columns=RULE_COLUMNS)
     qs = np.linspace(0, 1, quantiles + 2)[1:-1]
-    conditions = []  # (text, mask)
-    for p in parameters:
+    conditions = []  # (factor, text, mask)
+    for p in factors:
         v = table[p].to_numpy(float)
         for cut in np.unique(np.quantile(v, qs)):
-            conditions.append((f"{p} <= {cut:.4g}", v <= cut))
-            conditions.append((f"{p} > {cut:.4g}", v > cut))
+            conditions.append((p, f"{p} <= {cut:.4g}", v <= cut))
+            conditions.append((p, f"{p} > {cut:.4g}", v > cut))
 
     def score(mask):
         k = int(mask.sum())
@@ -363,28 +694,20 @@ def failure_boxes(
         return fail[mask].mean(), k
 
     rows = []
-    if n_fail == 0:  # the claim holds everywhere: no box to find
-        return pd.DataFrame(columns=BOX_COLUMNS)
-    best = None
-    for text, mask in conditions:
-        s = score(mask)
-        if s and (best is None or s > best[0]):
-            best = (s, text, mask)
-    if best:
-        rows.append(("1 split", best[1], best[2]))
-        best2 = None
-        top = sorted(
-            ((score(m) or (-1, 0), t, m) for t, m in conditions), key=lambda r: r[0], reverse=True
-        )[:40]
-        for _, t1, m1 in top:
-            for t2, m2 in conditions:
-                if t2.split()[0] == t1.split()[0]:
-                    continue
-                s = score(m1 & m2)
-                if s and (best2 is None or s > best2[0]):
-                    best2 = (s, f"{t1} and {t2}", m1 & m2)
-        if best2:
-            rows.append(("2 splits", best2[1], best2[2]))
+    scored = [(score(m), p, t, m) for p, t, m in conditions]
+    scored = [s for s in scored if s[0] is not None]
+    if scored:
+        best = max(scored, key=lambda s: s[0])
+        rows.append(("1 condition", best[2], best[3]))
+        pairs = []
+        for _, p1, t1, m1 in sorted(scored, key=lambda s: s[0], reverse=True)[:40]:
+            for p2, t2, m2 in conditions:
+                s = score(m1 & m2) if p2 != p1 else None
+                if s:
+                    pairs.append((s, f"{t1} and {t2}", m1 & m2))
+        if pairs:
+            two = max(pairs, key=lambda s: s[0])
+            rows.append(("2 conditions", two[1], two[2]))
     out = [
         {
             "claim": claim,
@@ -393,161 +716,99 @@ def failure_boxes(
             "samples": int(mask.sum()),
             "support": float(mask.mean()),
             "failure_density": float(fail[mask].mean()),
-            "coverage": float(fail[mask].sum() / n_fail) if n_fail else 0.0,
+            "coverage": float(fail[mask].sum() / n_fail),
             "failure_share_overall": float(fail.mean()),
         }
         for kind, text, mask in rows
     ]
-    return pd.DataFrame(out, columns=BOX_COLUMNS)
+    return pd.DataFrame(out, columns=RULE_COLUMNS)
 
 
-def screened(settings: Settings, morris: pd.DataFrame) -> Settings:
-    """The settings for Sobol after Morris screening: the ``sobol_top`` parameters with the
-    largest μ* relative to the outcome's largest, taking each parameter's best outcome (the
-    usual two-stage design: screen many cheaply, decompose the variance of the few)."""
-    if not settings.sobol_top or settings.sobol_top >= len(settings.parameters):
-        return settings
-    relative = morris["mu_star"] / morris.groupby("outcome")["mu_star"].transform("max")
-    score = relative.fillna(0).groupby(morris["parameter"]).max()
-    top = set(score.sort_values(ascending=False, kind="stable").index[: settings.sobol_top])
-    return replace(settings, parameters={n: r for n, r in settings.parameters.items() if n in top})
+# --- the study ---------------------------------------------------------------------------------
 
 
-def indices_table(
-    per_method: dict[str, Settings], samples: pd.DataFrame, x: dict[str, np.ndarray], seed: int
+def run_points(
+    study: Study,
+    x: np.ndarray,
+    overrides,
+    seeds,
+    n_jobs: int,
+    progress: bool,
+    composer: Composer,
 ) -> pd.DataFrame:
-    """Every method's indices of every outcome, one row per (method, outcome, parameter);
-    ``per_method`` holds each method's settings (Sobol may vary fewer parameters)."""
-    frames = []
-    for method, xm in x.items():
-        if method == "discovery":
-            continue
-        settings = per_method[method]
-        names = list(settings.parameters)
-        sub = samples[samples["method"] == method]
-        for outcome in settings.outcomes:
-            r = analyse(settings, method, xm, sub[outcome].to_numpy(float), seed)
-            frames.append(
-                pd.DataFrame({"method": method, "outcome": outcome, "parameter": names, **r})
-            )
-    columns = ["method", "outcome", "parameter", "mu", "mu_star", "mu_star_conf", "sigma"]
-    columns += ["S1", "S1_conf", "ST", "ST_conf"]
-    if not frames:
-        return pd.DataFrame(columns=columns)
-    return pd.concat(frames, ignore_index=True).reindex(columns=columns)
+    """Each row of ``x`` as a point (every factor's value), evaluated; one row per point with
+    the factors, each outcome's mean over the replications and each programme's mean net
+    value."""
+    points = [{f.key: f.value(v) for f, v in zip(study.factors, row, strict=True)} for row in x]
+    per = claims_module.evaluate(
+        points,
+        study.outcomes,
+        seeds,
+        base=overrides,
+        custom=study.programmes,
+        n_jobs=n_jobs,
+        progress=progress,
+        composer=composer,
+    )
+    values = claims_module.means(per).reset_index(drop=True)
+    return pd.concat([pd.DataFrame(points), values], axis=1)
 
 
-def plot_indices(indices: pd.DataFrame, method: str, stem: Path) -> list[Path]:
-    """Bar charts of one method's indices, one panel per outcome, parameters sorted by the
-    main index (Morris: mu* with its CI and sigma; Sobol: S1 and ST with their CIs)."""
-    import matplotlib.pyplot as plt
-
-    from sim.plots import save_figure
-
-    sub = indices[indices["method"] == method]
-    outcomes = list(dict.fromkeys(sub["outcome"]))
-    fig, axes = plt.subplots(1, len(outcomes), figsize=(6 * len(outcomes), 6), squeeze=False)
-    for ax, outcome in zip(axes[0], outcomes, strict=True):
-        d = sub[sub["outcome"] == outcome]
-        d = d.sort_values("mu_star" if method == "morris" else "ST")
-        y = np.arange(len(d))
-        if method == "morris":
-            ax.barh(y + 0.2, d["mu_star"], 0.4, xerr=d["mu_star_conf"], label="μ*", color="#2171b5")
-            ax.barh(y - 0.2, d["sigma"], 0.4, label="σ", color="#bdbdbd")
-            ax.set_xlabel("elementary effect on the outcome, hours")
-        else:
-            ax.barh(y + 0.2, d["ST"], 0.4, xerr=d["ST_conf"], label="total (ST)", color="#2171b5")
-            ax.barh(y - 0.2, d["S1"], 0.4, xerr=d["S1_conf"], label="first (S1)", color="#9ecae1")
-            ax.axvline(0, color="black", lw=0.5)
-            ax.set_xlabel("share of the outcome's variance")
-        ax.set_yticks(y, d["parameter"])
-        ax.set_title(outcome.replace("_minus_", " − ").replace("_", " "))
-        ax.legend(loc="lower right", fontsize=8)
-    title = "Morris screening" if method == "morris" else "Sobol indices (95% CI)"
-    fig.suptitle(f"{title} of long-run value differences")
-    fig.tight_layout()
-    return save_figure(fig, stem)
-
-
-def main(cfg: DictConfig, overrides: list[str], settings: Settings | None = None) -> Path:
-    """Run the sensitivity analysis ``cfg`` and ``settings`` describe and write its folder;
-    returns the path. Bad input is refused (``InputError``) before the first run."""
+def main(cfg: DictConfig, overrides: list[str]) -> Path:
+    """Run the sensitivity study ``cfg`` describes and write its folder; returns the path.
+    Bad input is refused (``InputError``, every problem listed) before the first run."""
     started = time.perf_counter()
     experiment = cfg.experiment
-    settings = settings or Settings.from_params(OmegaConf.to_container(experiment.params))
-    errors = settings.problems() + experiment_problems(experiment)
-    if any(o.lstrip("+~").split("=", 1)[0] == "scenario" for o in overrides):
-        errors.append(
-            "scenario=: experiment=sensitivity runs the programmes its outcomes need "
-            f"({', '.join(settings.scenarios())}); do not choose one"
-        )
-    varied_overridden = [
-        o
-        for o in overrides
-        if o.split("=", 1)[0].removeprefix("population.") in settings.parameters
-    ]
-    if varied_overridden:
-        errors.append(
-            f"{', '.join(varied_overridden)}: these parameters are varied by the analysis; "
-            "change their ranges in experiments.sensitivity.PARAMETERS instead"
-        )
+    composer = Composer()
+    errors = experiment_problems(experiment)
+    try:
+        study = Study.from_config(experiment.params, overrides, composer)
+    except InputError as e:
+        errors.append(str(e))
     if errors:
         raise InputError("\n".join(errors))
     check_output_dir(experiment.dir, key="experiment.dir")
-    check(cfg)
-    configs, specs = {}, {}
-    for name in settings.scenarios():
-        try:
-            configs[name] = compose([*overrides, f"scenario={name}"])
-            specs[name] = Spec.from_config(configs[name], name)
-        except InputError as e:
-            raise InputError(f"scenario={name}: {e}") from e
     seeds = replication_seeds(cfg.seed, experiment.replications)
-    progress = bool(cfg.output.progress)
+    progress = bool(cfg.output.progress) and sys.stderr.isatty()
 
-    t0 = time.perf_counter()
     xs, frames, seconds, per_method = {}, [], {}, {}
-    fixed = {n: float(cfg.population[n]) for n in settings.parameters}
-    for k, method in enumerate(settings.methods):
+    t0 = time.perf_counter()
+    for k, method in enumerate(study.methods):
         t = time.perf_counter()
-        chosen = settings
+        chosen = study
         if method == "sobol" and "morris" in xs:
             so_far = pd.concat(frames, ignore_index=True)
             morris = indices_table(per_method, so_far, {"morris": xs["morris"]}, int(cfg.seed))
-            chosen = screened(settings, morris)
+            chosen = screened(study, morris)
         per_method[method] = chosen
         x = sample(chosen, method, int(cfg.seed) + k)
         xs[method] = x
-        out = run_samples(
-            specs, x, seeds, chosen, int(experiment.jobs), progress, f"{method}: samples"
-        )
-        params = pd.DataFrame(x, columns=list(chosen.parameters))
-        params = params.assign(**{n: v for n, v in fixed.items() if n not in params})
-        params = params[list(settings.parameters)]
-        frames.append(
-            pd.concat(
-                [pd.DataFrame({"method": method, "sample": range(len(x))}), params, out], axis=1
-            )
-        )
+        if progress:
+            print(f"{method}: {len(x)} points", file=sys.stderr, flush=True)
+        out = run_points(chosen, x, overrides, seeds, int(experiment.jobs), progress, composer)
+        out = out.assign(**{f.key: f.default for f in study.factors if f.key not in out})
+        head = pd.DataFrame({"method": method, "sample": range(len(x))})
+        frames.append(pd.concat([head, out[[*study.names]], out.drop(columns=study.names)], axis=1))
         seconds[method] = round(time.perf_counter() - t, 2)
     simulated = time.perf_counter() - t0
     samples = pd.concat(frames, ignore_index=True)
     indices = indices_table(per_method, samples, xs, int(cfg.seed))
-    table = claims_table(samples, settings)
-    discovery = pd.concat(
-        [failure_boxes(table, list(settings.parameters), c) for c in settings.claims],
-        ignore_index=True,
-    )
+    table = claims_table(samples, study)
+    boxes = [prim_box(table, study.names, c.name) for c in study.claims]
+    rules = [failure_boxes(table, study.names, c.name) for c in study.claims]
+    boxes = pd.concat(boxes, ignore_index=True) if boxes else pd.DataFrame(columns=BOX_COLUMNS)
+    rules = pd.concat(rules, ignore_index=True) if rules else pd.DataFrame(columns=RULE_COLUMNS)
+    programmes = {n: programme(n, study.programmes) for n in study.programme_names()}
+    configs = {n: composer([*overrides, *p.overrides]) for n, p in programmes.items()}
     record = {
         **provenance(int(cfg.seed), list(overrides)),
         "experiment": "sensitivity",
-        "settings": asdict(settings),
-        "scenarios": settings.scenarios(),
+        "programmes": {n: list(p.overrides) for n, p in programmes.items()},
         "replications": len(seeds),
         "replication_seeds": seeds,
         "samples": {m: len(x) for m, x in xs.items()},
-        "varied": {m: list(s.parameters) for m, s in per_method.items()},
-        "runs": int(len(samples) * len(seeds) * len(specs)),
+        "varied": {m: s.names for m, s in per_method.items()},
+        "runs": int(len(samples) * len(seeds) * len(programmes)),
         "jobs": int(experiment.jobs),
         "agents": int(cfg.org.get("size", 0) or 0),
         "weeks": int(cfg.weeks),
@@ -555,43 +816,121 @@ def main(cfg: DictConfig, overrides: list[str], settings: Settings | None = None
     }
 
     def build(tmp: Path) -> None:
+        from experiments import sensitivity_report
+
         samples.to_parquet(tmp / "samples.parquet", index=False)
         samples.to_csv(tmp / "samples.csv", index=False)
-        indices.to_csv(tmp / "indices.csv", index=False)
+        if len(indices):
+            indices.to_csv(tmp / "indices.csv", index=False)
         table.to_csv(tmp / "experiments.csv", index=False)
-        discovery.to_csv(tmp / "discovery.csv", index=False)
-        for method in (m for m in xs if m != "discovery"):
-            plot_indices(indices, method, tmp / f"sensitivity_{method}")
-        problem = {
-            **settings.problem(),
-            "defaults": {n: getattr(Behaviour(), n) for n in settings.parameters},
-            "outcomes": {k: list(v) for k, v in settings.outcomes.items()},
-            "claims": {
-                k: {"outcome": o, "holds_when": ">0" if s > 0 else "<=0", "claim": w}
-                for k, (o, s, w) in settings.claims.items()
-            },
-        }
-        (tmp / "problem.json").write_text(json.dumps(problem, indent=2) + "\n")
+        boxes.to_csv(tmp / "boxes.csv", index=False)
+        rules.to_csv(tmp / "rules.csv", index=False)
+        for method in dict.fromkeys(indices["method"]):
+            units = {o.name: o.unit for o in study.outcomes}
+            plot_indices(indices, method, tmp / f"sensitivity_{method}", units)
+        (tmp / "problem.json").write_text(json.dumps(problem_record(study), indent=2) + "\n")
         write_study_inputs(tmp, cfg, configs, seeds)
         record["seconds"]["total"] = round(time.perf_counter() - started, 2)
         (tmp / "provenance.json").write_text(json.dumps(record, indent=2) + "\n")
+        sensitivity_report.write_report(tmp)
 
     folder = write_atomically(new_run_folder(experiment.dir), build, key="experiment.dir")
     print(
-        f"sensitivity: {len(samples)} samples × {len(specs)} programmes × {len(seeds)} "
-        f"replications in {time.perf_counter() - started:.1f} s; indices: {folder / 'indices.csv'}",
+        f"sensitivity: {len(samples)} points × {len(programmes)} programmes × {len(seeds)} "
+        f"replications in {time.perf_counter() - started:.1f} s; report: {folder / 'report.md'}",
         file=sys.stdout,
     )
     return folder
 
 
+def problem_record(study: Study) -> dict:
+    """``problem.json``: the SALib problem, which columns of experiments.csv are factors,
+    outcomes and claims, and what each is."""
+    return {
+        **study.problem(),
+        "factor_columns": study.names,
+        "outcome_columns": [o.name for o in study.outcomes],
+        "claim_columns": [c.name for c in study.claims],
+        "factors": {
+            f.key: {
+                "low": f.low,
+                "high": f.high,
+                "integer": f.integer,
+                "unit": f.unit,
+                "source": f.source,
+            }
+            for f in study.factors
+        },
+        "outcomes": {
+            o.name: {"unit": o.unit, "description": o.description, "programmes": o.programmes}
+            for o in study.outcomes
+        },
+        "claims": {
+            c.name: {"essay": c.essay, "holds_when": c.holds_when, "reasoning": c.reasoning}
+            for c in study.claims
+        },
+        "programmes": {
+            n: list(programme(n, study.programmes).overrides) for n in study.programme_names()
+        },
+        "settings": {
+            "methods": list(study.methods),
+            "morris_trajectories": study.morris_trajectories,
+            "morris_levels": study.morris_levels,
+            "sobol_n": study.sobol_n,
+            "sobol_top": study.sobol_top,
+            "discovery_n": study.discovery_n,
+            "resamples": study.resamples,
+            "conf_level": study.conf_level,
+        },
+    }
+
+
+def plot_indices(
+    indices: pd.DataFrame, method: str, stem: Path, units: dict[str, str]
+) -> list[Path]:
+    """Bar charts of one method's indices, one panel per outcome (``units``: each outcome's
+    unit), the 12 factors with the largest main index (Morris: μ* with its CI and σ; Sobol:
+    S1 and ST with their CIs)."""
+    import matplotlib.pyplot as plt
+
+    from sim.plots import save_figure
+
+    sub = indices[indices["method"] == method]
+    outcomes = list(dict.fromkeys(sub["outcome"]))
+    cols = min(len(outcomes), 3)
+    rows = -(-len(outcomes) // cols)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(5.5 * cols, 4.5 * rows), squeeze=False, layout="constrained"
+    )
+    for ax in axes.ravel()[len(outcomes) :]:
+        ax.axis("off")
+    for ax, outcome in zip(axes.ravel(), outcomes, strict=False):
+        d = sub[sub["outcome"] == outcome]
+        d = d.sort_values("mu_star" if method == "morris" else "ST").tail(12)
+        y = np.arange(len(d))
+        if method == "morris":
+            ax.barh(y + 0.2, d["mu_star"], 0.4, xerr=d["mu_star_conf"], label="μ*", color="#2171b5")
+            ax.barh(y - 0.2, d["sigma"], 0.4, label="σ", color="#bdbdbd")
+            ax.set_xlabel(f"elementary effect ({units.get(outcome) or 'outcome units'})")
+        else:
+            ax.barh(y + 0.2, d["ST"], 0.4, xerr=d["ST_conf"], label="total (ST)", color="#2171b5")
+            ax.barh(y - 0.2, d["S1"], 0.4, xerr=d["S1_conf"], label="first (S1)", color="#9ecae1")
+            ax.axvline(0, color="black", lw=0.5)
+            ax.set_xlabel("share of the outcome's variance")
+        ax.set_yticks(y, [f.removeprefix("population.") for f in d["factor"]], fontsize=8)
+        ax.set_title(outcome, fontsize=9)
+        ax.legend(loc="lower right", fontsize=7)
+    title = "Morris screening" if method == "morris" else "Sobol indices (with their intervals)"
+    fig.suptitle(title)
+    return save_figure(fig, stem)
+
+
 __all__ = [
-    "CLAIMS",
-    "OUTCOMES",
-    "PARAMETERS",
-    "Settings",
+    "Factor",
+    "Study",
     "claims_table",
-    "evaluate",
     "failure_boxes",
     "main",
+    "prim_box",
+    "sample",
 ]

@@ -7,11 +7,14 @@ Python API::
     result.weekly        # one row per week (pandas DataFrame)
     result.summary       # long-run value, value in the last year, adoption–value gap, ...
 
-``simulate`` uses the same config tree (``conf/``) and the same overrides as
+    runs = sim.simulate_many(grid={"champions.share": [0, 0.05]}, replications=5)
+
+``simulate`` and ``simulate_many`` use the same config tree (``conf/``) and the same overrides as
 ``python -m sim``.
 """
 
 from sim.api import compose, simulate
+from sim.batch import simulate_many
 from sim.run import Result
 
-__all__ = ["Result", "compose", "simulate"]
+__all__ = ["Result", "compose", "simulate", "simulate_many"]

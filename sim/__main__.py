@@ -44,6 +44,7 @@ from omegaconf.errors import OmegaConfBaseException
 from models.errors import InputError
 from sim import batched, schema
 from sim.api import CONF_DIR, STUDIES, _message
+from sim.paths import conf_dir
 from sim.replicate import batching
 from sim.resume import code_fingerprint, completed_job
 from sim.run import (
@@ -69,7 +70,7 @@ def _format_warning(message, category, filename, lineno, line=None) -> str:
 warnings.formatwarning = _format_warning
 
 
-@hydra.main(config_path="../conf", config_name="config", version_base="1.3")
+@hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> dict | None:
     watch_parent()  # a job in a joblib worker ends when the sweep's process dies
     hydra_cfg = HydraConfig.get()

@@ -50,6 +50,7 @@ ERROR = "error.json"
 PROVENANCE = "provenance.json"
 STUDY = "experiment.json"  # a job that ran a study (experiment=...) points to its folder
 TABLE = "sweep"  # sweep.parquet, sweep.csv
+WEEKLY = "sweep_weekly"  # with --weekly: sweep_weekly.parquet, sweep_weekly.csv
 FAILED = "failed.csv"
 LAUNCHER_PACKAGES = ("hydra-joblib-launcher", "joblib", "hydra-submitit-launcher", "submitit")
 JOB_NAME = re.compile(r"\d+(_\d+)?")  # <job number>, or <job number>_<n> if it was taken
@@ -265,24 +266,40 @@ def swept(table: pd.DataFrame, override_cols: list[str], others: list[Job] = ())
     return [c for c in override_cols if len(values[c]) > 1]
 
 
+#: Keys that are never an axis: replications of the same setting, averaged over.
+NOT_AXES = ("seed",)
+
+
 def choose_axes(
-    varying: list[str], x: str | None, y: str | None, by: str | None
+    varying: list[str],
+    x: str | None,
+    y: str | None,
+    by: str | None,
+    facet: str | None = None,
 ) -> tuple[str | None, str | None, str | None]:
-    """Which parameters the figure shows. Given ones must be swept; missing ones default to
-    the swept parameters in order: a heatmap of the first two, or a line plot of the only
-    one (``--x`` alone, or with ``--by``, asks for a line plot)."""
-    for flag, name in (("--x", x), ("--y", y), ("--by", by)):
-        if name is not None and name not in varying:
+    """Which parameters the figure shows. Given ones must be swept (and not ``seed``: jobs
+    that differ only in their seed are replications, averaged with an interval); missing ones
+    default to the swept parameters in order: a heatmap of the first two, or a line plot of
+    the only one (``--x`` alone, or with ``--by``, asks for a line plot)."""
+    axes = [v for v in varying if v not in NOT_AXES]
+    for flag, name in (("--x", x), ("--y", y), ("--by", by), ("--facet", facet)):
+        if name in NOT_AXES:
+            raise InputError(
+                f"{flag} {name} is not allowed: jobs that differ only in their {name} are "
+                "replications, averaged with a 95% interval; choose one of "
+                + (", ".join(axes) or "the swept parameters (none but the seed here)")
+            )
+        if name is not None and name not in axes:
             raise InputError(
                 f"{flag} {name} is not a swept parameter of this sweep: "
-                + (f"choose one of {', '.join(varying)}" if varying else "nothing was swept")
+                + (f"choose one of {', '.join(axes)}" if axes else "nothing was swept")
             )
-    chosen = [n for n in (x, y, by) if n is not None]
+    chosen = [n for n in (x, y, by, facet) if n is not None]
     if len(set(chosen)) < len(chosen):
-        raise InputError("--x, --y and --by must be different parameters")
-    if not varying:
+        raise InputError("--x, --y, --by and --facet must be different parameters")
+    if not axes:
         return None, None, None
-    rest = [v for v in varying if v not in chosen]
+    rest = [v for v in axes if v not in chosen]
     if x is None:
         x = rest.pop(0) if rest else None
         if x is None:
@@ -290,6 +307,31 @@ def choose_axes(
         if y is None and by is None and rest:
             y = rest.pop(0)
     return x, y, by
+
+
+def filtered(table: pd.DataFrame, where: list[str], keys: list[str]) -> pd.DataFrame:
+    """The jobs whose ``keys`` (override columns and ``seed``) have the values ``where`` gives
+    (``key=value``, parsed as Hydra parses an override: ``champions.share=0.05`` matches
+    0.05)."""
+    for condition in where:
+        if "=" not in condition:
+            raise InputError(f"--where {condition} is not allowed: write key=value")
+        key, value = parse_override(condition)
+        if key not in keys:
+            raise InputError(
+                f"--where {condition}: {key} is not an override of this sweep: choose one of "
+                + ", ".join(keys)
+            )
+        column = table[key]
+        if pd.api.types.is_numeric_dtype(column) and isinstance(value, int | float):
+            keep = np.isclose(column.astype(float), float(value))
+        else:
+            keep = column.astype(str) == str(value)
+        table = table[keep]
+        if table.empty:
+            values = ", ".join(_label(v) for v in _categories(column))
+            raise InputError(f"--where {condition}: no job has it; {key} takes {values}")
+    return table
 
 
 def _label(value: Any) -> str:
@@ -312,6 +354,152 @@ def _categories(series: pd.Series) -> list:
         return sorted(values, key=str)
 
 
+def interval(values: pd.Series) -> tuple[float, float, int]:
+    """Mean and half-width of its 95% t-interval (NaN for one value), and the count."""
+    from scipy import stats
+
+    v = values.dropna().to_numpy(float)
+    n = len(v)
+    if n < 2:
+        return (float(v.mean()) if n else np.nan), np.nan, n
+    half = stats.t.ppf(0.975, n - 1) * v.std(ddof=1) / np.sqrt(n)
+    return float(v.mean()), float(half), n
+
+
+def _ticks(ax, axis: str, values: list) -> None:
+    """Category tick labels, turned when they would run into each other."""
+    labels = [_label(v) for v in values]
+    if axis == "x":
+        long = sum(len(t) for t in labels) > 50 or max(map(len, labels), default=0) > 12
+        ax.set_xticks(
+            range(len(values)), labels, rotation=30 if long else 0, ha="right" if long else "center"
+        )
+    else:
+        ax.set_yticks(range(len(values)), labels)
+
+
+def figure(
+    table: pd.DataFrame,
+    outcome: str,
+    x: str,
+    y: str | None,
+    by: str | None,
+    facet: str | None = None,
+    note: str = "",
+):
+    """The figure of the mean outcome over ``x`` (a Matplotlib Figure): a heatmap over ``x``
+    and ``y``; else points over ``x`` — joined by lines where ``x`` is numeric, with a shaded
+    95% interval; as separate points with 95% error bars where it is categorical — one
+    series per ``by`` value. One panel per ``facet`` value. Axis labels: ``sim.labels``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import Normalize, TwoSlopeNorm
+
+    from sim.labels import label
+
+    panels = (
+        [(None, table)]
+        if facet is None
+        else [(v, table[table[facet] == v]) for v in _categories(table[facet])]
+    )
+    cols = min(len(panels), 3)
+    rows = -(-len(panels) // cols)
+    xs = _categories(table[x])
+    if y is not None:
+        ys = _categories(table[y])
+        grids = [
+            d.groupby([y, x])[outcome].mean().unstack(x).reindex(index=ys, columns=xs)
+            for _, d in panels
+        ]
+        values = np.concatenate([g.to_numpy(dtype=float).ravel() for g in grids])
+        lo, hi = np.nanmin(values), np.nanmax(values)
+        if lo < 0 < hi:
+            cmap, norm = plt.get_cmap("RdBu"), TwoSlopeNorm(vmin=lo, vcenter=0, vmax=hi)
+        else:
+            cmap, norm = plt.get_cmap("viridis"), Normalize(vmin=lo, vmax=hi)
+        size = (1.8 + 1.1 * len(xs), 1.6 + 0.6 * len(ys))
+    else:
+        size = (7, 4.5)
+    fig, axes = plt.subplots(
+        rows,
+        cols,
+        figsize=(size[0] * cols, size[1] * rows),
+        squeeze=False,
+        sharey=y is None,
+        layout="constrained",
+    )
+    for ax in axes.ravel()[len(panels) :]:
+        ax.axis("off")
+    several = False
+    for k, (ax, (value, d)) in enumerate(zip(axes.ravel(), panels, strict=False)):
+        if y is not None:
+            grid = grids[k].to_numpy(dtype=float)
+            image = ax.imshow(grid, cmap=cmap, norm=norm, aspect="auto")
+            for i in range(len(ys)):
+                for j in range(len(xs)):
+                    if pd.isna(grid[i, j]):
+                        continue
+                    r, g, b, _ = cmap(norm(grid[i, j]))
+                    ink = "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
+                    ax.text(j, i, _fmt(grid[i, j]), ha="center", va="center", color=ink, fontsize=8)
+            _ticks(ax, "x", xs)
+            _ticks(ax, "y", ys)
+            ax.set_ylabel(label(y))
+        else:
+            several |= _series(ax, d, outcome, x, xs, by)
+            ax.set_ylabel(label(outcome))
+            if by is not None:
+                ax.legend(title=label(by), fontsize=8)
+        ax.set_xlabel(label(x))
+        if facet is not None:
+            ax.set_title(f"{label(facet)} = {_label(value)}", fontsize=9)
+    if y is not None:
+        fig.colorbar(image, ax=axes.ravel().tolist(), label=label(outcome))
+    notes = [n for n in (note, "bars and bands: 95% interval of the mean" if several else "") if n]
+    fig.suptitle(
+        label(outcome)
+        + (f" by {label(x)}" if y is None else "")
+        + ("\n" + "; ".join(notes) if notes else ""),
+        fontsize=10,
+    )
+    return fig
+
+
+def _series(ax, table: pd.DataFrame, outcome: str, x: str, xs: list, by: str | None) -> bool:
+    """The ``by`` series of one panel; whether any point averages several jobs."""
+    numeric = pd.api.types.is_numeric_dtype(table[x]) and table[x].dtype != bool
+    groups = [(None, table)] if by is None else list(table.groupby(by, sort=True))
+    several = False
+    for k, (name, group) in enumerate(groups):
+        stats = pd.DataFrame(
+            [(v, *interval(g[outcome])) for v, g in group.groupby(x, sort=True)],
+            columns=[x, "mean", "half", "n"],
+        )
+        several |= bool((stats["n"] > 1).any())
+        name = None if by is None else _label(name)
+        if numeric:
+            (line,) = ax.plot(stats[x], stats["mean"], marker="o", label=name)
+            ax.fill_between(
+                stats[x],
+                stats["mean"] - stats["half"],
+                stats["mean"] + stats["half"],
+                color=line.get_color(),
+                alpha=0.15,
+            )
+        else:  # categories have no order to join: points, side by side per series
+            shift = (k - (len(groups) - 1) / 2) * 0.6 / max(len(groups), 1)
+            at = [xs.index(v) + shift for v in stats[x]]
+            ax.errorbar(at, stats["mean"], yerr=stats["half"], fmt="o", capsize=3, label=name)
+    if not numeric:
+        _ticks(ax, "x", xs)
+    low, high = table[outcome].min(), table[outcome].max()
+    if low < 0 < high:
+        ax.axhline(0, color="black", lw=0.5)
+    return several
+
+
 def plot(
     table: pd.DataFrame,
     outcome: str,
@@ -320,73 +508,23 @@ def plot(
     by: str | None,
     averaged: list[str],
     stem: Path,
+    facet: str | None = None,
+    where: list[str] = (),
 ) -> list[Path]:
-    """Heatmap (``y`` given) or line plot of the mean outcome over ``x``; PNG and SVG at
-    ``stem``. Points with several jobs (other swept parameters, seeds) show the mean; a line
-    plot shades their range."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+    """``figure`` saved as PNG and SVG at ``stem``; the title says what each point averages
+    and which jobs were kept (``where``)."""
     import matplotlib.pyplot as plt
-    from matplotlib.colors import Normalize, TwoSlopeNorm
 
-    note = f"mean over {', '.join(averaged)}" if averaged else ""
-    xs = _categories(table[x])
-    if y is not None:
-        ys = _categories(table[y])
-        grid = table.groupby([y, x])[outcome].mean().unstack(x).reindex(index=ys, columns=xs)
-        values = grid.to_numpy(dtype=float)
-        lo, hi = pd.Series(values.ravel()).min(), pd.Series(values.ravel()).max()
-        if lo < 0 < hi:
-            cmap, norm = plt.get_cmap("RdBu"), TwoSlopeNorm(vmin=lo, vcenter=0, vmax=hi)
-        else:
-            cmap, norm = plt.get_cmap("viridis"), Normalize(vmin=lo, vmax=hi)
-        fig, ax = plt.subplots(figsize=(1.6 + 1.1 * len(xs), 1.4 + 0.6 * len(ys)))
-        image = ax.imshow(values, cmap=cmap, norm=norm, aspect="auto")
-        for i in range(len(ys)):
-            for j in range(len(xs)):
-                v = values[i, j]
-                if pd.isna(v):
-                    continue
-                r, g, b, _ = cmap(norm(v))
-                ink = "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
-                ax.text(j, i, _fmt(v), ha="center", va="center", color=ink, fontsize=8)
-        ax.set_xticks(range(len(xs)), [_label(v) for v in xs])
-        ax.set_yticks(range(len(ys)), [_label(v) for v in ys])
-        ax.set_xlabel(x)
-        ax.set_ylabel(y)
-        fig.colorbar(image, ax=ax, label=outcome)
-        ax.set_title(outcome + (f"\n{note}" if note else ""), fontsize=10)
-    else:
-        numeric_x = pd.api.types.is_numeric_dtype(table[x]) and table[x].dtype != bool
-        position = {v: (v if numeric_x else i) for i, v in enumerate(xs)}
-        fig, ax = plt.subplots(figsize=(7, 4.5))
-        groups = [(None, table)] if by is None else table.groupby(by, sort=True)
-        several = False
-        for name, group in groups:
-            stats = group.groupby(x)[outcome].agg(["mean", "min", "max", "count"])
-            stats = stats.reindex([v for v in xs if v in stats.index])
-            at = [position[v] for v in stats.index]
-            label = None if by is None else _label(name)
-            (line,) = ax.plot(at, stats["mean"], marker="o", label=label)
-            if (stats["count"] > 1).any():
-                several = True
-                ax.fill_between(at, stats["min"], stats["max"], color=line.get_color(), alpha=0.15)
-        if not numeric_x:
-            ax.set_xticks(range(len(xs)), [_label(v) for v in xs])
-        if table[outcome].min() < 0 < table[outcome].max():
-            ax.axhline(0, color="black", lw=0.5)
-        ax.set_xlabel(x)
-        ax.set_ylabel(outcome)
-        if by is not None:
-            ax.legend(title=by, fontsize=8)
-        if several:
-            note = (note + "; " if note else "") + "band: range of the jobs"
-        ax.set_title(f"{outcome} by {x}" + (f"\n{note}" if note else ""), fontsize=10)
-    fig.tight_layout()
+    from sim.labels import label
+
+    note = "; ".join(
+        [f"mean over {', '.join(label(a) for a in averaged)}"] * bool(averaged)
+        + [f"only {', '.join(where)}"] * bool(where)
+    )
+    fig = figure(table, outcome, x, y, by, facet, note)
     paths = [stem.with_name(f"{stem.name}.png"), stem.with_name(f"{stem.name}.svg")]
-    fig.savefig(paths[0], dpi=120)
-    fig.savefig(paths[1])
+    fig.savefig(paths[0], dpi=120, bbox_inches="tight")
+    fig.savefig(paths[1], bbox_inches="tight")
     plt.close(fig)
     return paths
 
@@ -402,16 +540,22 @@ def aggregate(
     by: str | None = None,
     draw: bool = True,
     progress: bool = True,
+    weekly: bool = False,
+    where: list[str] = (),
+    facet: str | None = None,
 ) -> dict:
     """Collect a sweep folder into ``sweep.parquet``, ``sweep.csv``, ``failed.csv`` (if any
-    job failed) and a figure; return what was written and found. ``InputError`` for a folder
-    that is missing, holds no job, or a figure that cannot be drawn as asked."""
+    job failed), with ``weekly`` also ``sweep_weekly.parquet``/``.csv`` (one row per job ×
+    week), and a figure of the jobs ``where`` keeps; return what was written and found.
+    ``InputError`` for a folder that is missing, holds no job, or a figure that cannot be
+    drawn as asked."""
     folder = Path(folder)
     table, others, override_cols = collect(folder, progress=progress)
     not_done = [j for j in others if j.status != "study"]
     metric_cols = [c for c in table.columns if c not in override_cols and c not in ("job", "seed")]
     varying = swept(table, override_cols, not_done) if len(table) else []
     axes = (None, None, None)
+    shown = table
     if draw and len(table):
         if outcome not in metric_cols or not pd.api.types.is_numeric_dtype(table[outcome]):
             numbers = [c for c in metric_cols if pd.api.types.is_numeric_dtype(table[c])]
@@ -419,12 +563,17 @@ def aggregate(
                 f"--outcome {outcome} is not a numeric summary metric: choose one of "
                 + ", ".join(numbers)
             )
-        axes = choose_axes(varying, x, y, by)
+        shown = filtered(table, list(where), list(dict.fromkeys([*override_cols, "seed"])))
+        axes = choose_axes(varying, x, y, by, facet)
+    series = weekly_table(folder, table, override_cols) if weekly and len(table) else None
     written: list[Path] = []
     try:
         if len(table):
             written.append(_replace(folder / f"{TABLE}.parquet", table.to_parquet, index=False))
             written.append(_replace(folder / f"{TABLE}.csv", table.to_csv, index=False))
+        if series is not None:
+            written.append(_replace(folder / f"{WEEKLY}.parquet", series.to_parquet, index=False))
+            written.append(_replace(folder / f"{WEEKLY}.csv", series.to_csv, index=False))
         if not_done:
             written.append(_replace(folder / FAILED, failed_table(not_done).to_csv, index=False))
         else:
@@ -434,10 +583,11 @@ def aggregate(
             written.append(folder / SWEEP_JSON)
         if axes[0] is not None:
             x, y, by = axes
-            averaged = [v for v in varying if v not in axes]
+            averaged = [v for v in varying if v not in (*axes, facet)]
             name = f"{outcome}_vs_{x}" + (f"_and_{y}" if y else "") + (f"_by_{by}" if by else "")
+            name += (f"_facet_{facet}" if facet else "") + "".join(f"_{w}" for w in where)
             stem = folder / re.sub(r"[^\w.=-]+", "_", name)
-            written += plot(table, outcome, x, y, by, averaged, stem)
+            written += plot(shown, outcome, x, y, by, averaged, stem, facet, list(where))
     except OSError as e:
         raise InputError(f"cannot write in {folder}: {e.strerror or e}") from e
     return {
@@ -448,6 +598,19 @@ def aggregate(
         "axes": axes,
         "written": written,
     }
+
+
+def weekly_table(folder: Path, table: pd.DataFrame, override_cols: list[str]) -> pd.DataFrame:
+    """One row per completed job × week: ``job``, its override columns and ``seed`` (as in
+    the sweep table), then every weekly metric of its ``weekly.parquet`` — the form of
+    NetLogo BehaviorSpace's table output."""
+    frames = []
+    ids = table[["job", *override_cols, *(["seed"] if "seed" not in override_cols else [])]]
+    for row in ids.to_dict("records"):
+        weekly = pd.read_parquet(folder / str(row["job"]) / "weekly.parquet")
+        front = pd.DataFrame({k: [v] * len(weekly) for k, v in row.items()})
+        frames.append(pd.concat([front, weekly.reset_index(drop=True)], axis=1))
+    return pd.concat(frames, ignore_index=True)
 
 
 def _replace(path: Path, write, **kwargs) -> Path:
@@ -495,7 +658,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--x", help="swept parameter on the x axis (default: the first swept)")
     axes = parser.add_mutually_exclusive_group()
     axes.add_argument("--y", help="second swept parameter: draws a heatmap")
-    axes.add_argument("--by", help="second swept parameter: one line per value")
+    axes.add_argument("--by", help="second swept parameter: one series per value")
+    parser.add_argument("--facet", help="swept parameter: one panel per value")
+    parser.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="draw only the jobs with this value (repeatable)",
+    )
+    parser.add_argument(
+        "--weekly", action="store_true", help="also write sweep_weekly.parquet/.csv (job × week)"
+    )
     parser.add_argument("--no-plot", action="store_true", help="write the tables only")
     args = parser.parse_args(argv)
     try:
@@ -507,6 +681,9 @@ def main(argv: list[str] | None = None) -> int:
             args.by,
             draw=not args.no_plot,
             progress=sys.stderr.isatty(),
+            weekly=args.weekly,
+            where=args.where,
+            facet=args.facet,
         )
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -526,7 +703,7 @@ def main(argv: list[str] | None = None) -> int:
     if out["swept"]:
         print(f"swept: {', '.join(out['swept'])}")
     if out["axes"][0] is None and not args.no_plot and len(table):
-        print("nothing was swept: no figure")
+        print("nothing was swept but the seed: no figure")
     for path in out["written"]:
         print(f"wrote {path}")
     if not len(table) and not studies:

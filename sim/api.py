@@ -1,10 +1,10 @@
 """The Python entry points: compose a config from overrides, and simulate it."""
 
 import threading
-from pathlib import Path
 
 from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import HydraException
 from hydra.types import RunMode
 from omegaconf import DictConfig, open_dict
@@ -12,9 +12,10 @@ from omegaconf.errors import OmegaConfBaseException
 
 from models.errors import InputError
 from sim import schema
+from sim.paths import conf_dir
 from sim.run import Result, check_output_dir, new_run_folder, run
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+CONF_DIR = conf_dir()
 
 #: The studies ``experiment.name`` can name, and the module whose ``main(cfg, overrides)`` runs
 #: each (``python -m sim experiment=<name>`` calls it).
@@ -45,10 +46,16 @@ def _compose(overrides, config_name: str = "config") -> tuple[DictConfig, RunMod
     only the ``hydra`` node says; that node is then removed, as Hydra's compose does."""
     schema.register()
     try:
-        with _COMPOSING, initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            cfg = hydra_compose(
-                config_name=config_name, overrides=list(overrides), return_hydra_config=True
-            )
+        with _COMPOSING:
+            kwargs = dict(config_name=config_name, overrides=list(overrides),
+                          return_hydra_config=True)  # fmt: skip
+            if GlobalHydra.instance().is_initialized():
+                # inside ``python -m sim``: ``@hydra.main`` initialised Hydra on the same
+                # config tree and refuses a second initialisation, so its instance composes
+                cfg = hydra_compose(**kwargs)
+            else:
+                with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+                    cfg = hydra_compose(**kwargs)
     except (HydraException, OmegaConfBaseException) as e:
         raise InputError(_message(e)) from e
     mode = cfg.hydra.mode

@@ -27,8 +27,9 @@ import pyarrow.parquet as pq
 
 from models.errors import InputError
 from models.params import Behaviour
+from sim.paths import conf_dir
 
-CALIBRATION_DIR = Path(__file__).resolve().parent.parent / "conf" / "calibration"
+CALIBRATION_DIR = conf_dir() / "calibration"
 WEIGHT = "weight"
 
 

@@ -1,9 +1,9 @@
-"""The sensitivity analysis (``python -m sim experiment=sensitivity``): a tiny Morris run end to
-end, common random numbers, the parameter ranges, the scenario-discovery export and the
-one-/two-split failure search."""
+"""The sensitivity study (``python -m sim experiment=sensitivity``): defined in config (factors of
+every kind, outcomes, claims), settings checked together, a tiny run end to end with its
+report, the scenario-discovery export, PRIM boxes and rules."""
 
 import json
-import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -11,201 +11,235 @@ import pytest
 from conftest import run_cli
 
 import sim
-from experiments import sensitivity
-from experiments.sensitivity import PARAMETERS, Settings
+from experiments import claims, sensitivity
 from models.errors import InputError
-from models.params import BOUNDS, Behaviour
-from sim.replicate import Spec, replication_seeds
+from models.registry import PARAMETERS
+from sim.batch import Composer
 
-TINY = ["experiment=sensitivity", "org.size=40", "weeks=20", "seed=3", "output.progress=false"]
-TINY_SETTINGS = Settings(
-    methods=("morris", "discovery"), morris_trajectories=3, discovery_n=8, resamples=100
+#: Two built-in claims that need only the baseline and sense-making (short horizons allowed).
+CHEAP_CLAIMS = (
+    "experiment.params.claims=[leaders_sense_making_raises_value,adoption_rises_while_use_falls]"
 )
+TINY = [
+    "experiment=sensitivity",
+    "org.size=40",
+    "weeks=30",
+    "seed=3",
+    "output.progress=false",
+    "experiment.replications=1",
+    "experiment.params.resamples=20",
+    CHEAP_CLAIMS,
+]
 
 
 @pytest.fixture(scope="module")
-def morris_run(tmp_path_factory):
-    """A tiny Morris screening (3 trajectories) and 8 discovery points, in-process:
-    1 replication, 40 people."""
+def study_run(tmp_path_factory):
+    """Morris (3 trajectories) and 8 discovery points over four factors of three kinds — two
+    behavioural parameters, an intervention field and a whole-number organisation parameter —
+    with an outcome and a claim of one's own, in-process."""
     out = tmp_path_factory.mktemp("sensitivity") / "results"
-    overrides = [*TINY, "experiment.replications=1", f"experiment.dir={out}"]
-    cfg = sim.compose(overrides)
-    return sensitivity.main(cfg, overrides, TINY_SETTINGS)
-
-
-def test_tiny_morris_run_writes_every_file(morris_run):
-    names = {p.name for p in morris_run.iterdir()}
-    expected = {
-        "samples.parquet",
-        "samples.csv",
-        "indices.csv",
-        "experiments.csv",
-        "discovery.csv",
-        "sensitivity_morris.png",
-        "sensitivity_morris.svg",
-        "problem.json",
-        "config.yaml",
-        "scenarios.yaml",
-        "seeds.csv",
-        "provenance.json",
-    }
-    assert expected <= names
-    assert not any(p.name.startswith(".") for p in morris_run.parent.iterdir())  # atomic: no temp
-    record = json.loads((morris_run / "provenance.json").read_text())
-    k = len(PARAMETERS)
-    assert record["samples"] == {"morris": 3 * (k + 1), "discovery": 8}
-    assert record["runs"] == (3 * (k + 1) + 8) * 4  # samples × programmes × replications
-    assert record["replication_seeds"] == replication_seeds(3, 1)
-
-
-def test_indices_cover_every_parameter_and_are_finite(morris_run):
-    indices = pd.read_csv(morris_run / "indices.csv")
-    for outcome in sensitivity.OUTCOMES:
-        d = indices[(indices["method"] == "morris") & (indices["outcome"] == outcome)]
-        assert list(d["parameter"]) == list(PARAMETERS)
-        for column in ("mu", "mu_star", "mu_star_conf", "sigma"):
-            assert np.isfinite(d[column]).all(), column
-        assert (d["mu_star"] >= 0).all()
-        assert (d["mu_star"] >= d["mu"].abs() - 1e-9).all()
-    assert set(indices["method"]) == {"morris"}  # the discovery points have no indices
-    # the mandate's pressure cannot matter to incentives − baseline (neither has a mandate)
-    inc = indices[indices["outcome"] == "incentives_minus_baseline"].set_index("parameter")
-    assert inc.loc["pressure_weight", "mu_star"] == 0
-
-
-def test_experiments_csv_is_ready_for_scenario_discovery(morris_run):
-    table = pd.read_csv(morris_run / "experiments.csv")
-    claims = list(sensitivity.CLAIMS)
-    assert list(table.columns) == [*PARAMETERS, *sensitivity.OUTCOMES, *claims]
-    assert table[list(PARAMETERS)].notna().all().all()
-    for claim, (outcome, sign, _) in sensitivity.CLAIMS.items():
-        assert table[claim].dtype == bool
-        expected = table[outcome] > 0 if sign > 0 else table[outcome] <= 0
-        assert (table[claim] == expected).all()
-    samples = pd.read_parquet(morris_run / "samples.parquet")
-    discovery = samples[samples["method"] == "discovery"]
-    assert len(table) == len(discovery) == 8  # independent points only, not Morris trajectories
-    assert np.allclose(table[list(PARAMETERS)], discovery[list(PARAMETERS)])
-    for name, (lo, hi) in PARAMETERS.items():
-        assert ((samples[name] >= lo) & (samples[name] <= hi)).all(), name
-    for outcome, (a, b) in sensitivity.OUTCOMES.items():
-        diff = samples[f"value_{a}"] - samples[f"value_{b}"]
-        assert np.allclose(samples[outcome], diff)
-
-
-def test_same_sample_gives_the_same_outcome_common_random_numbers():
-    settings = Settings()
-    specs = {
-        name: Spec.from_config(sim.compose(["org.size=40", "weeks=20", f"scenario={name}"]), name)
-        for name in settings.scenarios()
-    }
-    params = {name: (lo + hi) / 2 for name, (lo, hi) in PARAMETERS.items()}
-    seeds = replication_seeds(7, 2)
-    first = sensitivity.evaluate(specs, params, seeds, settings)
-    again = sensitivity.evaluate(specs, params, seeds, settings)
-    assert first == again
-    assert all(math.isfinite(v) for v in first.values())
-    # other seeds, other draws
-    assert sensitivity.evaluate(specs, params, replication_seeds(8, 2), settings) != first
-    # the mean over seeds of a sample is the mean of its single-seed outcomes
-    singles = [sensitivity.evaluate(specs, params, [s], settings) for s in seeds]
-    for key in first:
-        assert first[key] == pytest.approx(np.mean([s[key] for s in singles]))
-
-
-def test_parameter_ranges_are_inside_bounds_and_around_the_defaults():
-    default = Behaviour()
-    for name, (lo, hi) in PARAMETERS.items():
-        assert name in Behaviour.__dataclass_fields__
-        blo, bhi = BOUNDS.get(name, (0.0, float("inf")))
-        assert blo <= lo < hi <= bhi, name
-        assert lo <= getattr(default, name) <= hi, name
-    assert Settings().problems() == []
-
-
-def test_bad_settings_are_refused_before_any_run(tmp_path):
-    overrides = [*TINY, f"experiment.dir={tmp_path / 'out'}"]
-    cfg = sim.compose(overrides)
-    bad = Settings(
-        parameters={"value_weight": (1.0, 2.0), "stage_up": (0.5, 1.5), "nonsense": (0, 1)},
-        sobol_n=12,
-    )
-    with pytest.raises(InputError) as e:
-        sensitivity.main(cfg, overrides, bad)
-    text = str(e.value)
-    assert "stage_up" in text and "nonsense" in text and "sobol_n=12" in text
-    with pytest.raises(InputError, match="population.value_weight=2"):
-        over = [*overrides, "population.value_weight=2"]
-        sensitivity.main(sim.compose(over), over, TINY_SETTINGS)
-    assert not (tmp_path / "out").exists()
-
-
-def test_the_preset_lists_every_method_setting_with_its_default():
-    params = sim.compose(["experiment=sensitivity"]).experiment.params
-    assert Settings.from_params(params) == Settings()
-    cli = {"methods", "morris_trajectories", "morris_levels", "sobol_n", "sobol_top"}
-    assert set(params) == cli | {"discovery_n", "resamples", "conf_level"}
-
-
-def test_method_settings_come_from_the_command_line(tmp_path):
     overrides = [
         *TINY,
-        "experiment.replications=1",
-        "experiment.params.methods=[morris,sobol]",
-        "experiment.params.morris_trajectories=2",
-        "experiment.params.sobol_n=2",
-        "experiment.params.sobol_top=2",
-        "experiment.params.resamples=10",
+        "experiment.params.methods=[morris,discovery]",
+        "experiment.params.morris_trajectories=3",
+        "experiment.params.discovery_n=8",
+        "experiment.params.factors=[noise_hours,pressure_weight,"
+        "scenario.interventions.sense_making.intensity,org.span]",
+        "experiment.params.ranges={scenario.interventions.sense_making.intensity:[0.1,1],"
+        "org.span:[3,8]}",
+        "experiment.params.outcomes={sm_gross:'long_run_value: sense_making - baseline'}",
+        "experiment.params.claims=[leaders_sense_making_raises_value,"
+        "adoption_rises_while_use_falls,'sm_gains: sm_gross > 0']",
+        f"experiment.dir={out}",
+    ]
+    return sensitivity.main(sim.compose(overrides), overrides)
+
+
+FACTORS = [
+    "population.noise_hours",
+    "population.pressure_weight",
+    "scenario.interventions.sense_making.intensity",
+    "org.span",
+]
+
+
+def test_a_tiny_study_writes_every_file_and_a_self_contained_report(study_run, capsys):
+    names = {p.name for p in study_run.iterdir()}
+    expected = {"report.md", "report.html", "samples.parquet", "samples.csv", "indices.csv"}
+    expected |= {"experiments.csv", "boxes.csv", "rules.csv", "problem.json", "config.yaml"}
+    expected |= {"scenarios.yaml", "seeds.csv", "provenance.json", "sensitivity_morris.png"}
+    assert expected <= names
+    assert not any(p.name.startswith(".") for p in study_run.parent.iterdir())  # atomic
+    record = json.loads((study_run / "provenance.json").read_text())
+    assert record["samples"] == {"morris": 3 * (4 + 1), "discovery": 8}
+    assert record["runs"] == (15 + 8) * 2 * 1  # points × programmes × replications
+    page = (study_run / "report.html").read_text()
+    assert "data:image/png;base64," in page and 'src="sensitivity_' not in page
+    report = (study_run / "report.md").read_text()
+    for claim in ("leaders_sense_making_raises_value", "adoption_rises_while_use_falls"):
+        assert f"## `{claim}`" in report
+    assert "Morris ran 3 trajectories" in report  # the warning for a small sample
+    assert "8 discovery points" in report
+
+
+def test_factors_of_every_kind_are_varied_where_they_apply(study_run):
+    samples = pd.read_parquet(study_run / "samples.parquet")
+    assert list(samples.columns[2:6]) == FACTORS
+    assert pd.api.types.is_integer_dtype(samples["org.span"])  # a whole-number config value
+    assert set(samples["org.span"]) <= set(range(3, 9)) and samples["org.span"].nunique() > 1
+    problem = json.loads((study_run / "problem.json").read_text())
+    for key in FACTORS:
+        lo, hi = problem["factors"][key]["low"], problem["factors"][key]["high"]
+        assert samples[key].between(lo, hi).all(), key
+    assert problem["factors"]["population.noise_hours"]["low"] == PARAMETERS["noise_hours"].low
+    # the intervention field varies only the programme that has it: the baseline moves with
+    # the other factors but never with it
+    morris = pd.read_csv(study_run / "indices.csv")
+    base = morris[morris["outcome"] == "baseline_active_fall"].set_index("factor")
+    assert base.loc["scenario.interventions.sense_making.intensity", "mu_star"] == 0
+    # no programme of these claims has a mandate: its pressure cannot matter
+    assert (morris[morris["factor"] == "population.pressure_weight"]["mu_star"] == 0).all()
+    assert (morris["mu_star"] >= morris["mu"].abs() - 1e-9).all()
+
+
+def test_experiments_csv_marks_its_columns_and_judges_each_claim(study_run):
+    table = pd.read_csv(study_run / "experiments.csv")
+    problem = json.loads((study_run / "problem.json").read_text())
+    columns = problem["factor_columns"] + problem["outcome_columns"] + problem["claim_columns"]
+    assert list(table.columns) == columns
+    assert problem["factor_columns"] == FACTORS and problem["names"] == FACTORS
+    assert problem["claim_columns"][-1] == "sm_gains" and "sm_gross" in problem["outcome_columns"]
+    assert len(table) == 8  # the discovery points only, not the Morris trajectories
+    for name in problem["claim_columns"]:
+        claim = claims.CLAIMS.get(name) or claims.claim_from_spec(name, "sm_gross > 0")
+        expected = [claim.holds(row) for _, row in table.iterrows()]
+        assert table[name].tolist() == expected, name
+    samples = pd.read_parquet(study_run / "samples.parquet")
+    gross = samples["sm_gross"]
+    assert not np.allclose(gross, samples["sense_making_net_gain"])  # net of cost by default
+
+
+def test_only_discovery_writes_no_empty_indices_and_names_the_report(tmp_path, capsys):
+    overrides = [
+        *TINY,
+        "experiment.params.methods=[discovery]",
+        "experiment.params.discovery_n=3",
+        "experiment.params.factors=[noise_hours]",
+        "experiment.params.sobol_top=6",  # more than the factors, but Sobol does not run
         f"experiment.dir={tmp_path}",
     ]
     folder = sensitivity.main(sim.compose(overrides), overrides)
-    record = json.loads((folder / "provenance.json").read_text())
-    k = len(PARAMETERS)
-    assert record["samples"] == {"morris": 2 * (k + 1), "sobol": 2 * (2 + 2)}
-    top = record["varied"]["sobol"]
-    assert len(top) == 2 and record["varied"]["morris"] == list(PARAMETERS)
-    indices = pd.read_csv(folder / "indices.csv")
-    sobol = indices[indices["method"] == "sobol"]
-    assert set(sobol["parameter"]) == set(top)
-    # Sobol varies the two parameters Morris ranked highest
-    morris = indices[indices["method"] == "morris"]
-    best = sensitivity.screened(Settings(sobol_top=2), morris)
-    assert set(best.parameters) == set(top)
-    samples = pd.read_parquet(folder / "samples.parquet")
-    rest = [n for n in PARAMETERS if n not in top]
-    sobol_rows = samples[samples["method"] == "sobol"]
-    for name in rest:  # the others stay at their configured values
-        assert (sobol_rows[name] == getattr(Behaviour(), name)).all(), name
+    assert not (folder / "indices.csv").exists()
+    assert f"report: {folder / 'report.md'}" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize(
-    ("override", "needle"),
-    [
-        ("experiment.params.sobol_n=12", "sobol_n=12"),
-        ("experiment.params.sobol_top=1", "sobol_top=1"),
-        ("experiment.params.methods=[morris,prim]", "choose from morris, sobol, discovery"),
-        ("experiment.params.morris_levels=abc", "experiment.params.morris_levels='abc'"),
-    ],
-)
-def test_bad_method_settings_from_the_command_line_are_refused(override, needle, tmp_path):
-    overrides = [*TINY, override, f"experiment.dir={tmp_path / 'out'}"]
+BAD = [
+    ("experiment.params.methods=[morris,prim]", r"methods=\['morris', 'prim'\] .*morris, sobol"),
+    ("experiment.params.sobol_top=1", r"sobol_top=1 is not allowed: give 0 .* or 2\.\.2"),
+    ("experiment.params.sobol_top=5", r"sobol_top=5 is not allowed.*the study has 2 factors"),
+    ("experiment.params.sobol_n=12", r"sobol_n=12 is not allowed: it must be a power of two"),
+    ("experiment.params.morris_levels=abc", r"morris_levels='abc' is not allowed: .*integer"),
+    ("experiment.params.factors=[nonsense]", r"nonsense is not a registry parameter or a"),
+    ("experiment.params.factors=[org.nonsense]", r"org\.nonsense is not a config key of the"),
+    (
+        "experiment.params.factors=[org.team_density]",
+        r"org\.team_density has no plausible range .*ranges=\{org\.team_density:\[low,high\]\}",
+    ),
+    (
+        "experiment.params.ranges={noise_hours:[0.2,0.1]}",
+        r"population\.noise_hours: range \[0\.2, 0\.1\] .*low must be below high",
+    ),
+    (
+        "experiment.params.ranges={value_weight:[-1,2]}",
+        r"value_weight at -1: population\.value_weight=-1(\.0)? is not allowed: .*non-negative",
+    ),
+    ("experiment.params.claims=[nonsense]", r"'nonsense' is not a built-in claim: choose from"),
+    ("experiment.params.claims=['mine: x >> 0']", r"claims\.mine='x >> 0' is not allowed"),
+    ("experiment.params.claims=['mine: x > 0']", r"outcome 'x' is not defined"),
+    (
+        "experiment.params.outcomes={a:'nowhere - baseline'}",
+        r"outcomes\.a: programme 'nowhere' is not in conf/scenario/",
+    ),
+    (
+        "experiment.params.outcomes={a:'nothing: sense_making - baseline'}",
+        r"outcomes\.a: 'nothing' is not a summary metric: choose one of .*net_value",
+    ),
+    ("+experiment.params.bogus=1", r"experiment\.params\.bogus is not a setting"),
+    ("population.noise_hours=0.1", r"population\.noise_hours=0\.1: this is a factor"),
+    ("scenario=mandate", r"scenario=: experiment=sensitivity runs the programmes"),
+    (
+        "experiment.params.claims=[mandates_rarely_create_lasting_value]",
+        r"weeks=30 is not allowed: outcome mandate_gain_after .*mandate ends \(week 104\)",
+    ),
+]
+
+
+#: One composer for the checks below: Hydra composes once per choice of config groups.
+COMPOSER = Composer()
+
+
+@pytest.mark.parametrize(("override", "pattern"), BAD, ids=[b[0] for b in BAD])
+def test_bad_settings_are_refused_with_key_value_and_what_is_allowed(override, pattern):
+    overrides = [
+        *TINY,
+        "experiment.params.methods=[morris,sobol]",
+        "experiment.params.factors=[noise_hours,value_weight]",
+        "experiment.params.sobol_top=2",
+        override,
+    ]
+    with pytest.raises(InputError) as e:
+        params = COMPOSER(overrides).experiment.params
+        sensitivity.Study.from_config(params, overrides, COMPOSER)
+    assert re.search(pattern, str(e.value)), str(e.value)
+
+
+def test_settings_are_checked_together_and_nothing_is_written(tmp_path):
+    overrides = [
+        *TINY,
+        "experiment.params.methods=[morris]",
+        "experiment.params.sobol_n=12",  # Sobol does not run: not checked
+        "experiment.params.morris_trajectories=1",
+        "experiment.params.factors=[noise_hours,nonsense]",
+        f"experiment.dir={tmp_path}",
+    ]
     with pytest.raises(InputError) as e:
         sensitivity.main(sim.compose(overrides), overrides)
-    assert needle in str(e.value)
-    assert not (tmp_path / "out").exists()
+    text = str(e.value)
+    assert "morris_trajectories=1" in text and "nonsense" in text and "sobol_n" not in text
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())
 
 
-def test_failure_boxes_find_a_planted_region():
+def test_the_defaults_vary_every_uncertain_registry_parameter():
+    study = sensitivity.Study.from_config(sim.compose(["experiment=sensitivity"]).experiment.params)
+    uncertain = [f"population.{n}" for n, p in PARAMETERS.items() if p.uncertain]
+    assert study.names == uncertain
+    assert [c.name for c in study.claims] == list(claims.CLAIMS)
+    for f in study.factors:
+        p = PARAMETERS[f.key.removeprefix("population.")]
+        assert (f.low, f.high) == (p.low, p.high)
+    assert (
+        "population.reactance_gain" not in uncertain
+        or study.factors[study.names.index("population.reactance_gain")].low == 0
+    )  # the mandate claim fails at no reactance: the range must reach it
+
+
+def test_prim_finds_a_planted_region_and_rules_too():
     rng = np.random.default_rng(0)
-    x = pd.DataFrame(rng.uniform(0, 1, size=(400, 3)), columns=["a", "b", "c"])
+    x = pd.DataFrame(rng.uniform(0, 1, size=(600, 3)), columns=["a", "b", "c"])
     x["holds"] = ~((x["a"] > 0.7) & (x["b"] < 0.5))  # fails only there
-    boxes = sensitivity.failure_boxes(x, ["a", "b", "c"], "holds")
-    assert list(boxes["box"]) == ["1 split", "2 splits"]
-    two = boxes.iloc[1]
+    box = sensitivity.prim_box(x, ["a", "b", "c"], "holds").set_index("factor")
+    assert set(box.index[:2]) == {"a", "b"}  # the restrictions it needs most come first
+    assert (box["density_without"] < box["failure_density"]).all()
+    assert box.loc["a", "low"] == pytest.approx(0.7, abs=0.05) and pd.isna(box.loc["a", "high"])
+    assert box.loc["b", "high"] == pytest.approx(0.5, abs=0.05)
+    assert box["failure_density"].iloc[0] >= 0.8 and box["coverage"].iloc[0] >= 0.8
+    rules = sensitivity.failure_boxes(x, ["a", "b", "c"], "holds")
+    assert list(rules["box"]) == ["1 condition", "2 conditions"]
+    two = rules.iloc[1]
     assert "a >" in two["region"] and "b <=" in two["region"]
     assert two["failure_density"] == 1.0
-    assert two["coverage"] > 0.5
     x["holds"] = True
+    assert sensitivity.prim_box(x, ["a", "b", "c"], "holds").empty
     assert sensitivity.failure_boxes(x, ["a", "b", "c"], "holds").empty
 
 
@@ -216,19 +250,16 @@ def test_command_line_dispatches_and_refuses_a_scenario(tmp_path):
     assert not (tmp_path / "r").exists()
 
 
-def test_docs_block_is_generated_from_a_run(morris_run, tmp_path):
+def test_docs_block_is_generated_from_a_run(study_run, tmp_path):
     from experiments import sensitivity_report as report
 
-    text = report.block(morris_run)
-    for name in PARAMETERS:
-        assert f"`{name}`" in text
-    for claim in sensitivity.CLAIMS.values():
-        assert claim[2] in text
+    text = report.block(study_run)
+    assert "leaders_sense_making_raises_value" in text and "sm_gains" in text
     assert "sensitivity_sobol.png" not in text  # this run had no Sobol
     docs = tmp_path / "VALIDATION.md"
     docs.write_text(f"# V\n\nbefore\n{report.BEGIN}\nSTALE-BLOCK\n{report.END}\nafter\n")
-    report.update(morris_run, docs, tmp_path / "img")
+    report.update(study_run, docs, tmp_path / "img")
     new = docs.read_text()
     assert "STALE-BLOCK" not in new and "before" in new and "after" in new
-    assert new.count(report.BEGIN) == 1 and "| `relevance_mean` |" in new
+    assert new.count(report.BEGIN) == 1
     assert (tmp_path / "img" / "sensitivity_morris.png").exists()

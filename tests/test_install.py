@@ -1,0 +1,70 @@
+"""The package installs as a library: a plain (non-editable) ``pip install .`` carries the config
+tree, ``sim.simulate`` and ``python -m sim`` work from any folder, and the checkout is left as
+it was (no ``build/``, no ``*.egg-info``).
+
+Cheap enough for every CI run and downloads nothing: a fresh venv without pip, which sees the
+dependencies of the interpreter running the tests through a ``.pth`` line (the parent's
+site-packages is put on its path; the ``.pth`` files there, such as an editable install of
+this project, are not run), and the parent's pip installing the checkout into it without
+build isolation, dependencies or an index.
+"""
+
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_a_plain_pip_install_works_from_any_folder_and_leaves_the_checkout_clean(tmp_path):
+    before = sorted(os.listdir(ROOT))
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    purelib = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    Path(purelib, "_dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet"]
+        + ["--no-deps", "--no-build-isolation", "--no-index", str(ROOT)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert install.returncode == 0, install.stderr
+    assert sorted(os.listdir(ROOT)) == before, "the build left files in the checkout"
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    code = (
+        "import sim, hydra_plugins.beyond_adoption as p; from sim.paths import conf_dir; "
+        "print(sim.__file__); print(conf_dir()); print(p.__file__); "
+        "print(sim.simulate(['weeks=4', 'org.size=50']).summary['weeks'])"
+    )
+    one = subprocess.run(
+        [python, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True
+    )
+    assert one.returncode == 0, one.stderr
+    module, conf, plugins, weeks = one.stdout.split()
+    assert Path(module).is_relative_to(venv), "imported the checkout, not the installed copy"
+    assert Path(plugins).is_relative_to(venv)  # the ensemble launcher, where Hydra looks
+    assert Path(conf) == Path(purelib, "sim", "conf") and weeks == "4"
+    assert {p.name for p in Path(conf).iterdir()} >= {"config.yaml", "org", "scenario"}
+
+    cli = subprocess.run(
+        [python, "-m", "sim", "weeks=4", "org.size=50", "output.dir=runs", "output.plot=false"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert cli.returncode == 0, cli.stderr
+    assert len(list((elsewhere / "runs").glob("*/summary.json"))) == 1
