@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/find-python
+$(STAMP): pyproject.toml setup.py scripts/find-python
 	@py=$$(scripts/find-python) || exit 1; \
 	  echo "using $$py ($$($$py --version))"; \
 	  [ -x $(BIN)/python ] || $$py -m venv $(VENV)

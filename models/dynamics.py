@@ -234,18 +234,19 @@ def activity_probability(
     )
     if levers.role_model.any():
         own = own + b.role_model_weight * levers.role_model
-    willing = _logistic(own)
-    idle = 1 - traits.need  # weeks one's own reasons do not come into it
-    alone = willing - idle * willing
+    alone = traits.need * _logistic(own)
     if not (levers.pressure.any() or state.extrinsic.any() or levers.awareness.any()):
         return Decision(alone, own=alone)
     pressed = b.pressure_weight * levers.pressure * (1 - state.reactance)
     paid = b.extrinsic_weight * state.extrinsic
     events = b.awareness_weight * levers.awareness
     total = pressed + paid + events
-    probability = _logistic(own + total) - idle * willing
+    # σ(own + total) − σ(own), written without subtracting two numbers near 1 (float32 would
+    # lose the small lift of a nearly willing person): σ(own + total)·σ(−own)·(1 − e^−total)
+    lift = _logistic(own + total) * _logistic(-own) * -np.expm1(-total)
+    probability = alone + lift
     with np.errstate(invalid="ignore", divide="ignore"):  # probability 0: nobody to split
-        added = 1 - alone / probability
+        added = lift / probability
     hollow = _lever_share(
         added,
         [(b.hollow_pressure, pressed), (state.extrinsic_hollow, paid), (b.hollow_event, events)],
