@@ -38,8 +38,11 @@ def git_revision() -> dict[str, str | bool]:
 
     def git(*args: str) -> str:
         return subprocess.run(
-            ["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10, check=True
-        ).stdout.strip()
+            # no optional locks: ``git status`` would otherwise take the index lock to refresh
+            # it, and a run killed meanwhile would leave .git/index.lock in the user's checkout
+            ["git", "--no-optional-locks", *args],
+            cwd=REPO, capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.strip()  # fmt: skip
 
     try:
         return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
