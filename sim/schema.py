@@ -209,9 +209,26 @@ if not OmegaConf.has_resolver("unique_name"):
     OmegaConf.register_new_resolver("unique_name", unique_name, use_cache=True)
 
 
+def _register_launchers() -> None:
+    """Make the project's launchers known to Hydra however the package was installed.
+
+    Hydra finds plugins by listing the ``hydra_plugins`` namespace, which an editable install's
+    import hook hides: outside the checkout, ``sim.simulate`` found no
+    ``hydra/launcher/ensemble`` and a sweep no launcher class. Importing the modules stores
+    their configs; registering the classes lets Hydra instantiate them."""
+    from hydra.core.plugins import Plugins
+
+    from hydra_plugins.beyond_adoption.ensemble_launcher import EnsembleLauncher
+    from hydra_plugins.beyond_adoption.local_submitit import LocalSubmititLauncher
+
+    for launcher in (EnsembleLauncher, LocalSubmititLauncher):
+        Plugins.instance().register(launcher)
+
+
 def register() -> None:
     """Put every schema in the ConfigStore (idempotent)."""
     cs = ConfigStore.instance()
+    _register_launchers()
     cs.store(group="schema", name="run", node=RunConfig)
     cs.store(group="schema", name="population", node=PopulationSchema)
     cs.store(group="schema/launcher", name="local_submitit", node=LocalSubmititConfig)

@@ -68,3 +68,27 @@ def test_a_plain_pip_install_works_from_any_folder_and_leaves_the_checkout_clean
     )
     assert cli.returncode == 0, cli.stderr
     assert len(list((elsewhere / "runs").glob("*/summary.json"))) == 1
+
+
+def test_the_editable_install_works_from_any_folder(tmp_path):
+    """``make setup`` installs the checkout in editable mode, whose import hook hides the
+    ``hydra_plugins`` namespace from Hydra's plugin scan: a script or notebook outside the
+    checkout once found no ``hydra/launcher/ensemble``, and a sweep no launcher class. Run with
+    this interpreter (the editable install under test) from a folder outside the checkout."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    code = "import sim; print(sim.simulate(['weeks=3', 'org.size=40']).summary['weeks'])"
+    one = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert one.returncode == 0, one.stderr
+    assert one.stdout.split()[-1] == "3"
+    sweep = subprocess.run(
+        [sys.executable, "-m", "sim", "-m", "seed=1,2", "weeks=3", "org.size=40"]
+        + ["output.plot=false", f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert sweep.returncode == 0, sweep.stderr
+    assert len(list((tmp_path / "sweep").glob("*/summary.json"))) == 2
