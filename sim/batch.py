@@ -17,106 +17,21 @@ run ``sim.simulate(overrides)`` makes, number for number). With ``replications=R
 R times with the seeds ``sim.replicate.replication_seeds(seed, R)`` spawns from its config's
 seed: replication i of every override set gets the same seed (common random numbers).
 
-Hydra set-up paid once. Composing a config costs about a tenth of a second, a small run about
-as much. ``Composer`` composes once per distinct choice of config groups (``org=…``,
-``scenario=…``, ``+intervention@…=…``) and applies every other override (``org.size=500``,
-``population.noise_hours=0.1``, ``scenario.interventions.mandate.end=52``) to a copy of that
-config in memory, exactly as Hydra applies overrides after composing (``OmegaConf.update``
-with merging, in struct mode); the tests check that this gives the config a full compose
-gives.
+Hydra set-up paid once: every override set's config comes from ``sim.api.Composer``, which
+composes once per distinct choice of config groups and applies the other overrides in memory.
 """
 
-import copy
 import itertools
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
-from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import Override, OverrideType
-from hydra.errors import HydraException
-from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
+from omegaconf import DictConfig
 
 from models.errors import InputError
-from sim.api import _message, compose
-from sim.paths import conf_dir
+from sim.api import Composer
 from sim.replicate import Spec, replication_seeds, run_jobs
-
-#: Config groups Hydra itself provides (not folders of conf/).
-HYDRA_GROUPS = ("hydra", "schema")
-
-
-def is_group_override(override: Override) -> bool:
-    """Whether an override needs Hydra to compose: it selects, adds or deletes a config group
-    option (``org=small_world``, ``+intervention@scenario.interventions.d=campaign``), adds or
-    deletes a key, or sets one of Hydra's own. Only plain changes of a value do not."""
-    if override.type != OverrideType.CHANGE or override.package is not None:
-        return True
-    key = override.key_or_group
-    return key.split("/")[0].split(".")[0] in HYDRA_GROUPS or (conf_dir() / key).is_dir()
-
-
-def _parse(overrides: Sequence[str]) -> list[Override]:
-    try:
-        parsed = OverridesParser.create().parse_overrides(list(overrides))
-    except HydraException as e:
-        raise InputError(_message(e)) from e
-    sweeps = [o.input_line for o in parsed if o.is_sweep_override()]
-    if sweeps:
-        raise InputError(
-            f"{', '.join(sweeps)}: a sweep (several values) is not one run; give each value its "
-            "own override set, or use grid="
-        )
-    return parsed
-
-
-class Composer:
-    """Configs for many override sets, composing once per distinct choice of config groups.
-
-    ``composer(overrides)`` returns the config ``sim.compose(overrides)`` would; bad overrides
-    raise ``InputError`` with Hydra's message, as ``sim.compose`` does.
-    """
-
-    def __init__(self) -> None:
-        self._bases: dict[tuple[str, ...], DictConfig] = {}
-
-    def __call__(self, overrides: Sequence[str] = ()) -> DictConfig:
-        parsed = _parse(overrides)
-        groups = tuple(o.input_line for o in parsed if is_group_override(o))
-        if groups not in self._bases:
-            self._bases[groups] = compose(list(groups))
-        cfg = copy.deepcopy(self._bases[groups])
-        for override in parsed:
-            if not is_group_override(override):
-                apply(cfg, override)
-        return cfg
-
-    @property
-    def compositions(self) -> int:
-        """How many times Hydra composed (one per distinct choice of config groups)."""
-        return len(self._bases)
-
-
-def apply(cfg: DictConfig, override: Override | str) -> None:
-    """Set one value override on a composed config in place, as Hydra does after composing."""
-    if isinstance(override, str):
-        (override,) = _parse([override])
-    key, line = override.key_or_group, override.input_line
-    try:
-        try:
-            OmegaConf.update(cfg, key, override.value(), merge=True)
-        except (ConfigAttributeError, ConfigKeyError) as e:
-            raise HydraException(
-                f"Could not override '{key}'.\nTo append to your config use +{line}"
-            ) from e
-    except OmegaConfBaseException as e:
-        merging = HydraException(f"Error merging override {line}")
-        merging.__cause__ = e
-        raise InputError(_message(merging)) from e
-    except HydraException as e:
-        raise InputError(_message(e)) from e
 
 
 def format_override(key: str, value: Any) -> str:

@@ -209,6 +209,10 @@ if not OmegaConf.has_resolver("unique_name"):
     OmegaConf.register_new_resolver("unique_name", unique_name, use_cache=True)
 
 
+#: Whether ``register`` has run in this process.
+_REGISTERED: list[bool] = []
+
+
 def _register_launchers() -> None:
     """Make the project's launchers known to Hydra however the package was installed.
 
@@ -226,7 +230,11 @@ def _register_launchers() -> None:
 
 
 def register() -> None:
-    """Put every schema in the ConfigStore (idempotent)."""
+    """Put every schema in the ConfigStore, once per process (a store costs a few ms, and
+    ``sim.simulate`` calls this on every run)."""
+    if _REGISTERED:
+        return
+    _REGISTERED.append(True)
     cs = ConfigStore.instance()
     _register_launchers()
     cs.store(group="schema", name="run", node=RunConfig)

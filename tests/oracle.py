@@ -213,7 +213,7 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
             closest = min(closest, abs(u_trial - p_trial))
             if b.complex_prob > 0 and signals >= b.threshold_count and 0 < signals < degree:
                 closest = min(closest, abs(signal_share - threshold[i]))  # else exact
-            if b.complex_prob > 0 and 0 < b.joined_signal < 1:  # a sum of fractions
+            if b.complex_prob > 0 and 0 < b.joined_signal < 1 and joined_idle:  # fractions
                 closest = min(closest, abs(signals - b.threshold_count))
             if new:
                 # what the levers added to trying, as far as one's own reasons (the activity
