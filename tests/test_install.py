@@ -16,6 +16,15 @@ import sysconfig
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The environment without PYTHONPATH, so that nothing but the install under test is found.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+
+def run_in(folder: Path, *command) -> subprocess.CompletedProcess:
+    """``command`` run in ``folder``, its output captured; it must succeed."""
+    done = subprocess.run(command, cwd=folder, env=ENV, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done
 
 
 def test_a_plain_pip_install_works_from_any_folder_and_leaves_the_checkout_clean(tmp_path):
@@ -30,16 +39,8 @@ def test_a_plain_pip_install_works_from_any_folder_and_leaves_the_checkout_clean
         text=True,
     ).stdout.strip()
     Path(purelib, "_dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    install = subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet"]
-        + ["--no-deps", "--no-build-isolation", "--no-index", str(ROOT)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert install.returncode == 0, install.stderr
+    run_in(tmp_path, sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
+           "--no-deps", "--no-build-isolation", "--no-index", str(ROOT))  # fmt: skip
     assert sorted(os.listdir(ROOT)) == before, "the build left files in the checkout"
 
     elsewhere = tmp_path / "elsewhere"
@@ -49,24 +50,14 @@ def test_a_plain_pip_install_works_from_any_folder_and_leaves_the_checkout_clean
         "print(sim.__file__); print(conf_dir()); print(p.__file__); "
         "print(sim.simulate(['weeks=4', 'org.size=50']).summary['weeks'])"
     )
-    one = subprocess.run(
-        [python, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True
-    )
-    assert one.returncode == 0, one.stderr
-    module, conf, plugins, weeks = one.stdout.split()
+    module, conf, plugins, weeks = run_in(elsewhere, python, "-c", code).stdout.split()
     assert Path(module).is_relative_to(venv), "imported the checkout, not the installed copy"
     assert Path(plugins).is_relative_to(venv)  # the ensemble launcher, where Hydra looks
     assert Path(conf) == Path(purelib, "sim", "conf") and weeks == "4"
     assert {p.name for p in Path(conf).iterdir()} >= {"config.yaml", "org", "scenario"}
 
-    cli = subprocess.run(
-        [python, "-m", "sim", "weeks=4", "org.size=50", "output.dir=runs", "output.plot=false"],
-        cwd=elsewhere,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert cli.returncode == 0, cli.stderr
+    run_in(elsewhere, python, "-m", "sim", "weeks=4", "org.size=50", "output.dir=runs",
+           "output.plot=false")  # fmt: skip
     assert len(list((elsewhere / "runs").glob("*/summary.json"))) == 1
 
 
@@ -75,20 +66,8 @@ def test_the_editable_install_works_from_any_folder(tmp_path):
     ``hydra_plugins`` namespace from Hydra's plugin scan: a script or notebook outside the
     checkout once found no ``hydra/launcher/ensemble``, and a sweep no launcher class. Run with
     this interpreter (the editable install under test) from a folder outside the checkout."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     code = "import sim; print(sim.simulate(['weeks=3', 'org.size=40']).summary['weeks'])"
-    one = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
-    )
-    assert one.returncode == 0, one.stderr
-    assert one.stdout.split()[-1] == "3"
-    sweep = subprocess.run(
-        [sys.executable, "-m", "sim", "-m", "seed=1,2", "weeks=3", "org.size=40"]
-        + ["output.plot=false", f"hydra.sweep.dir={tmp_path / 'sweep'}"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert sweep.returncode == 0, sweep.stderr
+    assert run_in(tmp_path, sys.executable, "-c", code).stdout.split()[-1] == "3"
+    run_in(tmp_path, sys.executable, "-m", "sim", "-m", "seed=1,2", "weeks=3", "org.size=40",
+           "output.plot=false", f"hydra.sweep.dir={tmp_path / 'sweep'}")  # fmt: skip
     assert len(list((tmp_path / "sweep").glob("*/summary.json"))) == 2
