@@ -23,6 +23,7 @@ completed part of their work.
 
 import errno
 import json
+import math
 import os
 import re
 import shutil
@@ -49,10 +50,10 @@ from models import generators
 from models.errors import InputError
 from models.interventions import KINDS, Intervention
 from models.model import AdoptionModel
-from models.params import BOUNDS, NON_NEGATIVE, Behaviour
+from models.params import BOUNDS, MAX_MAGNITUDE, NON_NEGATIVE, Behaviour
 from sim import resume, signals
 from sim.replicate import Spec, run_replications
-from sim.run import MAX_MAGNITUDE, check, org_problems, write_atomically
+from sim.run import check, org_problems, write_atomically
 
 # --- running the command line, and stopping it ------------------------------------------------
 
@@ -880,6 +881,30 @@ def test_sim_simulate_refuses_studies_and_sweeps_and_names_what_runs_them():
     assert one.summary["weeks"] == 3
 
 
+@pytest.mark.parametrize(
+    ("arguments", "pattern"),
+    [
+        ({"behaviour": Behaviour(innovation_p=math.nan)}, r"behaviour\.innovation_p=nan"),
+        ({"behaviour": Behaviour(imitation_q=math.inf)}, r"behaviour\.imitation_q=inf .* finite"),
+        ({"behaviour": Behaviour(innovation_p=-1.0)}, r"behaviour\.innovation_p=-1\.0"),
+        ({"discount_rate": math.nan}, r"^discount_rate=nan is not allowed"),
+        ({"discount_rate": -0.1}, r"^discount_rate=-0\.1 is not allowed"),
+        ({"champion_share": math.inf}, r"^champions\.share: inf is not allowed"),
+        (
+            {"interventions": [Intervention("m", "mandate", intensity=math.nan)]},
+            r"scenario\.interventions\.m\.intensity=nan is not allowed",
+        ),
+        (
+            {"interventions": [Intervention("m", "mandate", cost_fixed=math.inf)]},
+            r"scenario\.interventions\.m\.cost_fixed=inf .* finite",
+        ),
+    ],
+)
+def test_the_model_refuses_what_the_command_line_refuses(arguments, pattern):
+    with pytest.raises(InputError, match=pattern):
+        AdoptionModel({"generator": "hierarchy", "size": 30}, **arguments)
+
+
 def test_figures_are_byte_identical_for_identical_comparisons(tmp_path):
     args = [
         "experiment=compare",
@@ -938,7 +963,7 @@ def test_ten_thousand_weeks_stay_sound():
 
 def edges(name: str) -> list[float]:
     """The ends of a parameter's allowed range; an unbounded end is the largest magnitude the
-    config allows (``sim.run.MAX_MAGNITUDE``)."""
+    config allows (``models.params.MAX_MAGNITUDE``)."""
     low, high = BOUNDS.get(name, NON_NEGATIVE)
     return [max(low, -MAX_MAGNITUDE), min(high, MAX_MAGNITUDE)]
 
