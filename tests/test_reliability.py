@@ -737,6 +737,39 @@ def test_worker_counts_are_capped_at_the_cpus_available(capsys):
             worker_count(bad, "experiment.jobs")
 
 
+def test_worker_processes_are_capped_whoever_starts_them(monkeypatch, capsys):
+    """The Python API and the calibration script are capped as ``python -m sim`` is: however
+    a study, ``sim.simulate_many`` or ``python -m experiments.calibrate --jobs`` is called,
+    joblib is never asked for more processes than the CPUs."""
+    import joblib
+
+    from experiments import calibrate, validate
+    from sim import replicate
+    from sim.workers import available_cpus
+
+    asked = []
+
+    def parallel(n_jobs, **options):
+        asked.append(n_jobs)
+        return joblib.Parallel(n_jobs=1, **options)
+
+    monkeypatch.setattr(replicate, "Parallel", parallel)
+    monkeypatch.setattr(validate, "Parallel", parallel)
+    many = 997
+    runs = sim.simulate_many([["org.size=20", "weeks=2"]], replications=2, jobs=many)
+    assert len(runs) == 2
+    assert f"note: jobs={many} lowered to {available_cpus()}" in capsys.readouterr().err
+    with pytest.raises(InputError, match=r"^jobs=0 is not allowed: give the number of worker"):
+        sim.simulate_many([["org.size=20", "weeks=2"]], jobs=0)
+    spec = Spec.from_config(sim.compose(["org.size=20", "weeks=2"]))
+    replicate.run_jobs([(spec, 0, 1)], n_jobs=many)  # as a study called from Python does
+    validate.bass([1, 2], 0.01, 0.3, 20, 3, n_jobs=many)  # as experiments.validate.main does
+    used = []
+    monkeypatch.setattr(calibrate, "prior_check", lambda n, seed, jobs: (used.append(jobs), ""))
+    calibrate.cli(["--prior-check", "2", "--jobs", str(many)])
+    assert asked and max(asked + used) <= available_cpus(), (asked, used)
+
+
 # No orphans: a comparison and a joblib-launched sweep killed by SIGKILL.
 ORPHANS = {
     "comparison": [
