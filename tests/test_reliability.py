@@ -978,6 +978,39 @@ def test_special_and_endless_network_files_are_refused_unopened(tmp_path):
         load_network(long)
 
 
+def test_every_file_a_setting_names_refuses_special_files_and_endless_lines(tmp_path):
+    """Besides network files: the usage export (``data.path``), a calibration ensemble
+    (``calibration.path``), programme files (``experiment.programme_dir``) and the dashboard's
+    scenario files are refused, naming the setting, when they are not regular files; an
+    endless first line of a usage export is read no further than ``MAX_HEADER``."""
+    from experiments import compare, usage_data
+    from models.loaders import MAX_HEADER
+    from sim import posterior
+    from sim.dashboard import scenario_file
+    from sim.dashboard.controls import ControlError
+
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    special = r"is a named pipe \(FIFO\), not a regular file; give "
+    with pytest.raises(InputError, match=r"^data\.path='/dev/zero' is a character device"):
+        usage_data.read("/dev/zero")
+    with pytest.raises(InputError, match=rf"^data\.path=\S+ {special}a usage export"):
+        usage_data.read(fifo)
+    with pytest.raises(InputError, match=rf"^calibration\.path=\S+ {special}a calibration"):
+        posterior.load(fifo)
+    _, problems = compare.programme_files(str(tmp_path))
+    assert problems == [
+        f"experiment.programme_dir={str(tmp_path)!r}: pipe.yaml {special.replace(chr(92), '')}"
+        "a programme file (YAML)"
+    ]
+    with pytest.raises(ControlError, match=rf"^scenario 'pipe' {special}a scenario file"):
+        scenario_file.load("pipe", tmp_path)
+    long = tmp_path / "usage.csv"
+    long.write_text("week," + "x" * (MAX_HEADER + 10) + "\n1,2\n")
+    with pytest.raises(InputError, match=rf"line 1: longer than {MAX_HEADER:,} characters"):
+        usage_data.read(long)
+
+
 # --- item 5: numerically sound ------------------------------------------------------------------
 
 
