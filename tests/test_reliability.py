@@ -651,6 +651,14 @@ def test_a_huge_organisation_is_refused_before_it_is_built(generator):
         (["org.size=100000", "weeks=10000", "output.snapshots=1"], "output.snapshots"),
         (["experiment=compare", "experiment.replications=1000000000"], "experiment.replications"),
         (["experiment=compare", "experiment.bootstrap=1000000000"], "experiment.bootstrap"),
+        (
+            [
+                "experiment=compare",
+                "experiment.replications=10000",
+                "experiment.batch_rows=1000000000000",
+            ],
+            "experiment.batch_rows",
+        ),
     ],
 )
 def test_every_size_that_grows_memory_is_bounded(overrides, key):
