@@ -64,6 +64,7 @@ from sim.provenance import provenance
 from sim.replicate import Spec, experiment_problems, run_jobs
 from sim.resume import PARTIAL, code_fingerprint
 from sim.run import check_output_dir, config_problems, new_run_folder, write_atomically
+from sim.workers import worker_count
 
 if TYPE_CHECKING:  # pyabc takes seconds to import: only when a fit runs (not to refuse input)
     import pyabc
@@ -1055,6 +1056,7 @@ def cli(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, help="also write the report (markdown) here")
     parser.add_argument("--docs", action="store_true", help="write it in docs/CALIBRATION.md")
     args = parser.parse_args(argv)
+    args.jobs = worker_count(args.jobs, "--jobs")
     table = None
     if args.targets:
         block, text = "targets", targets_table(patterns.targets(preset_params()["targets"]))

@@ -80,6 +80,7 @@ from omegaconf.errors import OmegaConfBaseException
 import sim
 from models.errors import InputError
 from models.interventions import Intervention
+from models.loaders import file_problem
 from models.state import STAGE_NAMES
 from sim import posterior as calibration
 from sim import report, stats
@@ -164,6 +165,11 @@ def programme_files(folder: str | None) -> tuple[dict[str, Path], list[str]]:
         f"{key}: {p.name}: a programme file's name must be letters, digits, _ and -"
         for n, p in files.items()
         if not NAME.fullmatch(n)
+    ]
+    errors += [
+        problem
+        for p in files.values()
+        if (problem := file_problem(f"{key}: {p.name}", p, "a programme file (YAML)"))
     ]
     shipped = set(available_scenarios())
     errors += [

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from models.errors import InputError
+from models.loaders import file_problem, read_header
 
 #: Fewest observed weeks a fit accepts: fewer leave the dynamics unconstrained.
 MIN_WEEKS = 8
@@ -90,8 +91,10 @@ def read(
     for key, days in (("data.visit_days", visit_days), ("data.post_days", post_days)):
         if not 1 <= days <= 7:
             raise InputError(f"{key}={days} is not allowed: it must be between 1 and 7 days")
-    if not path.is_file():
-        raise InputError(f"data.path={str(path)!r}: no such file (a usage export, CSV)")
+    problem = file_problem(f"data.path={str(path)!r}", path, "a usage export (CSV)")
+    if problem:
+        raise InputError(problem)
+    read_header(str(path), str(path))  # an endless first line is read no further than a header
     try:
         table = pd.read_csv(path, dtype=str, encoding="utf-8-sig", skipinitialspace=True)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError) as e:

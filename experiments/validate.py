@@ -62,7 +62,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from joblib import Parallel, delayed, effective_n_jobs  # noqa: E402
+from joblib import Parallel, delayed  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
@@ -78,6 +78,7 @@ from sim.paths import conf_dir  # noqa: E402
 from sim.provenance import provenance  # noqa: E402
 from sim.replicate import BATCH_ROWS, replication_seeds  # noqa: E402
 from sim.run import check_output_dir, new_run_folder  # noqa: E402
+from sim.workers import worker_count  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "VALIDATION.md"
@@ -188,7 +189,7 @@ def in_ensembles(
     work, as ``sim.replicate.batches`` splits runs. Returns, per group, the results in seed
     order: each run draws from its own streams, so they are the same whatever the chunks and
     the workers."""
-    workers = effective_n_jobs(n_jobs)
+    workers = n_jobs = worker_count(n_jobs, "experiment.jobs")  # lowered already by python -m sim
     chunks = []
     for g, (common, seeds) in enumerate(groups):
         per_chunk = max(1, min(batch_rows // rows_per_seed, -(-len(seeds) // workers)))

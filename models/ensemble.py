@@ -30,7 +30,7 @@ from models.interventions import Intervention, Schedule
 from models.metrics import WEEKS_IN_LAST_YEAR, summarise
 from models.neighbours import Network
 from models.organisation import Organisation
-from models.params import Behaviour, problems
+from models.params import Behaviour, discount_problems, problems
 from models.records import Records
 from models.snapshots import Snapshots
 from models.state import (
@@ -78,7 +78,11 @@ def build_run(
     state (common random numbers) even when their interventions differ.
     """
     behaviour = behaviour or Behaviour()
-    bad = problems(behaviour, prefix="behaviour")
+    # checked as the command line checks a config (sim.run.config_problems), so that a model
+    # built directly refuses NaN, infinite and out-of-range numbers rather than running on them
+    bad = problems(behaviour, prefix="behaviour") + discount_problems(discount_rate)
+    for intervention in interventions:
+        bad += intervention.problems()
     if bad:
         raise InputError("\n".join(bad))
     org_rng, role_rng, init_rng, step_rng = rng.spawn(4)

@@ -30,7 +30,7 @@ import numpy as np
 from models import registry, targeting
 from models.errors import InputError
 from models.organisation import Organisation
-from models.params import Behaviour
+from models.params import Behaviour, too_large
 from models.state import CHAMPION, EMPLOYEE, MANAGER, REWARD_BASES, AgentState, Levers
 
 KINDS = tuple(registry.BLOCKS)
@@ -108,7 +108,8 @@ class Intervention:
         for field in ("decay", "sense_gain"):
             if not 0 <= getattr(self, field) <= 1:
                 bad(field, "it must be between 0 and 1")
-        return out
+        numbers = {f.name: getattr(self, f.name) for f in fields(self)}
+        return out + too_large(f"scenario.interventions.{self.name}", numbers, already=out)
 
     def pulses(self, week: int) -> bool:
         """Whether ``week`` is one of its pulse weeks (every ``cadence`` weeks from start)."""

@@ -49,12 +49,13 @@ _SPECIAL = {
 }
 
 
-def file_problem(label: str, path: str | os.PathLike) -> str | None:
-    """Why ``path`` cannot be read as a network file (``label`` starts the message), or None.
+def file_problem(label: str, path: str | os.PathLike, what: str = "a network file") -> str | None:
+    """Why ``path`` cannot be read as ``what`` (``label`` starts the message), or None.
 
     Only regular files are read: a device such as ``/dev/zero`` never ends and would fill
     memory, and a named pipe blocks until something writes to it. Checked before opening, so
-    neither is ever opened."""
+    neither is ever opened. Every file the project reads from a user's setting goes through
+    this: network files, usage exports, programme and dashboard scenario files."""
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
@@ -62,10 +63,10 @@ def file_problem(label: str, path: str | os.PathLike) -> str | None:
     except OSError as error:
         return f"{label}: cannot read the file ({error.strerror})"
     if stat.S_ISDIR(mode):
-        return f"{label} is a folder; give a network file"
+        return f"{label} is a folder; give {what}"
     for test, kind in _SPECIAL.items():
         if test(mode):
-            return f"{label} is a {kind}, not a regular file; give a network file"
+            return f"{label} is a {kind}, not a regular file; give {what}"
     return None
 
 
@@ -91,8 +92,11 @@ class _People:
     manager_of: np.ndarray | None = None
 
 
-def _open_header(label: str, path: str) -> str:
-    problem = file_problem(label, path)
+def read_header(label: str, path: str, what: str = "a network file") -> str:
+    """The first line of the CSV file ``path`` (``InputError`` naming ``label`` if it is not a
+    regular file, not UTF-8, empty, or its first line is blank or longer than ``MAX_HEADER``
+    characters, which is read no further)."""
+    problem = file_problem(label, path, what)
     if problem:
         raise InputError(problem)
     try:
@@ -125,7 +129,7 @@ def _read_csv(
     required columns."""
     path = os.fspath(path)
     label = f"org.{key}: {path}"
-    header = _open_header(label, path)
+    header = read_header(label, path)
     splits = {
         d: [c.strip().lower() for c in next(csv.reader([header], delimiter=d))] for d in _DELIMITERS
     }

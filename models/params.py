@@ -48,6 +48,11 @@ Behaviour = make_dataclass(
     frozen=True,
 )
 
+#: Largest magnitude of any number of the behaviour or of an intervention: the agents' state
+#: is float32 (largest about 3.4e38), and products of a few such numbers must stay finite. No
+#: parameter of an organisation in hours, weeks or rates comes anywhere near it.
+MAX_MAGNITUDE = 1e12
+
 #: Allowed range of every parameter (from the registry).
 BOUNDS: dict[str, tuple[float, float]] = {p.name: p.bounds for p in PARAMETERS.values()}
 
@@ -55,8 +60,8 @@ __all__ = ["ANY", "BOUNDS", "NON_NEGATIVE", "POSITIVE", "UNIT", "WEEKS_PER_YEAR"
 
 
 def problems(values, prefix: str = "population") -> list[str]:
-    """Messages for every parameter outside its allowed range or not a finite number (empty
-    when all are valid).
+    """Messages for every parameter outside its allowed range, not a finite number or larger
+    than ``MAX_MAGNITUDE`` (empty when all are valid).
 
     ``values`` is a mapping (or a Behaviour); each message names the full key, the bad value
     and the allowed range.
@@ -82,4 +87,28 @@ def problems(values, prefix: str = "population") -> list[str]:
             else:
                 allowed = f"at least {lo:g}" if lo > 0 else "non-negative"
             out.append(f"{prefix}.{f.name}={value!r} is not allowed: it must be {allowed}")
+    return out + too_large(prefix, {f.name: get(f.name) for f in fields(Behaviour)}, already=out)
+
+
+def too_large(prefix: str, values: dict, already: list[str]) -> list[str]:
+    """Messages for numbers that are infinite or larger than ``MAX_MAGNITUDE`` (NaN fails
+    every range check already), except for keys ``already`` has a message about."""
+    out = []
+    for key, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        full = f"{prefix}.{key}"
+        if abs(value) > MAX_MAGNITUDE and not any(m.startswith(f"{full}=") for m in already):
+            out.append(
+                f"{full}={value} is not allowed: it must be a finite number, at most "
+                f"{MAX_MAGNITUDE:g} in size"
+            )
     return out
+
+
+def discount_problems(rate) -> list[str]:
+    """The message for a discount rate that is not a finite non-negative number (empty if it
+    is)."""
+    if 0 <= rate < math.inf:
+        return []
+    return [f"discount_rate={rate} is not allowed: it must be a non-negative number"]

@@ -513,20 +513,15 @@ def plot(
 ) -> list[Path]:
     """``figure`` saved as PNG and SVG at ``stem``; the title says what each point averages
     and which jobs were kept (``where``)."""
-    import matplotlib.pyplot as plt
-
     from sim.labels import label
+    from sim.plots import save_figure
 
     note = "; ".join(
         [f"mean over {', '.join(label(a) for a in averaged)}"] * bool(averaged)
         + [f"only {', '.join(where)}"] * bool(where)
     )
     fig = figure(table, outcome, x, y, by, facet, note)
-    paths = [stem.with_name(f"{stem.name}.png"), stem.with_name(f"{stem.name}.svg")]
-    fig.savefig(paths[0], dpi=120, bbox_inches="tight")
-    fig.savefig(paths[1], bbox_inches="tight")
-    plt.close(fig)
-    return paths
+    return save_figure(fig, stem, dpi=120, bbox_inches="tight")
 
 
 # --- the command -------------------------------------------------------------------------------

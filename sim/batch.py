@@ -32,6 +32,7 @@ from omegaconf import DictConfig
 from models.errors import InputError
 from sim.api import Composer
 from sim.replicate import Spec, replication_seeds, run_jobs
+from sim.workers import worker_count
 
 
 def format_override(key: str, value: Any) -> str:
@@ -105,13 +106,15 @@ def simulate_many(
 
     ``replications``: None runs each set once with its config's seed; R runs it R times
     (seeds spawned from its seed, common to every set). ``jobs``: worker processes (the
-    results do not depend on it). Bad overrides raise ``InputError`` before any run.
+    results do not depend on it; at most the CPUs, ``sim.workers.worker_count``). Bad
+    overrides raise ``InputError`` before any run.
     """
     sets = [list(o) for o in overrides] if overrides is not None else [[]]
     if grid is not None:
         sets = [[*s, *g] for s in sets for g in grid_overrides(grid)]
     if replications is not None and (isinstance(replications, bool) or replications < 1):
         raise InputError(f"replications={replications!r} is not allowed: give at least 1")
+    jobs = worker_count(jobs, "jobs")
     specs, configs = specs_for(sets)
     work, labels = [], []
     for i, (spec, cfg) in enumerate(zip(specs, configs, strict=True)):

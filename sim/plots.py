@@ -125,16 +125,16 @@ class Style:
 SVG_HASH_SALT = "beyond-adoption"
 
 
-def save_figure(fig, stem: str | Path) -> list[Path]:
+def save_figure(fig, stem: str | Path, dpi: int = 110, **options) -> list[Path]:
     """Write ``<stem>.png`` and ``<stem>.svg`` and close the figure: the one place every
     figure is saved, and byte-identical for the same inputs (no date in the SVG, a fixed salt
     for its ids). The SVG keeps its text as text (searchable, editable on a slide), not as
-    glyph outlines."""
+    glyph outlines. ``options`` go to both ``savefig`` calls (``bbox_inches``)."""
     stem = Path(stem)
     paths = [stem.with_name(f"{stem.name}.png"), stem.with_name(f"{stem.name}.svg")]
-    fig.savefig(paths[0], dpi=110)
+    fig.savefig(paths[0], dpi=dpi, **options)
     with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": SVG_HASH_SALT}):
-        fig.savefig(paths[1], metadata={"Date": None})
+        fig.savefig(paths[1], metadata={"Date": None}, **options)
     plt.close(fig)
     return paths
 

@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from models.errors import InputError
+from models.loaders import file_problem
 from models.params import Behaviour
 from sim.paths import conf_dir
 
@@ -82,8 +83,9 @@ def load(path: str | Path, key: str = "calibration.path") -> Posterior:
     """Read and check an ensemble: every column a behavioural parameter or ``weight``, finite
     values, weights non-negative and not all zero. ``key`` names the config key in messages."""
     path = resolve(path)
-    if not path.is_file():
-        raise InputError(f"{key}={str(path)!r}: no such file (a calibration ensemble, Parquet)")
+    problem = file_problem(f"{key}={str(path)!r}", path, "a calibration ensemble (Parquet)")
+    if problem:
+        raise InputError(problem)
     try:
         arrow = pq.read_table(path)
     except (OSError, pa.ArrowException) as e:

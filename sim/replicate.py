@@ -41,7 +41,7 @@ from models.interventions import Intervention
 from models.model import AdoptionModel
 from models.params import Behaviour
 from sim.run import check, scenario_interventions
-from sim.workers import watch_parent
+from sim.workers import watch_parent, worker_count
 
 if TYPE_CHECKING:
     from sim.resume import RunCache
@@ -210,6 +210,7 @@ def simulate_jobs(
     processes; outputs in the order of ``jobs``, whatever the batching and workers. ``done``,
     if given, is called with each job's index and output as soon as its batch completes."""
     rows = _batch_rows[-1] if batch_rows is None else batch_rows
+    n_jobs = worker_count(n_jobs, "experiment.jobs")  # lowered already by python -m sim
     out: list = [None] * len(jobs)
     chunks = batches(jobs, rows, n_jobs)
     tasks = (delayed(_batch_job)(c, [jobs[i] for i in c], departments, groups) for c in chunks)

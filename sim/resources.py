@@ -81,6 +81,10 @@ HINTS = {
     "experiment.jobs": "use fewer worker processes",
     "experiment.replications": "use fewer replications, or fewer programmes",
     "experiment.bootstrap": "use fewer bootstrap resamples",
+    "experiment.batch_rows": (
+        "step fewer runs together (a smaller experiment.batch_rows), or use fewer worker "
+        "processes (experiment.jobs): each holds one ensemble of runs"
+    ),
 }
 
 
@@ -151,28 +155,28 @@ def estimate(cfg: DictConfig) -> dict[str, float]:
 
 def study_estimate(cfg: DictConfig, run: dict[str, float]) -> dict[str, float]:
     """Bytes a comparison needs, by config key. Its runs are stepped together in ensembles of
-    up to ``sim.replicate.BATCH_ROWS`` people (``sim.replicate.batches``), one ensemble per
+    up to ``experiment.batch_rows`` people (``sim.replicate.batches``), one ensemble per
     worker process at a time, each holding its runs' organisations and state (``run``'s
-    ``org.*`` part, once per run in it); the weekly table grows with programmes ×
-    replications × weeks; the bootstrap with resamples × (replications + weeks). Settings the
-    study refuses anyway leave the estimate of one run."""
-    from sim.replicate import BATCH_ROWS
+    ``org.*`` part, once per run in it: all but one run's are priced as ``batch_rows``); the
+    weekly table grows with programmes × replications × weeks; the bootstrap with resamples ×
+    (replications + weeks). Settings the study refuses anyway leave the estimate of one run."""
+    from sim.replicate import experiment_problems
 
     experiment = cfg.experiment
     jobs = int(experiment.jobs)
-    if experiment.replications < 1 or experiment.bootstrap < 1 or jobs == 0 or jobs < -1:
+    if experiment_problems(experiment) or experiment.bootstrap < 1:
         return run
     workers = available_cpus() if jobs == -1 else min(jobs, available_cpus())
     weeks, replications = float(cfg.weeks), float(experiment.replications)
     runs = _scenario_count(experiment) * replications
     people = float(cfg.org.get("size") or 1)
-    batch = min(runs, max(1.0, BATCH_ROWS // people))
+    batch = min(runs, max(1.0, experiment.batch_rows // people))
     org_key = "org.size" if "org.size" in run else "org.path"
-    held = batch * run[org_key]  # one ensemble
+    held = batch * run[org_key]  # one ensemble: its runs' organisations beside one another
     parts = {
         **run,
-        org_key: held,
-        "experiment.jobs": (workers - 1) * held + workers * WORKER_BYTES if workers > 1 else 0.0,
+        "experiment.batch_rows": workers * held - run[org_key],  # one ensemble per worker
+        "experiment.jobs": workers * WORKER_BYTES if workers > 1 else 0.0,
         "experiment.replications": STUDY_ROW_BYTES * runs * weeks,
         "experiment.bootstrap": float(experiment.bootstrap)
         * (RESAMPLE_REPLICATION_BYTES * replications + RESAMPLE_WEEK_BYTES * weeks),

@@ -26,7 +26,7 @@ from models.errors import InputError
 from models.interventions import Intervention
 from models.loaders import file_problem
 from models.model import AdoptionModel
-from models.params import Behaviour, problems
+from models.params import Behaviour, discount_problems, problems
 from sim.provenance import provenance
 from sim.resources import memory_problems
 
@@ -140,16 +140,12 @@ def config_problems(cfg: DictConfig) -> list[str]:
         for key in sorted(OmegaConf.missing_keys(cfg))  # e.g. org=file without org.path
     ]
     errors += problems(cfg.population)
-    errors += _too_large("population", cfg.population, already=errors)
     errors += org_problems(cfg.org)
     if cfg.weeks < 1:
         errors.append(f"weeks={cfg.weeks} is not allowed: it must be at least 1")
     if cfg.seed < 0:
         errors.append(f"seed={cfg.seed} is not allowed: it must be a non-negative integer")
-    if not 0 <= cfg.discount_rate < float("inf"):
-        errors.append(
-            f"discount_rate={cfg.discount_rate} is not allowed: it must be a non-negative number"
-        )
+    errors += discount_problems(cfg.discount_rate)
     if cfg.get("budget") is not None and cfg.experiment.name != "optimise":
         errors.append(
             f"budget={cfg.budget} means nothing here: it is the most a programme may cost in "
@@ -175,8 +171,7 @@ def config_problems(cfg: DictConfig) -> list[str]:
         except InputError as e:
             errors.append(str(e))
             continue
-        found = iv.problems()
-        errors += found + _too_large(f"scenario.interventions.{name}", node, already=found)
+        errors += iv.problems()
     if not errors:  # the estimate reads sizes that must be valid first
         errors += memory_problems(cfg)
     return errors
@@ -253,28 +248,6 @@ def schema_problems(cfg: DictConfig) -> list[str]:
             for key in known
             if key not in there
         ]
-    return out
-
-
-#: Largest magnitude of any number in the config: the agents' state is float32 (largest
-#: about 3.4e38), and products of a few such numbers must stay finite. No parameter of an
-#: organisation in hours, weeks or rates comes anywhere near it.
-MAX_MAGNITUDE = 1e12
-
-
-def _too_large(prefix: str, values, already: list[str]) -> list[str]:
-    """Messages for numbers that are infinite or larger than ``MAX_MAGNITUDE`` (NaN fails
-    every range check already), except for keys ``already`` has a message about."""
-    out = []
-    for key, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            continue
-        full = f"{prefix}.{key}"
-        if abs(value) > MAX_MAGNITUDE and not any(m.startswith(f"{full}=") for m in already):
-            out.append(
-                f"{full}={value} is not allowed: it must be a finite number, at most "
-                f"{MAX_MAGNITUDE:g} in size"
-            )
     return out
 
 

@@ -3,7 +3,10 @@ started it.
 
 How many (:func:`worker_count`). Every study's ``experiment.jobs`` and the joblib launcher's
 ``hydra.launcher.n_jobs`` (and the local submitit launcher's ``array_parallelism``) go through
-this one function. A request for more workers than the CPUs this process may use is lowered
+this one function, as do ``sim.simulate_many``'s ``jobs``, the calibration script's ``--jobs``
+and, whoever calls them, the two places that start worker processes for runs
+(``sim.replicate.simulate_jobs``, ``experiments.validate``): a study called from Python is
+capped too. A request for more workers than the CPUs this process may use is lowered
 to that number, with a one-line note: each run is single-threaded and its results do not
 depend on the worker count, so extra workers only compete for the same CPUs while each holds
 its own copy of the interpreter and the model (about 100 MiB; ``experiment.jobs=1000`` once
@@ -74,14 +77,21 @@ def worker_count(requested, key: str) -> int:
     if requested == -1:
         return cpus
     if requested > cpus:
-        print(
-            f"note: {key}={requested} lowered to {cpus}, the CPUs this process may use "
-            "(more workers would only compete for them; the results are the same)",
-            file=sys.stderr,
-            flush=True,
-        )
+        _note_lowered(key, requested, cpus)
         return cpus
     return requested
+
+
+@functools.cache
+def _note_lowered(key: str, requested: int, cpus: int) -> None:
+    """The note that a request was lowered, once per process: a study called from Python
+    passes its request to every batch of runs (``sim.replicate.simulate_jobs``)."""
+    print(
+        f"note: {key}={requested} lowered to {cpus}, the CPUs this process may use "
+        "(more workers would only compete for them; the results are the same)",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def watch_parent() -> None:

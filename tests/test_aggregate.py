@@ -128,3 +128,15 @@ def test_labels_carry_units_from_the_registry():
     )
     assert label("final_adopter_share_solve").startswith("share of adopters at Solve")
     assert label("no.such.key") == "no.such.key"
+
+
+def test_a_sweeps_figure_is_byte_identical_when_drawn_again(sweep, tmp_path):
+    """Issue 18 item 5 for sweeps: no date and no random ids in the SVG
+    (``sim.plots.save_figure``)."""
+    table = agg.collect(sweep, progress=False)[0]
+    drawn = [
+        agg.plot(table, "net_value", "champions.share", None, "org", ["seed"], tmp_path / name)
+        for name in ("first", "second")
+    ]
+    for first, second in zip(*drawn, strict=True):
+        assert first.read_bytes() == second.read_bytes(), first.name

@@ -23,6 +23,7 @@ completed part of their work.
 
 import errno
 import json
+import math
 import os
 import re
 import shutil
@@ -49,10 +50,10 @@ from models import generators
 from models.errors import InputError
 from models.interventions import KINDS, Intervention
 from models.model import AdoptionModel
-from models.params import BOUNDS, NON_NEGATIVE, Behaviour
+from models.params import BOUNDS, MAX_MAGNITUDE, NON_NEGATIVE, Behaviour
 from sim import resume, signals
 from sim.replicate import Spec, run_replications
-from sim.run import MAX_MAGNITUDE, check, org_problems, write_atomically
+from sim.run import check, org_problems, write_atomically
 
 # --- running the command line, and stopping it ------------------------------------------------
 
@@ -650,6 +651,14 @@ def test_a_huge_organisation_is_refused_before_it_is_built(generator):
         (["org.size=100000", "weeks=10000", "output.snapshots=1"], "output.snapshots"),
         (["experiment=compare", "experiment.replications=1000000000"], "experiment.replications"),
         (["experiment=compare", "experiment.bootstrap=1000000000"], "experiment.bootstrap"),
+        (
+            [
+                "experiment=compare",
+                "experiment.replications=10000",
+                "experiment.batch_rows=1000000000000",
+            ],
+            "experiment.batch_rows",
+        ),
     ],
 )
 def test_every_size_that_grows_memory_is_bounded(overrides, key):
@@ -734,6 +743,39 @@ def test_worker_counts_are_capped_at_the_cpus_available(capsys):
     for bad in (0, -2, 1.5, True, "2"):
         with pytest.raises(InputError, match=r"^experiment\.jobs="):
             worker_count(bad, "experiment.jobs")
+
+
+def test_worker_processes_are_capped_whoever_starts_them(monkeypatch, capsys):
+    """The Python API and the calibration script are capped as ``python -m sim`` is: however
+    a study, ``sim.simulate_many`` or ``python -m experiments.calibrate --jobs`` is called,
+    joblib is never asked for more processes than the CPUs."""
+    import joblib
+
+    from experiments import calibrate, validate
+    from sim import replicate
+    from sim.workers import available_cpus
+
+    asked = []
+
+    def parallel(n_jobs, **options):
+        asked.append(n_jobs)
+        return joblib.Parallel(n_jobs=1, **options)
+
+    monkeypatch.setattr(replicate, "Parallel", parallel)
+    monkeypatch.setattr(validate, "Parallel", parallel)
+    many = 997
+    runs = sim.simulate_many([["org.size=20", "weeks=2"]], replications=2, jobs=many)
+    assert len(runs) == 2
+    assert f"note: jobs={many} lowered to {available_cpus()}" in capsys.readouterr().err
+    with pytest.raises(InputError, match=r"^jobs=0 is not allowed: give the number of worker"):
+        sim.simulate_many([["org.size=20", "weeks=2"]], jobs=0)
+    spec = Spec.from_config(sim.compose(["org.size=20", "weeks=2"]))
+    replicate.run_jobs([(spec, 0, 1)], n_jobs=many)  # as a study called from Python does
+    validate.bass([1, 2], 0.01, 0.3, 20, 3, n_jobs=many)  # as experiments.validate.main does
+    used = []
+    monkeypatch.setattr(calibrate, "prior_check", lambda n, seed, jobs: (used.append(jobs), ""))
+    calibrate.cli(["--prior-check", "2", "--jobs", str(many)])
+    assert asked and max(asked + used) <= available_cpus(), (asked, used)
 
 
 # No orphans: a comparison and a joblib-launched sweep killed by SIGKILL.
@@ -880,6 +922,30 @@ def test_sim_simulate_refuses_studies_and_sweeps_and_names_what_runs_them():
     assert one.summary["weeks"] == 3
 
 
+@pytest.mark.parametrize(
+    ("arguments", "pattern"),
+    [
+        ({"behaviour": Behaviour(innovation_p=math.nan)}, r"behaviour\.innovation_p=nan"),
+        ({"behaviour": Behaviour(imitation_q=math.inf)}, r"behaviour\.imitation_q=inf .* finite"),
+        ({"behaviour": Behaviour(innovation_p=-1.0)}, r"behaviour\.innovation_p=-1\.0"),
+        ({"discount_rate": math.nan}, r"^discount_rate=nan is not allowed"),
+        ({"discount_rate": -0.1}, r"^discount_rate=-0\.1 is not allowed"),
+        ({"champion_share": math.inf}, r"^champions\.share: inf is not allowed"),
+        (
+            {"interventions": [Intervention("m", "mandate", intensity=math.nan)]},
+            r"scenario\.interventions\.m\.intensity=nan is not allowed",
+        ),
+        (
+            {"interventions": [Intervention("m", "mandate", cost_fixed=math.inf)]},
+            r"scenario\.interventions\.m\.cost_fixed=inf .* finite",
+        ),
+    ],
+)
+def test_the_model_refuses_what_the_command_line_refuses(arguments, pattern):
+    with pytest.raises(InputError, match=pattern):
+        AdoptionModel({"generator": "hierarchy", "size": 30}, **arguments)
+
+
 def test_figures_are_byte_identical_for_identical_comparisons(tmp_path):
     args = [
         "experiment=compare",
@@ -920,6 +986,39 @@ def test_special_and_endless_network_files_are_refused_unopened(tmp_path):
         load_network(long)
 
 
+def test_every_file_a_setting_names_refuses_special_files_and_endless_lines(tmp_path):
+    """Besides network files: the usage export (``data.path``), a calibration ensemble
+    (``calibration.path``), programme files (``experiment.programme_dir``) and the dashboard's
+    scenario files are refused, naming the setting, when they are not regular files; an
+    endless first line of a usage export is read no further than ``MAX_HEADER``."""
+    from experiments import compare, usage_data
+    from models.loaders import MAX_HEADER
+    from sim import posterior
+    from sim.dashboard import scenario_file
+    from sim.dashboard.controls import ControlError
+
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    special = r"is a named pipe \(FIFO\), not a regular file; give "
+    with pytest.raises(InputError, match=r"^data\.path='/dev/zero' is a character device"):
+        usage_data.read("/dev/zero")
+    with pytest.raises(InputError, match=rf"^data\.path=\S+ {special}a usage export"):
+        usage_data.read(fifo)
+    with pytest.raises(InputError, match=rf"^calibration\.path=\S+ {special}a calibration"):
+        posterior.load(fifo)
+    _, problems = compare.programme_files(str(tmp_path))
+    assert problems == [
+        f"experiment.programme_dir={str(tmp_path)!r}: pipe.yaml {special.replace(chr(92), '')}"
+        "a programme file (YAML)"
+    ]
+    with pytest.raises(ControlError, match=rf"^scenario 'pipe' {special}a scenario file"):
+        scenario_file.load("pipe", tmp_path)
+    long = tmp_path / "usage.csv"
+    long.write_text("week," + "x" * (MAX_HEADER + 10) + "\n1,2\n")
+    with pytest.raises(InputError, match=rf"line 1: longer than {MAX_HEADER:,} characters"):
+        usage_data.read(long)
+
+
 # --- item 5: numerically sound ------------------------------------------------------------------
 
 
@@ -938,7 +1037,7 @@ def test_ten_thousand_weeks_stay_sound():
 
 def edges(name: str) -> list[float]:
     """The ends of a parameter's allowed range; an unbounded end is the largest magnitude the
-    config allows (``sim.run.MAX_MAGNITUDE``)."""
+    config allows (``models.params.MAX_MAGNITUDE``)."""
     low, high = BOUNDS.get(name, NON_NEGATIVE)
     return [max(low, -MAX_MAGNITUDE), min(high, MAX_MAGNITUDE)]
 
