@@ -159,6 +159,8 @@ def test_the_report_gives_sobol_intervals_a_small_sample_warning_and_where_a_cla
     assert re.search(r"\| `org\.size` \| \d+\.\d\d ± \d+\.\d\d \|", report)  # ST ± interval
     assert "the sample is too small for stable indices" in report
     assert "30–60 (a factor) people" in report
+    holds = pd.read_csv(folder / "experiments.csv")["big"]
+    assert f"**Holds in** {holds.mean():.0%} of {len(holds)} points (" in report
     box = pd.read_csv(folder / "boxes.csv")
     assert box["factor"].tolist() == ["org.size"] and pd.isna(box.loc[0, "low"])
     assert 45 <= box.loc[0, "high"] < 46 + 5 and box.loc[0, "failure_density"] == 1
