@@ -174,8 +174,10 @@ def _table(head: list[str], rows: list[list[str]]) -> list[str]:
 def settings_line(study: Study) -> str:
     r, s = study.record, study.problem["settings"]
     samples = ", ".join(f"{m} {n:,}" for m, n in r["samples"].items())
+    size = study.problem["factors"].get("org.size")  # varied: the config's size is not run
+    people = f"{size['low']:g}–{size['high']:g} (a factor)" if size else f"{r['agents']}"
     return (
-        f"{r['agents']} people, {r['weeks']} weeks, seed {r['seed']}, {r['replications']} "
+        f"{people} people, {r['weeks']} weeks, seed {r['seed']}, {r['replications']} "
         f"replications per point and programme (common random numbers), "
         f"{len(study.problem['factor_columns'])} factors; points: {samples}; "
         f"{r['runs']:,} model runs in {r['seconds']['total']:,.0f} s; methods "
@@ -294,8 +296,8 @@ def report_markdown(folder: Path) -> str:
         "ranges below; a claim holds at a point when its predicate holds for the outcomes' "
         "means over the replications. *Holds in* is the share of the Latin-hypercube points "
         "(the share of the explored space, with a 95% interval); *decided most by* ranks "
-        "factors by Morris μ* relative to each outcome's largest; the PRIM box is the region "
-        "where failures concentrate.",
+        "factors by Morris μ* relative to each outcome's largest (by Sobol's total index ST "
+        "when Morris did not run); the PRIM box is the region where failures concentrate.",
         "",
         *claims_summary(study),
         "",
@@ -320,9 +322,10 @@ def report_markdown(folder: Path) -> str:
         "",
         "`experiments.csv` holds one row per discovery point: the factor columns, the "
         "outcomes and one boolean column per claim; `problem.json` says which columns are "
-        "which (`factor_columns`, `outcome_columns`, `claim_columns`). With the EMA workbench: "
-        "`x = df[problem['factor_columns']]`, "
-        "`prim.Prim(x, ~df[claim].astype(bool), threshold=0.8).find_box()`. "
+        "which (`factor_columns`, `outcome_columns`, `claim_columns`); an empty claim cell "
+        "was not judged. With the EMA workbench (3.x; 2.x also wants `threshold=0.8`): "
+        "`d = df.dropna(subset=[claim])`, "
+        "`prim.Prim(d[problem['factor_columns']], ~d[claim].astype(bool).to_numpy()).find_box()`. "
         "`samples.csv` has every point of every method, `indices.csv` the Morris and Sobol "
         "indices, `boxes.csv` the PRIM boxes and `rules.csv` the rules above.",
         "",

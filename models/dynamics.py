@@ -256,7 +256,10 @@ def activity_probability(
 
 
 def _logistic(x: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-x))
+    """σ(x). Far below zero (x < -88 in float32, reached at the ends of a study's ranges)
+    exp overflows to inf and σ is 0, as it should be: no warning for that."""
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(-x))
 
 
 def contributions(

@@ -541,7 +541,8 @@ def aggregate(
 ) -> dict:
     """Collect a sweep folder into ``sweep.parquet``, ``sweep.csv``, ``failed.csv`` (if any
     job failed), with ``weekly`` also ``sweep_weekly.parquet``/``.csv`` (one row per job ×
-    week), and a figure of the jobs ``where`` keeps; return what was written and found.
+    week), and a figure of the jobs ``where`` keeps; return what was written and found
+    (``averaged``: the swept keys each point of the figure is a mean over).
     ``InputError`` for a folder that is missing, holds no job, or a figure that cannot be
     drawn as asked."""
     folder = Path(folder)
@@ -549,7 +550,7 @@ def aggregate(
     not_done = [j for j in others if j.status != "study"]
     metric_cols = [c for c in table.columns if c not in override_cols and c not in ("job", "seed")]
     varying = swept(table, override_cols, not_done) if len(table) else []
-    axes = (None, None, None)
+    axes, averaged = (None, None, None), []
     shown = table
     if draw and len(table):
         if outcome not in metric_cols or not pd.api.types.is_numeric_dtype(table[outcome]):
@@ -578,7 +579,8 @@ def aggregate(
             written.append(folder / SWEEP_JSON)
         if axes[0] is not None:
             x, y, by = axes
-            averaged = [v for v in varying if v not in (*axes, facet)]
+            # what still varies among the jobs drawn: a key fixed by --where is not averaged
+            averaged = [v for v in swept(shown, override_cols) if v not in (*axes, facet)]
             name = f"{outcome}_vs_{x}" + (f"_and_{y}" if y else "") + (f"_by_{by}" if by else "")
             name += (f"_facet_{facet}" if facet else "") + "".join(f"_{w}" for w in where)
             stem = folder / re.sub(r"[^\w.=-]+", "_", name)
@@ -591,6 +593,7 @@ def aggregate(
         "studies": [j for j in others if j.status == "study"],
         "swept": varying,
         "axes": axes,
+        "averaged": averaged,
         "written": written,
     }
 

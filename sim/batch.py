@@ -6,8 +6,9 @@
                                    ["random", "bridging"]}, replications=5)
     runs, weekly = sim.simulate_many(grid={"weeks": [52, 104]}, weekly=True)
 
-The use case of Mesa's ``batch_run``, run through ``sim.replicate.run_jobs`` (worker processes
-now, ensembles of runs when the engine has them). One row per run: ``job`` (the position of
+The use case of Mesa's ``batch_run``, run through ``sim.replicate.run_jobs``: runs of one size
+and horizon are stepped together in vectorised ensembles, spread over worker processes, each
+the run it would be alone. One row per run: ``job`` (the position of
 its override set), one column per override key holding the value as Hydra parses it,
 ``replication``, ``seed``, ``scenario`` and every scalar of the run's summary — the names of
 ``summary.json``, of a comparison's ``runs.csv`` and of a sweep's ``sweep.csv``.

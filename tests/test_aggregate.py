@@ -99,6 +99,9 @@ def test_where_filters_and_facet_splits_the_figure(sweep):
     out = agg.aggregate(sweep, x="champions.share", facet="org", where=["seed=1"], progress=False)
     png = sweep / "long_run_value_vs_champions.share_facet_org_seed=1.png"
     assert png in out["written"] and png.stat().st_size > 5_000
+    assert out["averaged"] == []  # the seed is fixed by --where: the figure averages nothing
+    out = agg.aggregate(sweep, x="champions.share", facet="org", progress=False)
+    assert out["averaged"] == ["seed"]
     table = agg.collect(sweep, progress=False)[0]
     kept = agg.filtered(table, ["seed=1", "champions.share=0.1"], ["champions.share", "seed"])
     assert kept["seed"].tolist() == [1, 1] and set(kept["champions.share"]) == {0.1}

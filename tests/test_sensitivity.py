@@ -13,7 +13,7 @@ from conftest import run_cli
 import sim
 from experiments import claims, sensitivity
 from models.errors import InputError
-from models.registry import PARAMETERS
+from models.registry import BLOCKS, PARAMETERS
 from sim.batch import Composer
 
 #: Two built-in claims that need only the baseline and sense-making (short horizons allowed).
@@ -133,6 +133,44 @@ def test_only_discovery_writes_no_empty_indices_and_names_the_report(tmp_path, c
     assert f"report: {folder / 'report.md'}" in capsys.readouterr().out
 
 
+def test_the_report_gives_sobol_intervals_a_small_sample_warning_and_where_a_claim_fails(
+    tmp_path,
+):
+    """Sobol and discovery over the organisation's size, with an outcome that is that size
+    (``agents``) and a claim that fails exactly below 46 people: the report must show Sobol's
+    total index with its interval, warn that N = 4 is too small, and put the failures in a
+    PRIM box and a rule on ``org.size`` alone."""
+    overrides = [
+        *[o for o in TINY if not o.startswith("experiment.params.claims")],
+        "weeks=6",
+        "experiment.params.methods=[sobol,discovery]",
+        "experiment.params.sobol_n=4",
+        "experiment.params.sobol_top=0",
+        "experiment.params.discovery_n=10",
+        "experiment.params.factors=[noise_hours,org.size]",
+        "experiment.params.ranges={org.size:[30,60]}",
+        "experiment.params.outcomes={people:'agents: baseline'}",
+        "experiment.params.claims=['big: people > 45']",
+        f"experiment.dir={tmp_path}",
+    ]
+    overrides.remove("org.size=40")  # a factor: set by the study
+    folder = sensitivity.main(sim.compose(overrides), overrides)
+    report = (folder / "report.md").read_text()
+    assert re.search(r"\| `org\.size` \| \d+\.\d\d ± \d+\.\d\d \|", report)  # ST ± interval
+    assert "the sample is too small for stable indices" in report
+    assert "30–60 (a factor) people" in report
+    holds = pd.read_csv(folder / "experiments.csv")["big"]
+    assert f"**Holds in** {holds.mean():.0%} of {len(holds)} points (" in report
+    box = pd.read_csv(folder / "boxes.csv")
+    assert box["factor"].tolist() == ["org.size"] and pd.isna(box.loc[0, "low"])
+    assert 45 <= box.loc[0, "high"] < 46 + 5 and box.loc[0, "failure_density"] == 1
+    assert re.search(r"\*\*Where it fails\*\*: `org\.size` ≤ [\d.]+: 100% of its", report)
+    assert "Rules where it fails" in report
+    assert re.search(r"\| `org\.size <= [\d.]+` \| \d+ \| 100% \| 100% \|", report)
+    page = (folder / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == 1 and "sensitivity_sobol.png" not in page
+
+
 BAD = [
     ("experiment.params.methods=[morris,prim]", r"methods=\['morris', 'prim'\] .*morris, sobol"),
     ("experiment.params.sobol_top=1", r"sobol_top=1 is not allowed: give 0 .* or 2\.\.2"),
@@ -217,10 +255,31 @@ def test_the_defaults_vary_every_uncertain_registry_parameter():
     for f in study.factors:
         p = PARAMETERS[f.key.removeprefix("population.")]
         assert (f.low, f.high) == (p.low, p.high)
-    assert (
-        "population.reactance_gain" not in uncertain
-        or study.factors[study.names.index("population.reactance_gain")].low == 0
-    )  # the mandate claim fails at no reactance: the range must reach it
+    # those issue 16 found missing are in; reactance_gain's range reaches 0, where the
+    # mandate claim fails
+    decisive = ["noise_hours", "leading_pull", "manager_pull", "abandon_rate", "reactance_decay"]
+    decisive += ["stage_up", "reactance_gain", "hollow_pressure", "hollow_reward_engagement"]
+    assert {f"population.{n}" for n in decisive} <= set(study.names)
+    assert study.factors[study.names.index("population.reactance_gain")].low == 0
+
+
+def test_intervention_fields_and_costs_take_the_registrys_range_and_outcomes_are_net():
+    field = "scenario.interventions.sense_making"
+    overrides = [
+        *TINY,
+        "experiment.params.methods=[discovery]",
+        f"experiment.params.factors=[{field}.intensity,{field}.cost_per_person]",
+        "experiment.params.outcomes={mine:'sense_making - baseline'}",
+        "experiment.params.claims=['mine: mine > 0']",
+    ]
+    params = COMPOSER(overrides).experiment.params
+    study = sensitivity.Study.from_config(params, overrides, COMPOSER)
+    assert study.names == [f"{field}.intensity", f"{field}.cost_per_person"]
+    for f in study.factors:
+        setting = BLOCKS["sense_making"][f.key.rsplit(".", 1)[1]]
+        assert (f.low, f.high, f.source) == (setting.low, setting.high, setting.source)
+    (mine,) = study.outcomes
+    assert mine.metric == "net_value" and mine.programmes == ("sense_making", "baseline")
 
 
 def test_prim_finds_a_planted_region_and_rules_too():

@@ -12,6 +12,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from itertools import product
 from pathlib import Path
@@ -30,7 +31,8 @@ import sim
 import sim.aggregate as agg
 from models.errors import InputError
 from sim import schema
-from sim.workers import available_cpus
+from sim.sweep import JobReporter
+from sim.workers import available_cpus, worker_count
 
 CONF = ROOT / "conf"
 TINY = ["org.size=80", "weeks=12", "output.plot=false"]
@@ -244,9 +246,11 @@ def test_launcher_options_are_what_the_readme_says():
     slurm = compose_all(["hydra/launcher=slurm"]).hydra.launcher
     assert slurm._target_.endswith("SlurmLauncher")
     assert {"partition", "timeout_min", "cpus_per_task", "mem_gb"} <= set(slurm)
+    assert slurm.array_parallelism == 100  # on the cluster: not capped at this machine's CPUs
     local = compose_all(["hydra/launcher=local_submitit"]).hydra.launcher
     assert local._target_ == "hydra_plugins.beyond_adoption.local_submitit.LocalSubmititLauncher"
     assert local.array_parallelism == -1  # one job per CPU at a time
+    assert worker_count(local.array_parallelism, "array_parallelism") == available_cpus()
 
 
 def preset_axes(name: str) -> dict[str, list[str]]:
@@ -423,6 +427,28 @@ def test_submitit_prints_each_jobs_line_as_it_lands(runs):
         )
     lines = run.stdout.splitlines()
     assert lines.index(next(x for x in lines if "jobs, 4 completed" in x)) == 4  # then the end
+
+
+def test_the_job_reporter_prints_a_jobs_line_while_the_sweep_still_runs(tmp_path, capsys):
+    """As the job lands, not at the end: the sweep above prints every line before its last
+    one even if the reporter only reported when stopped, so watch the reporter itself."""
+    reporter = JobReporter(tmp_path, every=0.02)
+    reporter.start()
+    try:
+        job = tmp_path / "0"
+        job.mkdir()
+        (job / "provenance.json").write_text(json.dumps({"overrides": ["seed=1"]}))
+        (job / "summary.json").write_text(
+            json.dumps({"long_run_value": 1234.0, "peak_active_share": 0.5})
+        )
+        printed, deadline = "", time.monotonic() + 10
+        while "job 0 (seed=1): long-run value 1,234 h" not in printed:
+            assert time.monotonic() < deadline, "no line while the sweep runs"
+            time.sleep(0.02)
+            printed += capsys.readouterr().out
+    finally:
+        reporter.stop()
+    assert capsys.readouterr().out == ""  # reported once, not again at the end
 
 
 def test_worker_processes_are_capped_at_the_cpus(runs):
