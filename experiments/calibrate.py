@@ -476,8 +476,13 @@ def fit(
     seed: int,
     n_jobs: int,
     progress: bool,
-) -> "pyabc.History":
-    """Run (or, if ``db`` holds an unfinished run, continue) ABC-SMC and return its history.
+) -> tuple["pyabc.History", str | None]:
+    """Run (or, if ``db`` holds an unfinished run, continue) ABC-SMC; return its history, and
+    why it stopped early (None when it stopped on ε, generations or budget).
+
+    With many fitted parameters the importance weights of a generation can underflow to zero
+    (pyabc refuses the generation: "total weight nan is not normalized"). The fit then ends
+    with the last generation it could weight, and says so, rather than losing the run.
 
     Each generation's particles are simulated in batches of ``params["batch"]``: pyabc's
     ``ConcurrentFutureSampler`` keeps that many particle calls open on a thread pool, and the
@@ -525,6 +530,7 @@ def fit(
         db.parent.mkdir(parents=True, exist_ok=True)
         history, done = abc.new(url, problem.observed_statistics()), 0
     remaining = int(params["generations"]) - done
+    stopped = None
     try:
         if remaining > 0 and not _converged(history, params):
             history = abc.run(
@@ -532,12 +538,23 @@ def fit(
                 max_nr_populations=remaining,
                 max_total_nr_simulations=int(params["max_simulations"]),
             )
+    except AssertionError as error:
+        if "not normalized" not in str(error):
+            raise
+        history = abc.history
+        stopped = (
+            f"generation {history.max_t + 2} could not be weighted (its importance weights "
+            f"underflowed to zero: {error}); the fit ends with generation {history.max_t + 1}. "
+            "Fit fewer parameters (`experiment.params.parameters`) or raise "
+            "`experiment.params.population`."
+        )
+        print(f"warning: {stopped}", file=sys.stderr, flush=True)
     finally:
         batcher.close()
         bar.close()
         if size > 1:
             executor.shutdown(wait=True, cancel_futures=True)
-    return history
+    return history, stopped
 
 
 def _converged(history, params: dict) -> bool:
@@ -665,7 +682,9 @@ def main(cfg, overrides: list[str]) -> Path:
         )
     db = Path(experiment.dir) / PARTIAL / f"calibrate-{_resume_key(cfg, params, ranges)}.db"
     progress = bool(cfg.output.progress)
-    history = fit(problem, fitted, params, db, int(cfg.seed), int(experiment.jobs), progress)
+    history, stopped = fit(
+        problem, fitted, params, db, int(cfg.seed), int(experiment.jobs), progress
+    )
     info = {
         "name": params.get("install") or "calibration",
         "fitted_to": what,
@@ -674,6 +693,7 @@ def main(cfg, overrides: list[str]) -> Path:
         "created": datetime.now().isoformat(timespec="seconds"),
         "seed": int(cfg.seed),
         "git": provenance(cfg.seed, overrides)["git"],
+        "stopped_early": stopped,
     }
     posterior = posterior_of(history, fitted, info)
     posterior = with_prior(posterior, {k: ranges[k] for k in frozen}, int(cfg.seed))
@@ -818,6 +838,8 @@ def report(what, ranges, posterior, table, problem, predicted, usage, img: str =
 def _warnings(last, posterior: Posterior) -> list[str]:
     """What a reader of the record must know before trusting the posterior."""
     out = []
+    if posterior.info.get("stopped_early"):
+        out += ["", f"**Warning**: the fit stopped early: {posterior.info['stopped_early']}"]
     frozen = posterior.info.get("prior_only") or []
     if frozen:
         out += [
@@ -945,7 +967,7 @@ def recover(
     problem = UsageProblem.from_usage(spec, usage, people, float(params["data_tolerance"]))
     db = folder / f"recovery-{seed}.db"
     db.unlink(missing_ok=True)
-    history = fit(problem, ranges, params, db, seed + 1, n_jobs, progress=False)
+    history, _ = fit(problem, ranges, params, db, seed + 1, n_jobs, progress=False)
     posterior = posterior_of(history, ranges, {"name": "recovery"})
     intervals = credible_intervals(posterior)
     median = posterior.median()

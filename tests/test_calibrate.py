@@ -164,12 +164,35 @@ def test_an_interrupted_fit_continues_from_its_database(tmp_path):
     ranges = calibrate.priors(["innovation_p"])
     db = tmp_path / "abc.db"
     settings = small_fit_settings(population=20, generations=1, min_epsilon=0)
-    first = calibrate.diagnostics(calibrate.fit(problem, ranges, settings, db, 0, 1, False))
+    first = calibrate.diagnostics(calibrate.fit(problem, ranges, settings, db, 0, 1, False)[0])
     settings["generations"] = 2
-    history = calibrate.fit(problem, ranges, settings, db, 0, 1, False)
+    history, stopped = calibrate.fit(problem, ranges, settings, db, 0, 1, False)
     both = calibrate.diagnostics(history)
-    assert len(first) == 1 and len(both) == 2
+    assert len(first) == 1 and len(both) == 2 and stopped is None
     pd.testing.assert_frame_equal(both.iloc[:1], first)  # the first generation is kept
+
+
+def test_a_generation_whose_weights_underflow_ends_the_fit_with_the_one_before(
+    tmp_path, monkeypatch
+):
+    """With many parameters a generation's importance weights can all underflow, and pyabc
+    refuses it; the fit keeps what it has (a 52-week fit of 27 parameters crashed so)."""
+    import pyabc
+
+    problem = usage_problem(tmp_path)
+    ranges = calibrate.priors(["innovation_p"])
+    db = tmp_path / "abc.db"
+    settings = small_fit_settings(population=20, generations=1, min_epsilon=0)
+    calibrate.fit(problem, ranges, settings, db, 0, 1, False)
+
+    def underflow(self, *args, **kwargs):
+        raise AssertionError("The population total weight nan is not normalized.")
+
+    monkeypatch.setattr(pyabc.ABCSMC, "run", underflow)
+    settings["generations"] = 2
+    history, stopped = calibrate.fit(problem, ranges, settings, db, 0, 1, False)
+    assert len(calibrate.diagnostics(history)) == 1
+    assert stopped.startswith("generation 2 could not be weighted") and "generation 1" in stopped
 
 
 def test_parameters_the_statistics_do_not_read_keep_their_prior(tmp_path):
