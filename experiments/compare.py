@@ -80,7 +80,7 @@ from omegaconf.errors import OmegaConfBaseException
 import sim
 from models.errors import InputError
 from models.interventions import Intervention
-from models.loaders import file_problem
+from models.loaders import MAX_SETTINGS_BYTES, file_problem
 from models.state import STAGE_NAMES
 from sim import posterior as calibration
 from sim import report, stats
@@ -169,7 +169,11 @@ def programme_files(folder: str | None) -> tuple[dict[str, Path], list[str]]:
     errors += [
         problem
         for p in files.values()
-        if (problem := file_problem(f"{key}: {p.name}", p, "a programme file (YAML)"))
+        if (
+            problem := file_problem(
+                f"{key}: {p.name}", p, "a programme file (YAML)", MAX_SETTINGS_BYTES
+            )
+        )
     ]
     shipped = set(available_scenarios())
     errors += [

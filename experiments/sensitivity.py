@@ -71,6 +71,7 @@ from sim.batch import Composer, format_override
 from sim.labels import describe
 from sim.provenance import provenance
 from sim.replicate import Spec, experiment_problems, replication_seeds, write_study_inputs
+from sim.resources import memory_problems, sensitivity_estimate
 from sim.run import check_output_dir, new_run_folder, write_atomically
 
 METHODS = ("morris", "sobol", "discovery")
@@ -754,6 +755,30 @@ def run_points(
     return pd.concat([pd.DataFrame(points), values], axis=1)
 
 
+def memory_estimate(cfg: DictConfig, study: Study) -> dict[str, float]:
+    """What the study needs in memory, by config key (``sim.resources.sensitivity_estimate``):
+    each method's points, by the setting that sets their number, and its Sobol analysis."""
+    k = len(study.factors)
+    top = study.sobol_top if 0 < study.sobol_top < k else k
+    sizes = {
+        "morris": ("morris_trajectories", study.morris_trajectories * (k + 1)),
+        "sobol": ("sobol_n", study.sobol_n * (top + 2)),
+        "discovery": ("discovery_n", study.discovery_n),
+    }
+    points = {f"experiment.params.{sizes[m][0]}": sizes[m][1] for m in study.methods}
+    programmes = len(study.programme_names())
+    columns = k + len(study.outcomes) + len(study.claims) + programmes + 2
+    sobol = "sobol" in study.methods
+    return sensitivity_estimate(
+        cfg,
+        points,
+        max(programmes, 1),
+        columns,
+        sobol_n=study.sobol_n if sobol else 0,
+        resamples=study.resamples if sobol else 0,
+    )
+
+
 def main(cfg: DictConfig, overrides: list[str]) -> Path:
     """Run the sensitivity study ``cfg`` describes and write its folder; returns the path.
     Bad input is refused (``InputError``, every problem listed) before the first run."""
@@ -767,6 +792,9 @@ def main(cfg: DictConfig, overrides: list[str]) -> Path:
         errors.append(str(e))
     if errors:
         raise InputError("\n".join(errors))
+    problems = memory_problems(cfg, memory_estimate(cfg, study))
+    if problems:
+        raise InputError("\n".join(problems))
     check_output_dir(experiment.dir, key="experiment.dir")
     seeds = replication_seeds(cfg.seed, experiment.replications)
     progress = bool(cfg.output.progress) and sys.stderr.isatty()

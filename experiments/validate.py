@@ -1246,6 +1246,7 @@ def main(cfg: DictConfig, overrides: list[str]) -> Path:
     """``python -m sim experiment=validate`` (or ``experiment=bass`` …): run the chosen
     patterns with the preset's parameters and write the folder."""
     from sim.replicate import experiment_problems
+    from sim.resources import memory_problems
     from sim.run import write_atomically
 
     started = time.perf_counter()
@@ -1253,6 +1254,8 @@ def main(cfg: DictConfig, overrides: list[str]) -> Path:
     patterns = list(experiment.patterns) or list(PATTERNS)
     params = OmegaConf.to_container(experiment.params)
     errors = experiment_problems(experiment) + pattern_problems(patterns, params)
+    if not errors:  # the estimate reads sizes that must be valid first
+        errors += memory_problems(cfg)
     if errors:
         raise InputError("\n".join(errors))
     check_output_dir(experiment.dir, key="experiment.dir")

@@ -49,24 +49,61 @@ _SPECIAL = {
 }
 
 
-def file_problem(label: str, path: str | os.PathLike, what: str = "a network file") -> str | None:
+#: Largest settings file (YAML: a programme file, a dashboard scenario) read, in bytes. A
+#: programme file is a few hundred bytes and the largest shipped one under 2 KiB; a megabyte
+#: is hundreds of times any real one, yet small enough to read whole and check line by line
+#: before YAML parses it (a parser holds several times a file's size as Python objects).
+MAX_SETTINGS_BYTES = 2**20
+
+
+def file_problem(
+    label: str,
+    path: str | os.PathLike,
+    what: str = "a network file",
+    max_bytes: int | None = None,
+) -> str | None:
     """Why ``path`` cannot be read as ``what`` (``label`` starts the message), or None.
 
     Only regular files are read: a device such as ``/dev/zero`` never ends and would fill
     memory, and a named pipe blocks until something writes to it. Checked before opening, so
     neither is ever opened. Every file the project reads from a user's setting goes through
-    this: network files, usage exports, programme and dashboard scenario files."""
+    this: network files, usage exports, programme and dashboard scenario files.
+
+    With ``max_bytes`` (settings files, ``MAX_SETTINGS_BYTES``) the file is also refused when
+    it is larger than that, or has a line longer than ``MAX_HEADER`` characters (the most of a
+    line a network file's reader takes), before anything parses it."""
     try:
-        mode = os.stat(path).st_mode
+        info = os.stat(path)
     except FileNotFoundError:
         return f"{label}: no such file"
     except OSError as error:
         return f"{label}: cannot read the file ({error.strerror})"
+    mode = info.st_mode
     if stat.S_ISDIR(mode):
         return f"{label} is a folder; give {what}"
     for test, kind in _SPECIAL.items():
         if test(mode):
             return f"{label} is a {kind}, not a regular file; give {what}"
+    if max_bytes is None:
+        return None
+    if info.st_size > max_bytes:
+        return (
+            f"{label}: {info.st_size:,} bytes, more than the {max_bytes:,} bytes allowed for "
+            f"{what}; give {what}"
+        )
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as error:
+        return f"{label}: cannot read the file ({error.strerror})"
+    if len(data) > max_bytes:  # grew since it was measured
+        return f"{label}: more than the {max_bytes:,} bytes allowed for {what}; give {what}"
+    for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), start=1):
+        if len(line) > MAX_HEADER:
+            return (
+                f"{label} line {number}: longer than {MAX_HEADER:,} characters, the longest "
+                f"line allowed in {what}; give {what}"
+            )
     return None
 
 

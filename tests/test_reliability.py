@@ -604,6 +604,36 @@ REFUSED = {
         ["-m", "hydra/launcher=local_joblib", "hydra.launcher.n_jobs=-3", "seed=0,1"],
         r"^error: hydra\.launcher\.n_jobs=-3 is not allowed: give the number of worker",
     ),
+    "huge sensitivity study": (
+        ["experiment=sensitivity", "experiment.params.sobol_n=1099511627776"],
+        r"^error: experiment\.params\.sobol_n=1099511627776 is too large for this machine: "
+        r"the sensitivity study would need about [\d,.]+ GiB of memory .*; use a smaller Sobol N",
+    ),
+    "huge validation": (
+        ["experiment=watts", "experiment.params.watts.size=1000000000"],
+        r"^error: experiment\.params\.watts\.size=1000000000 is too large for this machine: "
+        r"the validation would need about [\d,.]+ GiB of memory .*; use smaller Watts graphs",
+    ),
+    "huge calibration": (
+        ["experiment=calibrate", "experiment.params.population=1000000000"],
+        r"^error: experiment\.params\.population=1000000000 is too large for this machine: "
+        r"the calibration would need about [\d,.]+ GiB of memory .*; use fewer particles",
+    ),
+    "huge budget search": (
+        ["experiment=optimise", "experiment.trials=1000000000"],
+        r"^error: experiment\.trials=1000000000 is too large for this machine: the budget "
+        r"search would need about [\d,.]+ GiB of memory .*; try fewer programmes",
+    ),
+    "huge programme file": (
+        ["experiment=compare", "experiment.programme_dir={huge}"],
+        r"^error: experiment\.programme_dir='\S+': mine\.yaml: 2,097,152 bytes, more than the "
+        r"1,048,576 bytes allowed for a programme file \(YAML\)",
+    ),
+    "endless programme line": (
+        ["experiment=compare", "experiment.programme_dir={endless}"],
+        r"^error: experiment\.programme_dir='\S+': mine\.yaml line 2: longer than 65,536 "
+        r"characters, the longest line allowed in a programme file \(YAML\)",
+    ),
 }
 
 
@@ -611,6 +641,10 @@ def refused_run(args: list[str], base: Path) -> subprocess.CompletedProcess:
     fifo = base / "pipe.csv"
     base.mkdir(parents=True)
     os.mkfifo(fifo)
+    for name, text in (("huge", "# x\n" * 2**19), ("endless", "label: x\n# " + "x" * 10**6)):
+        (base / name).mkdir()
+        (base / name / "mine.yaml").write_text(text)
+        args = [a.replace(f"{{{name}}}", str(base / name)) for a in args]
     args = [a.replace("{fifo}", str(fifo)) for a in args]
     out = base / "out"
     return run([*args, f"output.dir={out}", f"hydra.sweep.dir={out}/sweep"], base / "cwd")
@@ -665,6 +699,68 @@ def test_every_size_that_grows_memory_is_bounded(overrides, key):
     (message,) = sim.run.config_problems(sim.compose(overrides))
     assert re.match(rf"{re.escape(key)}=\d+ is too large for this machine: ", message), message
     assert re.search(r"would need about [\d,.]+ GiB of memory .* more than the ", message)
+
+
+#: For each study, a setting far beyond any machine's memory and the key its refusal names.
+HUGE_STUDIES = [
+    ("sensitivity", ["experiment.params.sobol_n=1099511627776"], "experiment.params.sobol_n"),
+    ("sensitivity", ["experiment.params.resamples=1000000000000"], "experiment.params.resamples"),
+    (
+        "sensitivity",
+        ["experiment.params.morris_trajectories=100000000000"],
+        "experiment.params.morris_trajectories",
+    ),
+    (
+        "sensitivity",
+        ["experiment.params.discovery_n=100000000000"],
+        "experiment.params.discovery_n",
+    ),
+    ("sensitivity", ["experiment.replications=10000000000"], "experiment.replications"),
+    ("validate", ["experiment.params.watts.size=1000000000"], "experiment.params.watts.size"),
+    ("validate", ["experiment.params.centola.size=1000000000"], "experiment.params.centola.size"),
+    ("validate", ["experiment.replications=10000000000"], "experiment.replications"),
+    ("calibrate", ["experiment.params.population=1000000000"], "experiment.params.population"),
+    ("calibrate", ["experiment.params.draws=1000000000"], "experiment.params.draws"),
+    ("calibrate", ["experiment.params.batch=1000000000"], "experiment.params.batch"),
+    ("optimise", ["experiment.trials=1000000000"], "experiment.trials"),
+    ("optimise", ["experiment.replications=1000000000"], "experiment.replications"),
+]
+
+
+@pytest.mark.parametrize(("study", "overrides", "key"), HUGE_STUDIES)
+def test_every_studys_own_sizes_are_bounded_before_any_run(study, overrides, key, tmp_path):
+    """Each study's own sizes (points, particles, trials, patterns' populations) are priced with
+    what it keeps per run and the ensembles in flight, and a setting beyond the memory
+    available is refused by the study itself, before any run and before any folder exists."""
+    import importlib
+
+    from sim.api import STUDIES
+
+    out = tmp_path / "out"
+    args = [f"experiment={study}", f"experiment.dir={out}", *overrides]
+    with pytest.raises(InputError) as refused:
+        importlib.import_module(STUDIES[study]).main(sim.compose(args), args)
+    (message,) = str(refused.value).splitlines()
+    assert re.match(rf"{re.escape(key)}=\d+ is too large for this machine: ", message), message
+    assert re.search(r"would need about [\d,.]+ GiB of memory \(.*\), more than the ", message)
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("study", ["sensitivity", "validate", "calibrate", "optimise"])
+def test_every_studys_defaults_fit_in_memory(study):
+    from experiments import sensitivity
+    from sim.resources import available_memory, memory_problems
+
+    cfg = sim.compose([f"experiment={study}"])
+    parts = None
+    if study == "sensitivity":
+        parts = sensitivity.memory_estimate(
+            cfg, sensitivity.Study.from_config(cfg.experiment.params, [])
+        )
+    assert memory_problems(cfg, parts) == []
+    estimate = sum((parts or sim.resources.estimate(cfg)).values())
+    assert 20 * 2**20 < estimate < 2 * 2**30  # priced, and within a laptop's memory
+    assert available_memory() is not None  # so the check above checked something
 
 
 def test_the_memory_available_is_the_least_of_machine_cgroup_and_ulimit(tmp_path, monkeypatch):
@@ -1017,6 +1113,47 @@ def test_every_file_a_setting_names_refuses_special_files_and_endless_lines(tmp_
     long.write_text("week," + "x" * (MAX_HEADER + 10) + "\n1,2\n")
     with pytest.raises(InputError, match=rf"line 1: longer than {MAX_HEADER:,} characters"):
         usage_data.read(long)
+
+
+@pytest.mark.parametrize("case", ["huge", "endless line"])
+def test_settings_files_are_bounded_in_size_and_line_length_before_parsing(tmp_path, case):
+    """Programme files (``experiment.programme_dir``, also the budget search's written
+    programme read back by a comparison) and the dashboard's scenario files are refused, naming
+    the setting, the file and the limit, when larger than ``MAX_SETTINGS_BYTES`` or with a line
+    longer than ``MAX_HEADER`` characters (the network files' limit), before YAML parses them."""
+    import yaml
+
+    from experiments import compare
+    from models.loaders import MAX_HEADER, MAX_SETTINGS_BYTES
+    from sim.dashboard import scenario_file
+    from sim.dashboard.controls import ControlError
+
+    text = (
+        "# a comment\n" * (MAX_SETTINGS_BYTES // 12 + 1)
+        if case == "huge"
+        else "label: x\n# " + "x" * (MAX_HEADER + 1) + "\n"
+    )
+    (tmp_path / "mine.yaml").write_text(text)
+    calls = []
+    real = yaml.safe_load
+    yaml.safe_load = lambda *a: calls.append(a) or real(*a)
+    try:
+        if case == "huge":
+            limit = rf"{len(text):,} bytes, more than the {MAX_SETTINGS_BYTES:,} bytes allowed for"
+        else:
+            limit = rf"line 2: longer than {MAX_HEADER:,} characters, the longest line allowed in"
+        _, problems = compare.programme_files(str(tmp_path))
+        (problem,) = problems
+        assert re.match(
+            rf"experiment\.programme_dir='{re.escape(str(tmp_path))}': mine\.yaml:? ?{limit} "
+            r"a programme file \(YAML\)",
+            problem,
+        ), problem
+        with pytest.raises(ControlError, match=rf"^scenario 'mine':? ?{limit} a scenario file"):
+            scenario_file.load("mine", tmp_path)
+    finally:
+        yaml.safe_load = real
+    assert calls == []  # refused before parsing
 
 
 # --- item 5: numerically sound ------------------------------------------------------------------

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from models.loaders import file_problem
+from models.loaders import MAX_SETTINGS_BYTES, file_problem
 from sim.dashboard import controls
 from sim.dashboard.controls import OFF, ON, ControlError
 from sim.provenance import git_revision
@@ -119,7 +119,7 @@ def saved(folder: Path = FOLDER) -> list[str]:
 def load(name: str, folder: Path = FOLDER) -> dict:
     """The control values of ``<folder>/<name>.yaml`` (``from_yaml``)."""
     path = Path(folder) / f"{check_name(name)}.yaml"
-    problem = file_problem(f"scenario {name!r}", path, "a scenario file")
+    problem = file_problem(f"scenario {name!r}", path, "a scenario file", MAX_SETTINGS_BYTES)
     if problem:
         raise ControlError(problem)
     try:
