@@ -709,8 +709,10 @@ def _per_arm(ensemble: Ensemble, values: np.ndarray) -> np.ndarray:
 
 def _crowding_lab(seeds: list[int], weeks: int) -> list[dict]:
     """Everyone uses the network (as every participant does the task); one arm per contingency
-    is rewarded for ``weeks`` weeks; free-choice activity the week after."""
-    ensemble = reward_arms(seeds, 0, weeks, behaviour=Behaviour(**LABORATORY), champion_share=0.0)
+    is rewarded in weeks 1 … ``weeks`` − 1; free-choice activity in week ``weeks`` + 1, two
+    weeks after the last reward (the window the published comparison in docs/VALIDATION.md was
+    measured with)."""
+    ensemble = reward_arms(seeds, 1, weeks - 1, behaviour=Behaviour(**LABORATORY), champion_share=0.0)
     seed_adopters(ensemble.state, slice(None))
     ensemble.run(weeks + 1)
     choice = _per_arm(ensemble, free_choice(ensemble))

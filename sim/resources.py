@@ -240,7 +240,10 @@ def _workers(experiment: DictConfig) -> int:
 
 def _ensembles(workers: int, runs: float, people: float, org_bytes: float, rows: int) -> float:
     """Bytes of the ensembles stepped at once: one per worker (no more workers than ensembles),
-    each of as many runs as fit in ``rows`` agent rows (at least one), each run ``org_bytes``."""
+    each of as many runs as fit in ``rows`` agent rows (at least one), each run ``org_bytes``.
+    No runs (a setting refused elsewhere, such as ``experiment.trials=0``) hold nothing."""
+    if runs <= 0:
+        return 0.0
     per = min(runs, max(1.0, rows // max(people, 1.0)))
     return min(float(workers), max(1.0, runs / per)) * per * org_bytes
 

@@ -140,13 +140,10 @@ def test_crowding_runs_are_those_of_one_model_per_run():
     for s, result in zip(seeds, got, strict=True):
         for c in v.CROWDING_PUBLISHED:
             lab, field = [], []
-            for arm_start, arm in ((0, lab), (start, field)):
+            # the laboratory arm rewards weeks 1 … weeks − 1, the field arm weeks start … on
+            for first, last, arm in ((1, weeks - 1, lab), (start, start + weeks - 1, field)):
                 points = Intervention(
-                    name="points",
-                    kind="incentive",
-                    start=arm_start,
-                    end=arm_start + weeks - 1,
-                    contingency=c,
+                    name="points", kind="incentive", start=first, end=last, contingency=c
                 )
                 for interventions in ((), (points,)):
                     options = {"interventions": list(interventions), "rng": s}
