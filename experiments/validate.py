@@ -712,7 +712,8 @@ def _crowding_lab(seeds: list[int], weeks: int) -> list[dict]:
     is rewarded in weeks 1 … ``weeks`` − 1; free-choice activity in week ``weeks`` + 1, two
     weeks after the last reward (the window the published comparison in docs/VALIDATION.md was
     measured with)."""
-    ensemble = reward_arms(seeds, 1, weeks - 1, behaviour=Behaviour(**LABORATORY), champion_share=0.0)
+    lab = {"behaviour": Behaviour(**LABORATORY), "champion_share": 0.0}
+    ensemble = reward_arms(seeds, 1, weeks - 1, **lab)
     seed_adopters(ensemble.state, slice(None))
     ensemble.run(weeks + 1)
     choice = _per_arm(ensemble, free_choice(ensemble))
