@@ -71,6 +71,7 @@ from models.dynamics import activity_probability, expose  # noqa: E402
 from models.ensemble import Ensemble, RunSetup, build_run  # noqa: E402
 from models.errors import InputError  # noqa: E402
 from models.interventions import Intervention  # noqa: E402
+from models.metrics import participation_split  # noqa: E402
 from models.model import AdoptionModel  # noqa: E402
 from models.params import WEEKS_PER_YEAR, Behaviour  # noqa: E402
 from models.state import CONNECT, AgentState  # noqa: E402
@@ -511,31 +512,6 @@ def _baseline_runs(
         {"posts": posts[rows][present[rows]], "weekly": ensemble.weekly(r)}
         for r, rows in enumerate(map(ensemble.rows, range(ensemble.size)))
     ]
-
-
-def participation_split(posts: np.ndarray, heavy_weekly: float = 1.0, period: int = 52) -> dict:
-    """Observers (no post in the period), occasional contributors (some, fewer than
-    ``heavy_weekly`` a week on average) and heavy contributors, among people active in the
-    period; the Gini of their posts and the share of posts by the top 1%."""
-    posts = np.sort(np.asarray(posts, float))
-    n = len(posts)
-    if n == 0:
-        return {"people": 0}
-    heavy = posts >= heavy_weekly * period
-    observer = posts == 0
-    total = posts.sum()
-    ranks = np.arange(1, n + 1)
-    gini = float((2 * ranks - n - 1) @ posts / (n * total)) if total > 0 else 0.0
-    top = max(1, int(np.ceil(0.01 * n)))
-    return {
-        "people": n,
-        "observers": float(observer.mean()),
-        "occasional": float((~observer & ~heavy).mean()),
-        "heavy": float(heavy.mean()),
-        "gini": gini,
-        "top1_share_of_posts": float(posts[-top:].sum() / total) if total > 0 else 0.0,
-        "heavy_share_of_posts": float(posts[heavy].sum() / total) if total > 0 else 0.0,
-    }
 
 
 def baseline(
