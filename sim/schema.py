@@ -13,6 +13,7 @@ signatures here, so the command line, the Python API and the models cannot drift
 """
 
 import dataclasses
+import functools
 import inspect
 import secrets
 import types
@@ -209,10 +210,6 @@ if not OmegaConf.has_resolver("unique_name"):
     OmegaConf.register_new_resolver("unique_name", unique_name, use_cache=True)
 
 
-#: Whether ``register`` has run in this process.
-_REGISTERED: list[bool] = []
-
-
 def _register_launchers() -> None:
     """Make the project's launchers known to Hydra however the package was installed.
 
@@ -229,12 +226,10 @@ def _register_launchers() -> None:
         Plugins.instance().register(launcher)
 
 
+@functools.cache
 def register() -> None:
     """Put every schema in the ConfigStore, once per process (a store costs a few ms, and
     ``sim.simulate`` calls this on every run)."""
-    if _REGISTERED:
-        return
-    _REGISTERED.append(True)
     cs = ConfigStore.instance()
     _register_launchers()
     cs.store(group="schema", name="run", node=RunConfig)
