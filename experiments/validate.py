@@ -99,9 +99,11 @@ def preset_params() -> dict:
     return OmegaConf.to_container(OmegaConf.load(PRESET).params)
 
 
-#: Only the diffusion mechanism: no value dynamics, no champions, no role pulls.
+#: Only the diffusion mechanism: no value dynamics, no champions, no role pulls, and everyone's
+#: work calls for the network every week (the published models have no channel choice).
 PURE_DIFFUSION = {
     "value_dynamics": False,
+    "need_mean": 1.0,
     "manager_pull": 0.0,
     "coaching_pull": 0.0,
     "leading_pull": 0.0,
@@ -912,7 +914,8 @@ def _bass_section(b: dict, img: str) -> list[str]:
         "### 1. Bass diffusion",
         "",
         "Value dynamics off (`value_dynamics=False`: users stay active), `org=complete`, no "
-        "champions, manager/coaching/leading pulls 0, `complex_prob=0`, "
+        "champions, manager/coaching/leading pulls 0, `need_mean=1` (every week counts), "
+        "`complex_prob=0`, "
         f"`innovation_p`={b['p']}, `imitation_q`={b['q']} per year (Sultan, Farley & Lehmann "
         f"1990 means), N={b['size']}, {b['weeks']} weeks, {b['replications']} replications.",
         "",
@@ -939,7 +942,8 @@ def _watts_section(w: dict, img: str) -> list[str]:
         "",
         f"Fixed threshold φ={w['phi']} (`threshold_mean`, `threshold_sd=0`, "
         "`threshold_count=1`, `complex_prob=1`: meeting the threshold means adopting the "
-        "next week), no spontaneous or imitation trial, value dynamics off, `org=random` "
+        "next week), no spontaneous or imitation trial, value dynamics off, `need_mean=1`, "
+        "`org=random` "
         f"(Erdős–Rényi) with mean degree z, N={w['size']}, {w['trials']} trials per z (a new "
         "graph and one random seed node each, made active before the first week by "
         "`seed_adopters`), run until a week adds no adopter. A global cascade reaches more "

@@ -176,22 +176,37 @@ def trial_probability(
     complex-contagion route once enough contacts are active, a leader's own commitment to use
     it — one's own reasons — and the levers: the pressure of a mandate, the awareness from a
     campaign, and rewards for taking part.
+
+    Contagion (imitation and the threshold route) is news only once: for someone who used the
+    network before and stopped, contacts' use counts at the weight ``return_contagion``; they
+    come back for their own reasons and the levers.
+
+    As in ``activity_probability``, one's own reasons act only in the weeks one's work calls
+    for the network (the trait ``need``): someone who rarely needs it also tries it late, or
+    never, however many contacts use it; the levers act in any week.
     """
+    met = (ex.signals >= b.threshold_count) & (ex.signal_share >= traits.threshold)
+    imitation = b.imitation_q * ex.share
+    reinforced = met.astype(REAL) * b.complex_prob
+    if np.any(np.asarray(b.return_contagion) < 1):  # contacts' use is news only once
+        news = np.where(state.ever, b.return_contagion, 1).astype(REAL)
+        imitation, reinforced = imitation * news, reinforced * news
     hazard = (
         b.innovation_p
-        + b.imitation_q * ex.share
+        + imitation
         + b.manager_pull * ex.manager_active
         + b.coaching_pull * ex.coaching
         + b.leading_pull * ex.leading
     ) / WEEKS_PER_YEAR
-    met = (ex.signals >= b.threshold_count) & (ex.signal_share >= traits.threshold)
-    own = np.exp(-hazard) * (1 - met.astype(REAL) * b.complex_prob)
+    own = np.exp(-hazard) * (1 - reinforced)
     if levers.role_model.any():
         own = own * (1 - levers.role_model)
+    alone = traits.need * (1 - own)
     push = levers.pressure
     events = levers.awareness
     if not (push.any() or events.any() or levers.reward.any()):
-        return Decision(1 - own)
+        return Decision(alone)
+    own = 1 - alone
     paid = 1 - np.exp(-b.reward_pull * levers.reward / WEEKS_PER_YEAR)
     stay = own * (1 - push) * (1 - events) * (1 - paid)
     probability = 1 - stay

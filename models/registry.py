@@ -10,7 +10,10 @@ intervention half of the registry (``BLOCKS``).
 
 For each parameter:
 
-- ``default``: the value a run uses unless told otherwise (the documented calibration);
+- ``default``: the value a run uses unless told otherwise: for the parameters the shipped
+  calibration fitted, its posterior's weighted median (``models.calibrated``, written by
+  ``python -m sim experiment=calibrate experiment.params.install=default``); for the others the
+  value declared here;
 - ``low``, ``high``: its plausible range — what a sceptical reader would still accept; the
   uniform prior of the calibration and the default range of a sensitivity study;
 - ``bounds``: the range the model accepts at all (a value outside is refused);
@@ -21,7 +24,9 @@ For each parameter:
   definition, a unit or a published figure that the model uses as such).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from models import calibrated
 
 UNIT = (0.0, 1.0)
 NON_NEGATIVE = (0.0, float("inf"))
@@ -76,6 +81,11 @@ _p("imitation_q", 0.6, 0.1, 1.5, "1/year per share of active contacts",
 _p("complex_prob", 0.02, 0.0, 0.2, "probability/week",
    "weekly chance of trying once the contagion threshold is met",
    "route from Centola & Macy (2007) and Centola (2010); size " + CALIBRATION, bounds=UNIT)
+_p("return_contagion", 1.0, 0.0, 1.0, "weight",
+   "weight of contagion (imitation, the threshold route) for people who used the network "
+   "before and stopped: they know it already, and come back for their own reasons",
+   "a contact's sign-up is news only once (Centola 2010 measured first adoption); 1 means "
+   "returning is like first trial; size: calibration", bounds=UNIT)
 _p("threshold_mean", 0.2, 0.1, 0.35, "share of contacts",
    "mean contagion threshold φ",
    "Watts (2002) analyses φ = 0.18; rounded", bounds=UNIT)
@@ -221,6 +231,12 @@ _p("propensity_sigma", 1.2, 0.8, 2.5, "log scale",
    "log-normal spread of the propensity to post",
    "heavy-tailed contribution (Nielsen 2006, 90-9-1: 1% of users make most contributions, which "
    "takes a spread of 2 or more)", bounds=(0.0, 3.0))
+_p("lurker_share", 0.0, 0.0, 0.9, "share of people",
+   "share of people who read but never post (their propensity to post is 0)",
+   "lurking is common and for many a lasting choice: no need to post, wanting to learn the "
+   "group first, not wanting to be visible (Nonnecke & Preece 2000; Preece, Nonnecke & Andrews "
+   "2004); Nielsen (2006): 90% of users never contribute. Size: calibration; 0 means everyone "
+   "posts at their propensity", bounds=UNIT)
 _p("posting_connect", 0.1, 0.01, 0.3, "posts/week per unit propensity",
    "posting factor at Connect (mostly reading)",
    "participation inequality (Nielsen 2006); " + CALIBRATION, bounds=(0.0, 50.0))
@@ -581,8 +597,21 @@ def block(kind: str) -> dict:
     return values
 
 
+def _point_calibration(p: Parameter) -> Parameter:
+    """``p`` with the shipped calibration's posterior median as its default, if it was fitted
+    (``models.calibrated``, written when a calibration is installed as the default)."""
+    if p.name not in calibrated.MEDIANS:
+        return p
+    return replace(
+        p,
+        default=calibrated.MEDIANS[p.name],
+        source=f"{p.source}; default: weighted posterior median of {calibrated.SOURCE} "
+        "(docs/CALIBRATION.md §6)",
+    )
+
+
 #: Every behavioural parameter, by name, in declaration order.
-PARAMETERS: dict[str, Parameter] = {p.name: p for p in _ALL}
+PARAMETERS: dict[str, Parameter] = {p.name: _point_calibration(p) for p in _ALL}
 
 #: Switches of the dynamics (booleans, not numbers; not varied by studies).
 SWITCHES = {"value_dynamics": (True, "False: users stay active once they try; no learning, stage "

@@ -77,7 +77,7 @@ class Traits:
 
     role: np.ndarray  # int8 role code
     time_cost_base: np.ndarray  # hours an active week costs this person, before integration
-    propensity: np.ndarray  # propensity to post (posts a week at posting factor 1)
+    propensity: np.ndarray  # propensity to post (posts a week at posting factor 1; 0: a lurker)
     threshold: np.ndarray  # share of active contacts that meets the contagion threshold
     alignment_base: np.ndarray  # alignment the person drifts back to
     relevance_base: np.ndarray  # how much this person's work can gain, before use cases, 0..1
@@ -197,6 +197,8 @@ def initial_state(
     )
     if b.need_mean < 1:
         traits.need[:] = _beta(rng, b.need_mean, n, b.need_concentration)
+    if b.lurker_share > 0:  # after need, for the same reason
+        traits.propensity[rng.random(n) < b.lurker_share] = 0
     return state, traits
 
 

@@ -192,9 +192,10 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
         hollow = 0.0  # share of this week's activity that a lever added and that is hollow
         events = 0.0  # share that campaign events added
         if not was_user[i]:
+            news = b.return_contagion if last["ever"][i] else 1.0  # contagion is news once
             hazard = (
                 b.innovation_p
-                + b.imitation_q * share
+                + news * b.imitation_q * share
                 + b.manager_pull * manager_active
                 + b.coaching_pull * coaching
                 + b.leading_pull * leading
@@ -202,9 +203,10 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
             signals = n_active + b.joined_signal * joined_idle
             signal_share = signals / degree if degree else 0.0
             threshold_met = signals >= b.threshold_count and signal_share >= threshold[i]
-            p_own = 1.0 - (
-                math.exp(-hazard)
-                * (1.0 - (b.complex_prob if threshold_met else 0.0))
+            p_own = need[i] * (  # one's own reasons act only in the weeks one needs it
+                1.0
+                - math.exp(-hazard)
+                * (1.0 - (news * b.complex_prob if threshold_met else 0.0))
                 * (1.0 - commitment)
             )
             paid = 1.0 - math.exp(-b.reward_pull * reward / WEEKS_PER_YEAR)

@@ -2,6 +2,7 @@
 the batcher that lets pyabc's particles be simulated together, resuming, installing a
 posterior, refused input, and recovery of known parameters from synthetic data."""
 
+import shutil
 import threading
 import time
 
@@ -11,7 +12,10 @@ import pytest
 
 from experiments import calibrate, patterns
 from experiments.patterns import Target
+from models import calibrated
 from models.errors import InputError
+from models.params import Behaviour
+from models.registry import PARAMETERS
 from sim import posterior as posterior_module
 from sim.api import compose
 from tests.conftest import run_cli, write
@@ -223,6 +227,46 @@ def test_installing_makes_the_posterior_selectable(tmp_path, monkeypatch):
     assert loaded.median() == {"innovation_p": 0.3}
 
 
+def test_installing_the_default_makes_its_medians_the_registry_defaults(tmp_path, monkeypatch):
+    """Issue 14, item 2: the point defaults are the shipped posterior's medians. Installing a
+    default writes ``models.calibrated`` from the posterior: the medians of the parameters it
+    fitted, not of those it drew from their priors (inert)."""
+    for name, value in [("CALIBRATION_DIR", tmp_path), ("DOCS", tmp_path / "CAL.md")]:
+        monkeypatch.setattr(calibrate, name, value)
+    monkeypatch.setattr(calibrate, "ROOT", tmp_path)
+    (tmp_path / "docs" / "img").mkdir(parents=True)
+    (tmp_path / "CAL.md").write_text(f"{calibrate.BEGIN}\n{calibrate.END}\n")
+    point = tmp_path / "calibrated.py"
+    shutil.copy(calibrate.POINT, point)
+    monkeypatch.setattr(calibrate, "POINT", point)
+    folder = tmp_path / "run"
+    folder.mkdir()
+    table = pd.DataFrame({"innovation_p": [0.1, 0.3, 0.5], "pressure_weight": [1.0, 2.0, 3.0]})
+    info = {"fitted": ["innovation_p"], "prior_only": ["pressure_weight"]}
+    weights = np.array([0.2, 0.2, 0.6])
+    posterior_module.Posterior(table, weights, info).save(folder / "posterior.parquet")
+    calibrate.install(folder, "default", "field patterns", "the record")
+    written: dict = {}
+    exec(point.read_text(), written)
+    assert written["MEDIANS"] == {"innovation_p": 0.5}
+    assert "run" in written["SOURCE"]
+
+
+def test_the_registry_defaults_are_the_shipped_posteriors_medians():
+    """The committed point calibration is what installing the committed posterior writes, and
+    the registry and the model's parameters use it (fails if either is edited by hand, or a new
+    posterior is committed without installing it)."""
+    shipped = posterior_module.load(posterior_module.CALIBRATION_DIR / "default.parquet")
+    run = calibrated.SOURCE.rpartition(" of ")[2]
+    assert calibrate.point_calibration(shipped, run) == calibrate.POINT.read_text()
+    assert set(calibrated.MEDIANS) == set(shipped.info["fitted"])
+    defaults = Behaviour()
+    for name, value in calibrated.MEDIANS.items():
+        assert PARAMETERS[name].default == value == getattr(defaults, name)
+        assert PARAMETERS[name].low <= value <= PARAMETERS[name].high
+        assert run in PARAMETERS[name].source
+
+
 def test_bad_input_stops_the_calibration_with_one_message_and_writes_nothing(tmp_path):
     data = write(tmp_path / "usage.csv", "week,active_users\n1,5\n2,6\n2,7\n")
     out = tmp_path / "calibrations"
@@ -245,6 +289,33 @@ def test_bad_input_stops_the_calibration_with_one_message_and_writes_nothing(tmp
     assert "['idle_weeks'] are not real-valued parameters" in text
     assert "scenario=: a calibration simulates the observed period without a programme" in text
     assert not out.exists()
+
+
+def test_a_fit_to_usage_data_fits_a_short_list_by_default():
+    """A year of one organisation's weekly counts speaks to few parameters: a usage fit takes
+    ``usage_parameters`` (a 52-week fit of the field list ended on one parameter set), and a
+    bad name there is reported under that key."""
+    params = calibrate.preset_params()
+    names, key = calibrate.fitted_setting(params, data=True)
+    assert key == "experiment.params.usage_parameters"
+    assert len(names) <= 6 and set(names) < set(params["parameters"])
+    assert calibrate.fitted_setting(params, data=False) == (
+        params["parameters"],
+        "experiment.params.parameters",
+    )
+    with pytest.raises(InputError, match=r"^experiment.params.usage_parameters: \['idle_weeks'\]"):
+        calibrate.priors(["idle_weeks"], key)
+
+
+def test_the_search_reports_the_best_set_rechecked_with_new_seeds():
+    """``--search``: the best of a few parameter sets, simulated again with fresh seeds, each
+    target's spread and share within tolerance (the structural check of docs/CALIBRATION.md
+    §4)."""
+    text = calibrate.search(4, seed=0, n_jobs=1, batch=2, checks=2)
+    assert "4 parameter sets" in text and "with 2 new seeds" in text
+    for name in calibrate.preset_params()["targets"]:
+        assert f"| {name} |" in text
+    assert "All targets at once:" in text and "`innovation_p`" in text
 
 
 def test_the_targets_table_in_the_docs_is_the_preset():

@@ -96,7 +96,7 @@ def test_a_fit_to_usage_data_writes_a_forecast(tmp_path):
             "experiment.params.batch=4",
             "experiment.params.draws=4",
             "experiment.params.horizon=6",
-            "experiment.params.parameters=[innovation_p]",
+            "experiment.params.usage_parameters=[innovation_p]",
             "experiment.scenarios=[mandate]",
         ],
         tmp_path,

@@ -676,6 +676,84 @@ def test_the_organisations_posts_reach_readers_through_communities(reach):
     assert (shown.reading[far] > 0).all() == (reach > 0)
 
 
+def test_one_tries_the_network_for_ones_own_reasons_only_in_weeks_one_needs_it():
+    """Issue 14, item 7 (need slows the first trial): with no lever, a non-user's weekly chance
+    to try is need × the chance from their own reasons (spontaneous trial, imitation, the
+    threshold route); a mandate's chance acts in any week. So over two years people who rarely
+    need the network try it less often, whatever their contacts do.
+
+    Mutation tried: need left out of ``trial_probability`` (the exact-share check fails, and
+    the two-year share of people who tried no longer falls with need)."""
+    m = model(org={"generator": "hierarchy", "size": 200}, need_mean=0.3, need_concentration=4.0)
+    s = m.state
+    s.active[::3] = s.user[::3] = s.ever[::3] = True  # contacts to imitate
+    need = m.traits.need
+    shown = expose(s, m.network, m.behaviour, m.levers)
+    free = trial_probability(s, m.traits, shown, m.behaviour, m.levers).probability
+    every_week = replace(m.traits, need=np.ones_like(need))
+    willing = trial_probability(s, every_week, shown, m.behaviour, m.levers).probability
+    assert (willing > 0).all()
+    np.testing.assert_allclose(free, need * willing, rtol=1e-5)
+    levers = m.levers.copy()
+    levers.pressure[:] = 0.5
+    pressed = trial_probability(s, m.traits, shown, m.behaviour, levers).probability
+    # the mandate's own chance acts in any week: 1 − (1 − need·p)(1 − 0.5)
+    np.testing.assert_allclose(pressed, 1 - (1 - need * willing) * 0.5, rtol=1e-5)
+
+    def tried(need_mean: float) -> float:
+        run = model(org={"generator": "hierarchy", "size": 400}, need_mean=need_mean)
+        run.run(104)
+        return float(run.state.ever.mean())
+
+    assert tried(0.2) < tried(1.0) - 0.2
+
+
+def test_contacts_use_is_news_only_to_those_who_never_used_it():
+    """Issue 14, item 7 (return after abandoning): imitation and the threshold route count for
+    someone who used the network before at the weight ``return_contagion``; spontaneous trial
+    counts alike for everyone, so at weight 0 a former user's chance is the newcomer's without
+    contagion. At weight 1 the rule is the same for both.
+
+    Mutation tried: the weight applied to everyone (newcomers' chance falls too)."""
+    m = model(org={"generator": "hierarchy", "size": 300}, complex_prob=0.2, threshold_mean=0.1)
+    s = m.state
+    s.active[::2] = s.user[::2] = s.ever[::2] = True  # contacts to imitate and to signal
+    s.ever[1::4] = True  # former users (not users now)
+    shown = expose(s, m.network, m.behaviour, m.levers)
+    former, newcomer = s.ever & ~s.user, ~s.ever
+
+    def chance(weight: float, **changed) -> np.ndarray:
+        b = replace(m.behaviour, return_contagion=weight, **changed)
+        return trial_probability(s, m.traits, shown, b, m.levers).probability
+
+    same, once = chance(1.0), chance(0.0)
+    alone = chance(1.0, imitation_q=0.0, complex_prob=0.0)
+    np.testing.assert_array_equal(once[newcomer], same[newcomer])
+    np.testing.assert_allclose(once[former], alone[former], rtol=1e-6)
+    assert (same[former] > once[former]).mean() > 0.9
+
+
+def test_lurkers_read_but_never_post():
+    """Issue 14, item 7 (lurkers): a share ``lurker_share`` of people never post (propensity 0),
+    whatever their stage or activity; everyone else keeps the propensity they had without
+    lurkers (lurkers are drawn last), so the mechanism changes nothing else at the start.
+
+    Mutation tried: lurkers drawn but their propensity left as it was (they post)."""
+    org = {"generator": "hierarchy", "size": 400}
+    none = model(org=org, innovation_p=0.6)
+    half = model(org=org, innovation_p=0.6, lurker_share=0.5)
+    lurker = half.traits.propensity == 0
+    assert 0.4 < lurker.mean() < 0.6 and not (none.traits.propensity == 0).any()
+    np.testing.assert_array_equal(
+        half.traits.propensity[~lurker], none.traits.propensity[~lurker]
+    )
+    np.testing.assert_array_equal(half.traits.need, none.traits.need)
+    half.run(104)
+    assert half.state.ever[lurker].mean() > 0.5  # they use it ...
+    assert half.state.total_posts[lurker].sum() == 0  # ... and never post
+    assert half.state.total_posts[~lurker].sum() > 0
+
+
 def test_own_reasons_act_only_in_the_weeks_work_calls_for_the_network():
     """Issue 14, item 7 (heterogeneous need): with no lever, a user's weekly chance is need ×
     logistic(own reasons); a lever's addition acts in any week, so a mandate adds to the chance
