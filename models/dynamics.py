@@ -148,8 +148,9 @@ class Decision:
 
     ``hollow`` is the hollow share of the activity if it happens: the share the levers added
     beyond one's own reasons (``added``), weighted by how hollow each lever's activity is.
-    ``events`` is the share campaign events added. ``own`` (activity only) is the chance one's
-    own reasons alone give."""
+    ``events`` is the share campaign events added. ``own`` (activity only) is one's
+    willingness: the chance one's own reasons give in a week one's work calls for the network
+    (before ``need``)."""
 
     probability: np.ndarray
     hollow: np.ndarray | None = None  # None: no lever ran this week
@@ -249,9 +250,10 @@ def activity_probability(
     )
     if levers.role_model.any():
         own = own + b.role_model_weight * levers.role_model
-    alone = traits.need * _logistic(own)
+    willing = _logistic(own)
+    alone = traits.need * willing
     if not (levers.pressure.any() or state.extrinsic.any() or levers.awareness.any()):
-        return Decision(alone, own=alone)
+        return Decision(alone, own=willing)
     pressed = b.pressure_weight * levers.pressure * (1 - state.reactance)
     paid = b.extrinsic_weight * state.extrinsic
     events = b.awareness_weight * levers.awareness
@@ -267,7 +269,7 @@ def activity_probability(
         [(b.hollow_pressure, pressed), (state.extrinsic_hollow, paid), (b.hollow_event, events)],
         total,
     )
-    return Decision(probability, hollow, _lever_share(added, [(1, events)], total), alone)
+    return Decision(probability, hollow, _lever_share(added, [(1, events)], total), willing)
 
 
 def _logistic(x: np.ndarray) -> np.ndarray:
@@ -342,7 +344,9 @@ def advance(
     stage = state.stage
     if trial.hollow is not None and use.own is not None:
         # A newcomer a lever brought in is hollow only as far as their own reasons would not
-        # have them use it: someone who already expects value, pushed to try it now, is not.
+        # have them use it: someone who already expects value, pushed to try it now, is not —
+        # even in a week their work does not call for it (a lever acts on willingness, not on
+        # need: the activity rule's addition does not depend on need either).
         unwilling = 1 - use.own
         trial = Decision(trial.probability, trial.hollow * unwilling, trial.events * unwilling)
     low_quality = _of_the_week(new, stays, trial.hollow, use.hollow)

@@ -220,8 +220,8 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
             if new:
                 # what the levers added to trying, as far as one's own reasons (the activity
                 # rule without levers, as if one were a user) would not have one use it
-                unwilling = (
-                    1.0 - need[i] * _logistic(own_utility(i, share, manager_active, commitment))
+                unwilling = (  # willingness before need: a lever acts on it in any week
+                    1.0 - _logistic(own_utility(i, share, manager_active, commitment))
                     if b.value_dynamics
                     else 1.0
                 )

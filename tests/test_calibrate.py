@@ -318,6 +318,13 @@ def test_the_search_reports_the_best_set_rechecked_with_new_seeds():
     assert "All targets at once:" in text and "`innovation_p`" in text
 
 
+def test_the_point_check_simulates_the_defaults_against_each_target():
+    text = calibrate.point_check(2, seed=0, n_jobs=1)
+    assert "simulated with 2 seeds" in text and "All targets at once:" in text
+    for name in calibrate.preset_params()["targets"]:
+        assert f"| {name} |" in text
+
+
 def test_the_targets_table_in_the_docs_is_the_preset():
     from experiments.docs_blocks import block
 
