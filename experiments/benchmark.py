@@ -406,9 +406,9 @@ def work_profile(
 ) -> dict:
     """Where one step's time goes, and how far it is from its sparse products and draws: one
     run of ``size`` people, or an ensemble of ``runs`` such runs stepped together."""
-    from models.dynamics import advance, expose
+    from models.dynamics import advance, expose, product_width
     from models.ensemble import DRAW_AHEAD
-    from models.neighbours import COLUMNS, neighbour_sums
+    from models.neighbours import neighbour_sums
     from models.state import REAL, SHARE
 
     engine = _engine(size, runs, seed)
@@ -429,7 +429,7 @@ def work_profile(
     # the active rows or the full product week by week), on this week's state.
     a = state.active
     engaged = a & (state.stage >= SHARE)
-    columns = np.zeros((n, COLUMNS), np.float32)
+    columns = np.zeros((n, product_width(engine.behaviour)), np.float32)
     columns[:, 0], columns[:, 1] = a, engaged
     c = net.champions
     coach = (a[c] * state.sense[c]).astype(REAL)
