@@ -6,6 +6,7 @@ per-agent reference and with Mesa's own network example.
     python -m experiments.benchmark --sizes 1000 10000 --repeats 3 --no-compare --no-peer
     python -m experiments.benchmark --sizes 1000 --tie-degrees --no-oracle --no-peer \
         --no-compare --profile-size 1000       # issue 13's tables alone, ~5 min
+    python -m experiments.benchmark --only full    # part 9 alone (--only takes part names)
     python -m experiments.benchmark --replot results/benchmarks/<time>   # redraw the figures
 
 Prints tables and writes ``results/benchmarks/<time>/`` (``--out`` to choose):
@@ -129,6 +130,9 @@ ISSUE_6_TARGETS = ("oracle_ratio_10k", "agent_steps_per_s_100k", "peak_mib_1m", 
 ISSUE_13_TODAY_S = {1_000: 0.19}
 ISSUE_13_BASS_S = 158.0
 ENSEMBLE_SIZES = (1_000, 10_000)
+#: The parts of the suite, as ``--only`` names them (numbered as in the module docstring;
+#: ``profile`` is part 5's two profiles).
+PARTS = ("steps", "ties", "oracle", "peer", "profile", "compare", "ensemble", "bass", "full")
 
 
 def bass_preset_weeks() -> int:
@@ -1097,6 +1101,13 @@ def parse_args(argv):
     p.add_argument("--no-compare", dest="compare", action="store_false")
     p.add_argument("--no-peer", dest="peer", action="store_false")
     p.add_argument("--no-oracle", dest="oracle", action="store_false")
+    p.add_argument(
+        "--only",
+        nargs="+",
+        choices=PARTS,
+        metavar="PART",
+        help=f"run only these: {', '.join(PARTS)}",
+    )
     p.add_argument("--out", type=Path, default=None, help="default: results/benchmarks/<time>")
     p.add_argument("--docs", action="store_true", help="copy scaling.png into docs/img/")
     p.add_argument("--replot", type=Path, help="redraw the figures of a results folder")
@@ -1135,34 +1146,44 @@ def main(argv: list[str] | None = None) -> dict:
         "python": sys.version.split()[0],
         "repeats": args.repeats,
     }
-    results["steps"] = measure_steps(args.sizes, args.repeats, args.weeks, say)
-    if args.tie_degrees:
+
+    def wanted(part: str) -> bool:
+        return args.only is None or part in args.only
+
+    if wanted("steps"):
+        results["steps"] = measure_steps(args.sizes, args.repeats, args.weeks, say)
+        results["memory"] = measure_memory_build(args.build_size or max(args.sizes), say)
+    if args.tie_degrees and wanted("ties"):
         results["ties"] = measure_ties(
             args.tie_size, args.tie_degrees, args.repeats, args.weeks or 52, say
         )
-    results["memory"] = measure_memory_build(args.build_size or max(args.sizes), say)
-    if args.oracle and args.oracle_sizes:
+    if args.oracle and args.oracle_sizes and wanted("oracle"):
         results["oracle"] = measure_oracle(
             args.oracle_sizes, args.oracle_weeks, args.oracle_every, say
         )
-    if args.peer and args.peer_sizes:
+    if args.peer and args.peer_sizes and wanted("peer"):
         results["peer"] = measure_peer(args.peer_sizes, args.repeats, args.peer_weeks, say)
-    if args.ensemble_sizes:
+    if args.ensemble_sizes and wanted("ensemble"):
         results["ensemble"] = measure_ensemble(
             args.ensemble_sizes, args.ensemble_weeks, args.ensemble_repeats, say, args.ensemble_runs
         )
-    if args.bass_size:
+    if args.bass_size and wanted("bass"):
         results["bass"] = measure_bass(
             args.bass_size, args.bass_weeks or bass_preset_weeks(), args.repeats, say
         )
-    if args.full_size:
+    if args.full_size and wanted("full"):
         results["full"] = measure_full(
             args.full_size, args.full_weeks, args.full_virus_weeks, args.repeats, say
         )
-    results["profile"] = measure_profile(
-        args.profile_size, args.profile_warmup, args.profile_repeats, folder / "profile.txt", say
-    )
-    if args.ensemble_profile_size:
+    if wanted("profile"):
+        results["profile"] = measure_profile(
+            args.profile_size,
+            args.profile_warmup,
+            args.profile_repeats,
+            folder / "profile.txt",
+            say,
+        )
+    if args.ensemble_profile_size and wanted("profile"):
         from sim.replicate import BATCH_ROWS
 
         size = args.ensemble_profile_size
@@ -1174,7 +1195,7 @@ def main(argv: list[str] | None = None) -> dict:
             say,
             runs=args.ensemble_profile_runs or max(1, BATCH_ROWS // size),
         )
-    if args.compare:
+    if args.compare and wanted("compare"):
         results["compare"] = measure_compare(args.compare_overrides, say)
     results["targets"] = check_targets(results)
     results["seconds"] = time.perf_counter() - started
@@ -1186,8 +1207,8 @@ def main(argv: list[str] | None = None) -> dict:
         extra = "" if t["measured_cpu"] is None else f" (CPU time: {t['measured_cpu']:,.4g})"
         say(f"  {t['target']:<24} goal {t['goal']:>12,.4g}  measured {value:>12}  {verdict}{extra}")
     (folder / "benchmark.json").write_text(json.dumps(results, indent=2) + "\n")
-    figures = plot(results, folder)
-    if args.docs:
+    figures = plot(results, folder) if "steps" in results else []
+    if args.docs and figures:
         shutil.copyfile(folder / "scaling.png", ROOT / "docs" / "img" / "benchmark_scaling.png")
     say(f"\nWrote {folder / 'benchmark.json'}, " + ", ".join(p.name for p in figures))
     return results
