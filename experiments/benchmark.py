@@ -63,7 +63,12 @@ time, as ratios of things measured side by side in one process.
    and the *practical limit*: the cost of the sparse products the step makes (as it makes
    them) plus its random draws. The ratio step / limit says how much is left to gain.
 6. **Compare** — ``python -m sim experiment=compare`` (every programme × 30 replications ×
-   1,000 agents × 260 weeks, 2 worker processes), timed once end to end.
+   1,000 agents × 260 weeks, 2 worker processes), timed end to end (wall time, and the CPU
+   time of the command and its workers). With ``--compare-against DIR`` (a checkout of
+   another revision with its own ``.venv``, e.g. ``git worktree add ../base13 a37ff01`` and
+   ``make setup`` there) the same command of that checkout is timed too, the two in turn
+   ``--compare-repeats`` times each, and the ratio of their median wall times is issue 13's
+   "default compare at least 3× faster" (against ``a37ff01``, the code before ensembles).
 7. **Ensembles** — runs per CPU-second of baseline runs at 1k and 10k × 260 weeks, three ways
    in turn in one process: one ``AdoptionModel``, one run through ``sim.simulate`` (as a user
    runs one, Hydra composing its config), and an ensemble of R runs through
@@ -123,6 +128,9 @@ TARGETS = {
     # a full 10k × 260-week run through sim.simulate against Mesa's virus_on_network, per
     # agent-step
     "full_10k_over_mesa": 10.0,
+    # the default compare against the same command of revision a37ff01 (--compare-against),
+    # ratio of wall times on 2 cores
+    "compare_over_before": 3.0,
 }
 ISSUE_6_TARGETS = ("oracle_ratio_10k", "agent_steps_per_s_100k", "peak_mib_1m", "compare_s")
 #: Issue 13's figures for "today": CPU seconds of one 1,000-person × 260-week run in the model,
@@ -904,18 +912,50 @@ def measure_memory_build(size: int, say) -> dict:
     return {"build": build, "mesa_agents": agents}
 
 
-def measure_compare(overrides: list[str], say) -> dict:
+def _time_compare(tree: Path, python: str, overrides: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds of ``python -m sim experiment=compare`` run in the checkout
+    ``tree`` (CPU: the command and the worker processes it waited for)."""
+    import resource
+
+    def children_cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
     with tempfile.TemporaryDirectory() as tmp:
-        command = [sys.executable, "-m", "sim", "experiment=compare", f"experiment.dir={tmp}"]
-        command += overrides
-        t0 = time.perf_counter()
-        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
-        seconds = time.perf_counter() - t0
+        command = [python, "-m", "sim", "experiment=compare", f"experiment.dir={tmp}", *overrides]
+        c0, t0 = children_cpu(), time.perf_counter()
+        done = subprocess.run(command, cwd=tree, capture_output=True, text=True, check=False)
+        seconds, cpu = time.perf_counter() - t0, children_cpu() - c0
     if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr}")
+        raise RuntimeError(f"{' '.join(command)} in {tree} failed:\n{done.stderr}")
+    return seconds, cpu
+
+
+def measure_compare(overrides: list[str], say, against: Path | None = None, repeats: int = 1):
+    """Part 6; with ``against``, that checkout's compare and this one's in turn."""
+    trees = {"this": (ROOT, sys.executable)}
+    if against is not None:
+        trees = {"before": (against, str(against / ".venv" / "bin" / "python")), **trees}
+    times: dict[str, list] = {name: [] for name in trees}
+    for _ in range(repeats):
+        for name, (tree, python) in trees.items():
+            times[name].append(_time_compare(tree, python, overrides))
+    wall = {k: statistics.median(w for w, _ in v) for k, v in times.items()}
+    cpu = {k: statistics.median(c for _, c in v) for k, v in times.items()}
     shown = " ".join(["python -m sim experiment=compare", *overrides])
-    say(f"\nComparison ({shown}): {seconds:.1f} s, exit status 0")
-    return {"command": shown, "default": not overrides, "seconds": seconds}
+    row = {"command": shown, "default": not overrides, "seconds": wall["this"],
+           "cpu_seconds": cpu["this"], "times": times}  # fmt: skip
+    line = f"\nComparison ({shown}): {wall['this']:.1f} s (CPU {cpu['this']:.1f} s)"
+    if against is not None:
+        row.update(against=str(against), before_seconds=wall["before"],
+                   before_cpu_seconds=cpu["before"], speedup=wall["before"] / wall["this"],
+                   speedup_cpu=cpu["before"] / cpu["this"])  # fmt: skip
+        line += (
+            f"; {against}: {wall['before']:.1f} s (CPU {cpu['before']:.1f} s); "
+            f"{row['speedup']:.2f}× faster (CPU {row['speedup_cpu']:.2f}×), medians of {repeats}"
+        )
+    say(line)
+    return row
 
 
 def check_targets(results: dict) -> list[dict]:
@@ -930,6 +970,7 @@ def check_targets(results: dict) -> list[dict]:
         "agent_steps_per_s_100k": at(results.get("steps"), 100_000, "agent_steps_per_s"),
         "peak_mib_1m": at(results.get("steps"), 1_000_000, "peak_mib"),
         "compare_s": compare["seconds"] if compare.get("default") else None,
+        "compare_over_before": compare.get("speedup") if compare.get("default") else None,
         "ensemble_over_issue_1k": at(results.get("ensemble"), 1_000, "ensemble_over_issue"),
         "bass_speedup_5k": (results.get("bass") or {}).get("speedup_over_issue"),
         "full_10k_over_mesa": at([results["full"]] if "full" in results else (), 10_000, "ratio"),
@@ -939,6 +980,7 @@ def check_targets(results: dict) -> list[dict]:
         "oracle_ratio_10k": measured["oracle_ratio_10k"],  # measured in CPU time already
         "agent_steps_per_s_100k": at(results.get("steps"), 100_000, "agent_steps_per_cpu_s"),
         **{name: measured[name] for name in TARGETS if name not in ISSUE_6_TARGETS},
+        "compare_over_before": compare.get("speedup_cpu") if compare.get("default") else None,
     }
     rows = []
     for name, target in TARGETS.items():
@@ -1099,6 +1141,8 @@ def parse_args(argv):
     p.add_argument("--full-weeks", type=int, default=260)
     p.add_argument("--full-virus-weeks", type=int, default=52)
     p.add_argument("--no-compare", dest="compare", action="store_false")
+    p.add_argument("--compare-against", type=Path, default=None, help="a checkout to compare with")
+    p.add_argument("--compare-repeats", type=int, default=1)
     p.add_argument("--no-peer", dest="peer", action="store_false")
     p.add_argument("--no-oracle", dest="oracle", action="store_false")
     p.add_argument(
@@ -1196,7 +1240,9 @@ def main(argv: list[str] | None = None) -> dict:
             runs=args.ensemble_profile_runs or max(1, BATCH_ROWS // size),
         )
     if args.compare and wanted("compare"):
-        results["compare"] = measure_compare(args.compare_overrides, say)
+        results["compare"] = measure_compare(
+            args.compare_overrides, say, args.compare_against, args.compare_repeats
+        )
     results["targets"] = check_targets(results)
     results["seconds"] = time.perf_counter() - started
 
