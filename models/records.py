@@ -143,7 +143,6 @@ class Records:
         self.n_cells = len(ROLE_NAMES) * self._departments
         self.cell = role.astype(np.int64) * self._departments + department
         self._global_cell = self.run * self.n_cells + self.cell
-        self._code_base = self._global_cell * (4 * _STAGES)
         # cells × rows, for each run's value per cell: one sparse product a week
         self._cell_matrix = sp.csr_array(
             (np.ones(self.run.size), (self._global_cell, np.arange(self.run.size))),
@@ -156,7 +155,7 @@ class Records:
         self._sums: list[np.ndarray] = []  # per week: (SUMS, runs)
         self._cells: list[np.ndarray] = []  # per week: (quantities, runs, cells)
         self._code = np.empty(self.run.size, np.int64)  # work space for the week's codes
-        self._ranks = np.arange(1, n + 1, dtype=np.float64)
+        self._ranks = np.arange(1, n + 1)
         self._year_posts = np.zeros(self.runs * n, np.float32)
         self._year_active = np.zeros(self.runs * n, bool)
         self._last_year: tuple[np.ndarray, np.ndarray] | None = None
@@ -179,17 +178,19 @@ class Records:
         runs = self.runs
         active = s.active
         value = np.add(s.value_personal, s.value_strategic, dtype=np.float64)
-        # the week's code of each row: its cell's base, then active, ever adopted and stage
-        # (small numbers, added in int8 before one addition in int64)
+        # the week's code of each row: active, ever adopted and stage (small numbers, added in
+        # int8), then its cell among every run's cells; the counts of the codes, grouped by
+        # them first, have margins that are sums of whole blocks
         flags = active * np.int8(2 * _STAGES)
         flags += s.ever * np.int8(_STAGES)
         flags += s.stage
-        code = np.add(self._code_base, flags, out=self._code)
-        counts = np.bincount(code, minlength=runs * self.n_cells * 4 * _STAGES)
-        counts = counts.reshape(runs, self.n_cells, 2, 2, _STAGES)
-        by_stage = counts.sum(axis=(2, 3))  # runs × cells × stages
-        cell_active = counts[:, :, 1].sum(axis=(2, 3))
-        cell_ever = counts[:, :, :, 1].sum(axis=(2, 3))
+        all_cells = runs * self.n_cells
+        code = np.multiply(flags, all_cells, out=self._code, dtype=np.int64)
+        code += self._global_cell
+        counts = np.bincount(code, minlength=4 * _STAGES * all_cells)
+        counts = counts.reshape(2, 2, _STAGES, runs, self.n_cells)
+        by_stage = counts.sum(axis=(0, 1))  # stages × runs × cells
+        cell_active, cell_ever = counts[1].sum(axis=(0, 1)), counts[:, 1].sum(axis=(0, 1))
         n_active, n_ever = cell_active.sum(axis=1), cell_ever.sum(axis=1)
         self._year_posts += s.posts
         self._year_active |= active
@@ -199,7 +200,7 @@ class Records:
             "active": n_active,
             "ever": n_ever,
             "users": self._count(s.user),
-            **{f"stage_{k}": c for k, c in zip(STAGE_NAMES, by_stage.sum(axis=1).T, strict=True)},
+            **{f"stage_{k}": c for k, c in zip(STAGE_NAMES, by_stage.sum(axis=2), strict=True)},
             "value_personal": self._per_run(s.value_personal),
             "value_strategic": self._per_run(s.value_strategic),
             "value_total": self._per_run(value),
@@ -220,7 +221,7 @@ class Records:
         self._sums.append(np.array([sums[k] for k in SUMS], dtype=np.float64))
         self._columns = None
         cell_value = (self._cell_matrix @ value).reshape(runs, self.n_cells)
-        cell_stage = by_stage @ np.arange(_STAGES)
+        cell_stage = np.einsum("k,krc->rc", np.arange(_STAGES), by_stage)
         self._cells.append(np.stack([cell_active, cell_ever, cell_value, cell_stage, cost]))
         if week % WEEKS_IN_LAST_YEAR == 0:
             self._last_year = (self._year_posts, self._year_active)
@@ -238,7 +239,7 @@ class Records:
         from_top = np.cumsum(x[:, : n - int(k.max()) - 1 : -1], axis=1, dtype=np.float64)
         return {
             "posts_total": x.sum(axis=1, dtype=np.float64),
-            "posts_weighted": x @ self._ranks,
+            "posts_weighted": np.einsum("rn,n->r", x, self._ranks),  # whole numbers, no BLAS
             "posts_top": from_top[np.arange(self.runs), k - 1],
         }
 
