@@ -6,6 +6,7 @@ per-agent reference and with Mesa's own network example.
     python -m experiments.benchmark --sizes 1000 10000 --repeats 3 --no-compare --no-peer
     python -m experiments.benchmark --sizes 1000 --tie-degrees --no-oracle --no-peer \
         --no-compare --profile-size 1000       # issue 13's tables alone, ~5 min
+    python -m experiments.benchmark --only full    # part 9 alone (--only takes part names)
     python -m experiments.benchmark --replot results/benchmarks/<time>   # redraw the figures
 
 Prints tables and writes ``results/benchmarks/<time>/`` (``--out`` to choose):
@@ -62,7 +63,12 @@ time, as ratios of things measured side by side in one process.
    and the *practical limit*: the cost of the sparse products the step makes (as it makes
    them) plus its random draws. The ratio step / limit says how much is left to gain.
 6. **Compare** — ``python -m sim experiment=compare`` (every programme × 30 replications ×
-   1,000 agents × 260 weeks, 2 worker processes), timed once end to end.
+   1,000 agents × 260 weeks, 2 worker processes), timed end to end (wall time, and the CPU
+   time of the command and its workers). With ``--compare-against DIR`` (a checkout of
+   another revision with its own ``.venv``, e.g. ``git worktree add ../base13 a37ff01`` and
+   ``make setup`` there) the same command of that checkout is timed too, the two in turn
+   ``--compare-repeats`` times each, and the ratio of their median wall times is issue 13's
+   "default compare at least 3× faster" (against ``a37ff01``, the code before ensembles).
 7. **Ensembles** — runs per CPU-second of baseline runs at 1k and 10k × 260 weeks, three ways
    in turn in one process: one ``AdoptionModel``, one run through ``sim.simulate`` (as a user
    runs one, Hydra composing its config), and an ensemble of R runs through
@@ -122,6 +128,9 @@ TARGETS = {
     # a full 10k × 260-week run through sim.simulate against Mesa's virus_on_network, per
     # agent-step
     "full_10k_over_mesa": 10.0,
+    # the default compare against the same command of revision a37ff01 (--compare-against),
+    # ratio of wall times on 2 cores
+    "compare_over_before": 3.0,
 }
 ISSUE_6_TARGETS = ("oracle_ratio_10k", "agent_steps_per_s_100k", "peak_mib_1m", "compare_s")
 #: Issue 13's figures for "today": CPU seconds of one 1,000-person × 260-week run in the model,
@@ -129,6 +138,9 @@ ISSUE_6_TARGETS = ("oracle_ratio_10k", "agent_steps_per_s_100k", "peak_mib_1m", 
 ISSUE_13_TODAY_S = {1_000: 0.19}
 ISSUE_13_BASS_S = 158.0
 ENSEMBLE_SIZES = (1_000, 10_000)
+#: The parts of the suite, as ``--only`` names them (numbered as in the module docstring;
+#: ``profile`` is part 5's two profiles).
+PARTS = ("steps", "ties", "oracle", "peer", "profile", "compare", "ensemble", "bass", "full")
 
 
 def bass_preset_weeks() -> int:
@@ -406,9 +418,9 @@ def work_profile(
 ) -> dict:
     """Where one step's time goes, and how far it is from its sparse products and draws: one
     run of ``size`` people, or an ensemble of ``runs`` such runs stepped together."""
-    from models.dynamics import advance, expose
+    from models.dynamics import advance, expose, product_width
     from models.ensemble import DRAW_AHEAD
-    from models.neighbours import COLUMNS, neighbour_sums
+    from models.neighbours import neighbour_sums
     from models.state import REAL, SHARE
 
     engine = _engine(size, runs, seed)
@@ -429,7 +441,7 @@ def work_profile(
     # the active rows or the full product week by week), on this week's state.
     a = state.active
     engaged = a & (state.stage >= SHARE)
-    columns = np.zeros((n, COLUMNS), np.float32)
+    columns = np.zeros((n, product_width(engine.behaviour)), np.float32)
     columns[:, 0], columns[:, 1] = a, engaged
     c = net.champions
     coach = (a[c] * state.sense[c]).astype(REAL)
@@ -900,18 +912,50 @@ def measure_memory_build(size: int, say) -> dict:
     return {"build": build, "mesa_agents": agents}
 
 
-def measure_compare(overrides: list[str], say) -> dict:
+def _time_compare(tree: Path, python: str, overrides: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds of ``python -m sim experiment=compare`` run in the checkout
+    ``tree`` (CPU: the command and the worker processes it waited for)."""
+    import resource
+
+    def children_cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
     with tempfile.TemporaryDirectory() as tmp:
-        command = [sys.executable, "-m", "sim", "experiment=compare", f"experiment.dir={tmp}"]
-        command += overrides
-        t0 = time.perf_counter()
-        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
-        seconds = time.perf_counter() - t0
+        command = [python, "-m", "sim", "experiment=compare", f"experiment.dir={tmp}", *overrides]
+        c0, t0 = children_cpu(), time.perf_counter()
+        done = subprocess.run(command, cwd=tree, capture_output=True, text=True, check=False)
+        seconds, cpu = time.perf_counter() - t0, children_cpu() - c0
     if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr}")
+        raise RuntimeError(f"{' '.join(command)} in {tree} failed:\n{done.stderr}")
+    return seconds, cpu
+
+
+def measure_compare(overrides: list[str], say, against: Path | None = None, repeats: int = 1):
+    """Part 6; with ``against``, that checkout's compare and this one's in turn."""
+    trees = {"this": (ROOT, sys.executable)}
+    if against is not None:
+        trees = {"before": (against, str(against / ".venv" / "bin" / "python")), **trees}
+    times: dict[str, list] = {name: [] for name in trees}
+    for _ in range(repeats):
+        for name, (tree, python) in trees.items():
+            times[name].append(_time_compare(tree, python, overrides))
+    wall = {k: statistics.median(w for w, _ in v) for k, v in times.items()}
+    cpu = {k: statistics.median(c for _, c in v) for k, v in times.items()}
     shown = " ".join(["python -m sim experiment=compare", *overrides])
-    say(f"\nComparison ({shown}): {seconds:.1f} s, exit status 0")
-    return {"command": shown, "default": not overrides, "seconds": seconds}
+    row = {"command": shown, "default": not overrides, "seconds": wall["this"],
+           "cpu_seconds": cpu["this"], "times": times}  # fmt: skip
+    line = f"\nComparison ({shown}): {wall['this']:.1f} s (CPU {cpu['this']:.1f} s)"
+    if against is not None:
+        row.update(against=str(against), before_seconds=wall["before"],
+                   before_cpu_seconds=cpu["before"], speedup=wall["before"] / wall["this"],
+                   speedup_cpu=cpu["before"] / cpu["this"])  # fmt: skip
+        line += (
+            f"; {against}: {wall['before']:.1f} s (CPU {cpu['before']:.1f} s); "
+            f"{row['speedup']:.2f}× faster (CPU {row['speedup_cpu']:.2f}×), medians of {repeats}"
+        )
+    say(line)
+    return row
 
 
 def check_targets(results: dict) -> list[dict]:
@@ -926,6 +970,7 @@ def check_targets(results: dict) -> list[dict]:
         "agent_steps_per_s_100k": at(results.get("steps"), 100_000, "agent_steps_per_s"),
         "peak_mib_1m": at(results.get("steps"), 1_000_000, "peak_mib"),
         "compare_s": compare["seconds"] if compare.get("default") else None,
+        "compare_over_before": compare.get("speedup") if compare.get("default") else None,
         "ensemble_over_issue_1k": at(results.get("ensemble"), 1_000, "ensemble_over_issue"),
         "bass_speedup_5k": (results.get("bass") or {}).get("speedup_over_issue"),
         "full_10k_over_mesa": at([results["full"]] if "full" in results else (), 10_000, "ratio"),
@@ -935,6 +980,7 @@ def check_targets(results: dict) -> list[dict]:
         "oracle_ratio_10k": measured["oracle_ratio_10k"],  # measured in CPU time already
         "agent_steps_per_s_100k": at(results.get("steps"), 100_000, "agent_steps_per_cpu_s"),
         **{name: measured[name] for name in TARGETS if name not in ISSUE_6_TARGETS},
+        "compare_over_before": compare.get("speedup_cpu") if compare.get("default") else None,
     }
     rows = []
     for name, target in TARGETS.items():
@@ -1095,8 +1141,17 @@ def parse_args(argv):
     p.add_argument("--full-weeks", type=int, default=260)
     p.add_argument("--full-virus-weeks", type=int, default=52)
     p.add_argument("--no-compare", dest="compare", action="store_false")
+    p.add_argument("--compare-against", type=Path, default=None, help="a checkout to compare with")
+    p.add_argument("--compare-repeats", type=int, default=1)
     p.add_argument("--no-peer", dest="peer", action="store_false")
     p.add_argument("--no-oracle", dest="oracle", action="store_false")
+    p.add_argument(
+        "--only",
+        nargs="+",
+        choices=PARTS,
+        metavar="PART",
+        help=f"run only these: {', '.join(PARTS)}",
+    )
     p.add_argument("--out", type=Path, default=None, help="default: results/benchmarks/<time>")
     p.add_argument("--docs", action="store_true", help="copy scaling.png into docs/img/")
     p.add_argument("--replot", type=Path, help="redraw the figures of a results folder")
@@ -1135,34 +1190,44 @@ def main(argv: list[str] | None = None) -> dict:
         "python": sys.version.split()[0],
         "repeats": args.repeats,
     }
-    results["steps"] = measure_steps(args.sizes, args.repeats, args.weeks, say)
-    if args.tie_degrees:
+
+    def wanted(part: str) -> bool:
+        return args.only is None or part in args.only
+
+    if wanted("steps"):
+        results["steps"] = measure_steps(args.sizes, args.repeats, args.weeks, say)
+        results["memory"] = measure_memory_build(args.build_size or max(args.sizes), say)
+    if args.tie_degrees and wanted("ties"):
         results["ties"] = measure_ties(
             args.tie_size, args.tie_degrees, args.repeats, args.weeks or 52, say
         )
-    results["memory"] = measure_memory_build(args.build_size or max(args.sizes), say)
-    if args.oracle and args.oracle_sizes:
+    if args.oracle and args.oracle_sizes and wanted("oracle"):
         results["oracle"] = measure_oracle(
             args.oracle_sizes, args.oracle_weeks, args.oracle_every, say
         )
-    if args.peer and args.peer_sizes:
+    if args.peer and args.peer_sizes and wanted("peer"):
         results["peer"] = measure_peer(args.peer_sizes, args.repeats, args.peer_weeks, say)
-    if args.ensemble_sizes:
+    if args.ensemble_sizes and wanted("ensemble"):
         results["ensemble"] = measure_ensemble(
             args.ensemble_sizes, args.ensemble_weeks, args.ensemble_repeats, say, args.ensemble_runs
         )
-    if args.bass_size:
+    if args.bass_size and wanted("bass"):
         results["bass"] = measure_bass(
             args.bass_size, args.bass_weeks or bass_preset_weeks(), args.repeats, say
         )
-    if args.full_size:
+    if args.full_size and wanted("full"):
         results["full"] = measure_full(
             args.full_size, args.full_weeks, args.full_virus_weeks, args.repeats, say
         )
-    results["profile"] = measure_profile(
-        args.profile_size, args.profile_warmup, args.profile_repeats, folder / "profile.txt", say
-    )
-    if args.ensemble_profile_size:
+    if wanted("profile"):
+        results["profile"] = measure_profile(
+            args.profile_size,
+            args.profile_warmup,
+            args.profile_repeats,
+            folder / "profile.txt",
+            say,
+        )
+    if args.ensemble_profile_size and wanted("profile"):
         from sim.replicate import BATCH_ROWS
 
         size = args.ensemble_profile_size
@@ -1174,8 +1239,10 @@ def main(argv: list[str] | None = None) -> dict:
             say,
             runs=args.ensemble_profile_runs or max(1, BATCH_ROWS // size),
         )
-    if args.compare:
-        results["compare"] = measure_compare(args.compare_overrides, say)
+    if args.compare and wanted("compare"):
+        results["compare"] = measure_compare(
+            args.compare_overrides, say, args.compare_against, args.compare_repeats
+        )
     results["targets"] = check_targets(results)
     results["seconds"] = time.perf_counter() - started
 
@@ -1186,8 +1253,8 @@ def main(argv: list[str] | None = None) -> dict:
         extra = "" if t["measured_cpu"] is None else f" (CPU time: {t['measured_cpu']:,.4g})"
         say(f"  {t['target']:<24} goal {t['goal']:>12,.4g}  measured {value:>12}  {verdict}{extra}")
     (folder / "benchmark.json").write_text(json.dumps(results, indent=2) + "\n")
-    figures = plot(results, folder)
-    if args.docs:
+    figures = plot(results, folder) if "steps" in results else []
+    if args.docs and figures:
         shutil.copyfile(folder / "scaling.png", ROOT / "docs" / "img" / "benchmark_scaling.png")
     say(f"\nWrote {folder / 'benchmark.json'}, " + ", ".join(p.name for p in figures))
     return results

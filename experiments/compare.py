@@ -70,6 +70,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -676,9 +677,10 @@ def analyse(
     )
 
 
-def write_figures(c: Comparison, folder: Path) -> list[Path]:
+def write_figures(c: Comparison, folder: Path, n_jobs: int = 1) -> list[Path]:
     """The comparison's figures, PNG and SVG, and ``report.pdf`` (names as in
-    ``sim.report.FIGURES``)."""
+    ``sim.report.FIGURES``), the PNG and SVG files drawn in ``n_jobs`` worker processes
+    (``sim.plots.save_all``)."""
     from sim import plots
 
     labels = dict(zip(c.summary["scenario"], c.summary["label"], strict=True))
@@ -697,14 +699,15 @@ def write_figures(c: Comparison, folder: Path) -> list[Path]:
         if len(t)
         else set()
     )
-    draw = {
-        "net_value": lambda: plots.net_value_ci(c.summary, style, distinct),
-        "adoption_value_over_time": lambda: plots.comparison_over_time(c.bands, style),
-        "adoption_vs_value": lambda: plots.adoption_value_scatter(c.runs, style),
-        "stage_composition": lambda: plots.stage_composition(c.stages, style),
-        "cost_and_gain": lambda: plots.cost_and_gain(c.summary, style),
+    draw = {  # what each figure draws, and nothing more, to send to a worker
+        "net_value": partial(plots.net_value_ci, c.summary, style, distinct),
+        "adoption_value_over_time": partial(plots.comparison_over_time, c.bands, style),
+        "adoption_vs_value": partial(plots.adoption_value_scatter, c.runs, style),
+        "stage_composition": partial(plots.stage_composition, c.stages, style),
+        "cost_and_gain": partial(plots.cost_and_gain, c.summary, style),
     }
-    return plots.save_all({stem: draw[stem] for stem in report.FIGURES}, folder, "report.pdf")
+    figures = {stem: draw[stem] for stem in report.FIGURES}
+    return plots.save_all(figures, folder, "report.pdf", n_jobs)
 
 
 def write(
@@ -734,7 +737,7 @@ def write(
         (tmp / "overrides.yaml").write_text(
             OmegaConf.to_yaml(OmegaConf.create(overrides)), encoding="utf-8"
         )
-        write_figures(c, tmp)
+        write_figures(c, tmp, int(cfg.experiment.jobs))
         markdown = report.report_markdown(c.summary, c.tests, c.about, c.departments)
         (tmp / "report.md").write_text(markdown, encoding="utf-8")
         (tmp / "report.html").write_text(

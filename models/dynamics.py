@@ -80,8 +80,8 @@ def saturating(x: np.ndarray, half) -> np.ndarray:
 
 def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exposure:
     """Neighbour effects from last week's state (DESIGN §3 step 1): one sparse product with
-    five columns, one with the cross-team ties, one with the champions' columns, and one for
-    noise only in weeks when someone posted hollow content.
+    four to six columns (``product_width``), one with the cross-team ties, one with the
+    champions' columns, and one for noise only in weeks when someone posted hollow content.
 
     Communities: a share ``community_reach`` of the good posts made anywhere in the
     organisation last week reaches every reader too (groups one follows, feeds, search), so that
@@ -96,14 +96,19 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
     surfaces more good ones."""
     a = state.active
     engaged = a & (state.stage >= SHARE)
-    columns = net.columns
-    columns[:, ACTIVE] = a
-    columns[:, ENGAGED] = engaged
+    width = product_width(b)
+    columns = net.columns[:, :width]
+    # written as 0/1 bytes: the same numbers, but NumPy casts bytes into a column of a table
+    # several times faster than booleans (at 150,000 rows, 45 µs against 210)
+    columns[:, ACTIVE] = a.view(np.uint8)
+    columns[:, ENGAGED] = engaged.view(np.uint8)
     columns[:, GOOD_POSTS] = state.posts * (1 - state.low_quality)
     columns[:, BENEFIT] = state.benefit
-    columns[:, READ] = state.read
-    joining = np.asarray(b.joined_signal).any()  # only then do users who are idle count
-    columns[:, JOINED] = state.user if joining else 0
+    if width > READ:
+        columns[:, READ] = state.read
+    joining = width > JOINED  # only then do users who are idle count
+    if joining:
+        columns[:, JOINED] = state.user
     sums = net.sums(a | state.user if joining else a, columns)
     n_active = sums[:, ACTIVE]
     c = net.champions
@@ -113,7 +118,7 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
     engaged_contacts = sums[:, ENGAGED]
     cross = net.cross_sums(engaged, engaged.astype(REAL))
     direct = sums[:, GOOD_POSTS]
-    reading = direct + b.spillover * sums[:, READ]
+    reading = direct + b.spillover * sums[:, READ] if width > READ else direct
     if np.asarray(b.community_reach).any():  # the organisation's posts, through communities
         reading = reading + b.community_reach * net.everyone(columns[:, GOOD_POSTS])
     if levers.curation.any():
@@ -140,6 +145,16 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
         g_cross=saturating(cross, b.half_contacts),
         g_reading=saturating(reading, b.half_posts),
     )
+
+
+def product_width(b: Behaviour) -> int:
+    """How many of the neighbour product's columns (``models.neighbours.COLUMN_NAMES``, in
+    that order) the week needs: what contacts read, and who has joined, are left out of the
+    product while no run passes posts on (``spillover``) or counts idle users
+    (``joined_signal``). Fewer columns, the same sums."""
+    if np.asarray(b.joined_signal).any():
+        return JOINED + 1
+    return READ + 1 if np.asarray(b.spillover).any() else BENEFIT + 1
 
 
 @dataclass(frozen=True, eq=False)
@@ -340,7 +355,7 @@ def advance(
     active = stays | new
     user = was_user | new
     state.ever |= new
-    state.stage[new] = np.maximum(state.stage[new], CONNECT)
+    np.maximum(state.stage, new * np.int8(CONNECT), out=state.stage)  # newcomers at least Connect
     stage = state.stage
     if trial.hollow is not None and use.own is not None:
         # A newcomer a lever brought in is hollow only as far as their own reasons would not
@@ -392,7 +407,7 @@ def advance(
 
     state.user = user
     state.active = active
-    state.idle = np.where(active, 0, state.idle + 1).astype(np.int32)
+    state.idle = (state.idle + 1) * ~active  # 0 if active (int32)
     state.posts = posts
     state.time_spent = time_spent
     state.read = act * ex.direct

@@ -61,12 +61,7 @@ class AdoptionModel(mesa.Model):
         self.behaviour = setup.behaviour
         self.discount_rate = discount_rate
 
-        self._agent_at: list = [None] * self.org.n
-        role = setup.role
-        for code, cls in AGENT_CLASSES.items():
-            rows = np.flatnonzero(role == code)
-            for agent in cls.create_agents(self, len(rows), row=rows):
-                self._agent_at[agent.row] = agent
+        self._agent_at: list | None = None  # the Mesa agents, made when first asked for
         manager_of = self.org.manager_of
         self._team_order = np.argsort(manager_of, kind="stable")
         self._team_start = np.searchsorted(manager_of[self._team_order], np.arange(self.org.n + 1))
@@ -123,9 +118,37 @@ class AdoptionModel(mesa.Model):
             if progress is not None:
                 progress(1)
 
+    def _made_agents(self) -> list:
+        """The Mesa agents, one per row (``agent_at``), made the first time anything asks for
+        them: the weekly step never uses them, so a run that is only simulated and summarised
+        (a study's runs, ``sim.simulate``) does not pay for a Python object per person."""
+        if self._agent_at is None:
+            self._agent_at = [None] * self.org.n
+            for code, cls in AGENT_CLASSES.items():
+                rows = np.flatnonzero(self.traits.role == code)
+                for agent in cls.create_agents(self, len(rows), row=rows):
+                    self._agent_at[agent.row] = agent
+        return self._agent_at
+
+    @property
+    def agents(self):
+        """Every agent (Mesa's ``AgentSet``), made on first use (``_made_agents``)."""
+        self._made_agents()
+        return super().agents
+
+    @property
+    def agents_by_type(self):
+        self._made_agents()
+        return super().agents_by_type
+
+    @property
+    def agent_types(self) -> list[type]:
+        self._made_agents()
+        return super().agent_types
+
     def agent_at(self, row: int):
         """The agent whose state is row ``row`` of the arrays."""
-        return self._agent_at[row]
+        return self._made_agents()[row]
 
     def team_rows(self, manager_row: int) -> np.ndarray:
         """Rows of a manager's direct reports."""

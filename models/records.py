@@ -1,9 +1,11 @@
 """Weekly records of one run or of an ensemble of runs, taken with a handful of array
 operations a week whatever the number of runs.
 
-Records are cheap enough to take every week at any size: sums, means and ``bincount``s, and
-participation inequality from a histogram of integer post counts rather than a sort. They
-never keep agent-level arrays, so memory grows with weeks × runs, not with agents × weeks.
+Records are cheap enough to take every week at any size: a week keeps counts and sums per run
+(one ``bincount`` for the stage, activity and adoption counts of every cell, float64 sums, and
+what participation inequality needs from the sorted post counts); the shares and means of
+the weekly table are formed from them when it is read, for all weeks at once. They never keep
+agent-level arrays, so memory grows with weeks × runs, not with agents × weeks.
 
 Every quantity is computed per run from the stacked rows of all runs (run r holds rows
 ``r·n … (r+1)·n - 1``): the rows are viewed as a (runs × n) table and reduced along each
@@ -21,6 +23,33 @@ from models.metrics import HEAVY_WEEKLY, TOP, WEEKS_IN_LAST_YEAR, participation_
 from models.state import ROLE_NAMES, STAGE_NAMES, AgentState
 
 _STAGES = len(STAGE_NAMES)
+#: State variables whose mean over a run's people is recorded each week (``mean_<name>``).
+MEAN_STATES = ("intrinsic", "extrinsic", "reactance", "sense", "alignment", "perceived")
+#: What a week keeps per run: counts and sums, from which ``_weekly_columns`` forms the
+#: weekly table's shares and means.
+SUMS = (
+    "active",
+    "ever",
+    "users",
+    *(f"stage_{name}" for name in STAGE_NAMES),
+    "value_personal",
+    "value_strategic",
+    "value_total",
+    "value_creators",
+    "user_value_creators",
+    "time_spent",
+    "posts",
+    "noise",
+    "observers",
+    "hollow",
+    "year_active",
+    "year_observers",
+    "posts_total",
+    "posts_weighted",
+    "posts_top",
+    *(f"mean_{name}" for name in MEAN_STATES),
+    "cost",
+)
 #: Quantities kept per role × department cell each week: active, ever adopted, value, sum of
 #: stages, programme cost.
 CELL_QUANTITIES = ("active", "ever", "value", "stage", "cost")
@@ -35,6 +64,53 @@ def _in_order(values: np.ndarray, axis: int) -> np.ndarray:
     its pairs would shift with the padding, changing the last bits of a run's cost.
     """
     return np.cumsum(values, axis=axis).take(-1, axis=axis)
+
+
+def _weekly_columns(s: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+    """The weekly table's columns (each weeks × runs) from the weeks' counts and sums."""
+
+    def among(count: np.ndarray, of: np.ndarray) -> np.ndarray:
+        return count / np.maximum(of, 1)
+
+    gini, top1 = _inequality(s["posts_total"], s["posts_weighted"], s["posts_top"], s["ever"], n)
+    return {
+        "active_share": s["active"] / n,
+        "adopted_share": s["ever"] / n,
+        "user_share": s["users"] / n,
+        **{f"stage_{k}": s[f"stage_{k}"] / n for k in STAGE_NAMES},
+        "value_personal": s["value_personal"],
+        "value_strategic": s["value_strategic"],
+        "value_total": s["value_total"],
+        "value_creators_share": s["value_creators"] / n,
+        "user_value_creators_share": among(s["user_value_creators"], s["users"]),
+        "time_spent": s["time_spent"],
+        "posts": s["posts"],
+        "noise": s["noise"],
+        "observer_share": among(s["observers"], s["active"]),
+        "hollow_share": among(s["hollow"], s["active"]),
+        "year_active_share": s["year_active"] / n,
+        "year_observer_share": among(s["year_observers"], s["year_active"]),
+        "gini_posts": gini,
+        "top1_posts_share": top1,
+        **{f"mean_{k}": s[f"mean_{k}"] / n for k in MEAN_STATES},
+        "cost": s["cost"],
+    }
+
+
+def _inequality(total, weighted, top, m, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gini and top-1% share of cumulative contributions among each run's ``m`` adopters,
+    from the sums ``Records._posts_ranked`` keeps.
+
+    Never-adopters have posted nothing, so the adopters' counts are the ``m`` largest of a
+    run's sorted counts: with counts sorted ascending at positions j = 1..n, the adopter at
+    position j has rank j - (n - m) among the m adopters, and positions below n - m hold
+    zeros, so G = 2 Σ_j (j - n + m) x_j / (m Σx) - (m + 1) / m over all j.
+    """
+    ok = (total > 0) & (m > 0)
+    safe_m, safe_total = np.where(ok, m, 1), np.where(ok, total, 1)
+    ranked = weighted - (n - m) * total
+    gini = np.where(ok, 2 * ranked / (safe_m * safe_total) - (safe_m + 1) / safe_m, 0.0)
+    return gini, np.where(ok, top / safe_total, 0.0)
 
 
 class Records:
@@ -67,7 +143,6 @@ class Records:
         self.n_cells = len(ROLE_NAMES) * self._departments
         self.cell = role.astype(np.int64) * self._departments + department
         self._global_cell = self.run * self.n_cells + self.cell
-        self._code_base = self._global_cell * (4 * _STAGES)
         # cells × rows, for each run's value per cell: one sparse product a week
         self._cell_matrix = sp.csr_array(
             (np.ones(self.run.size), (self._global_cell, np.arange(self.run.size))),
@@ -77,8 +152,10 @@ class Records:
             self.runs, self.n_cells
         )
         self._weeks: list[int] = []
-        self._rows: list[dict[str, np.ndarray]] = []  # per week: metric → (runs,)
+        self._sums: list[np.ndarray] = []  # per week: (SUMS, runs)
         self._cells: list[np.ndarray] = []  # per week: (quantities, runs, cells)
+        self._code = np.empty(self.run.size, np.int64)  # work space for the week's codes
+        self._ranks = np.arange(1, n + 1)
         self._year_posts = np.zeros(self.runs * n, np.float32)
         self._year_active = np.zeros(self.runs * n, bool)
         self._last_year: tuple[np.ndarray, np.ndarray] | None = None
@@ -89,102 +166,92 @@ class Records:
         return np.asarray(values).reshape(self.runs, self.n).sum(axis=1, dtype=np.float64)
 
     def _count(self, mask: np.ndarray) -> np.ndarray:
-        return np.count_nonzero(mask.reshape(self.runs, self.n), axis=1)
+        # int32 counts: half the width of NumPy's default, twice as fast to add up
+        return mask.reshape(self.runs, self.n).sum(axis=1, dtype=np.int32)
 
     def record(self, week: int, s: AgentState, cost: np.ndarray) -> None:
         """Record ``week``; ``cost`` is each run's programme cost of the week per cell, hours,
-        shaped (runs, cells)."""
-        n, runs = self.n, self.runs
+        shaped (runs, cells).
+
+        A week keeps sums and counts per run (``SUMS``); the shares and means of the weekly
+        table are formed from them when it is read (``weekly``), for all weeks at once."""
+        runs = self.runs
         active = s.active
-        value = s.value_personal.astype(np.float64) + s.value_strategic
-        code = self._code_base + s.stage
-        code += active * (2 * _STAGES)
-        code += s.ever * _STAGES
-        counts = np.bincount(code, minlength=runs * self.n_cells * 4 * _STAGES)
-        counts = counts.reshape(runs, self.n_cells, 2, 2, _STAGES)
-        by_stage = counts.sum(axis=(2, 3))  # runs × cells × stages
-        stage_counts = by_stage.sum(axis=1)  # runs × stages
-        cell_active = counts[:, :, 1].sum(axis=(2, 3))
-        cell_ever = counts[:, :, :, 1].sum(axis=(2, 3))
+        value = np.add(s.value_personal, s.value_strategic, dtype=np.float64)
+        # the week's code of each row: active, ever adopted and stage (small numbers, added in
+        # int8), then its cell among every run's cells; the counts of the codes, grouped by
+        # them first, have margins that are sums of whole blocks
+        flags = active * np.int8(2 * _STAGES)
+        flags += s.ever * np.int8(_STAGES)
+        flags += s.stage
+        all_cells = runs * self.n_cells
+        code = np.multiply(flags, all_cells, out=self._code, dtype=np.int64)
+        code += self._global_cell
+        counts = np.bincount(code, minlength=4 * _STAGES * all_cells)
+        counts = counts.reshape(2, 2, _STAGES, runs, self.n_cells)
+        by_stage = counts.sum(axis=(0, 1))  # stages × runs × cells
+        cell_active, cell_ever = counts[1].sum(axis=(0, 1)), counts[:, 1].sum(axis=(0, 1))
         n_active, n_ever = cell_active.sum(axis=1), cell_ever.sum(axis=1)
-        gini, top1 = self._inequality(s.total_posts, n_ever)
         self._year_posts += s.posts
         self._year_active |= active
-        users = self._count(s.user)
-        year_active = self._count(self._year_active)
-        quiet = self._year_active & (self._year_posts == 0)
-        hollow = self._per_run(s.low_quality)  # 0 for everyone not active
+        creates = value > 0
         cost = np.asarray(cost, float).reshape(runs, self.n_cells)
-        row = {
-            "active_share": n_active / n,
-            "adopted_share": n_ever / n,
-            "user_share": users / n,
-            **{f"stage_{name}": stage_counts[:, i] / n for i, name in enumerate(STAGE_NAMES)},
+        sums = {
+            "active": n_active,
+            "ever": n_ever,
+            "users": self._count(s.user),
+            **{f"stage_{k}": c for k, c in zip(STAGE_NAMES, by_stage.sum(axis=2), strict=True)},
             "value_personal": self._per_run(s.value_personal),
             "value_strategic": self._per_run(s.value_strategic),
             "value_total": self._per_run(value),
-            "value_creators_share": self._count(value > 0) / n,
-            "user_value_creators_share": self._count(s.user & (value > 0)) / np.maximum(users, 1),
+            "value_creators": self._count(creates),
+            "user_value_creators": self._count(s.user & creates),
             "time_spent": self._per_run(s.time_spent),
             "posts": self._per_run(s.posts),
             "noise": self._per_run(s.posts * s.low_quality),
-            "observer_share": self._count(active & (s.posts == 0)) / np.maximum(n_active, 1),
-            "hollow_share": hollow / np.maximum(n_active, 1),
-            "year_active_share": year_active / n,
-            "year_observer_share": self._count(quiet) / np.maximum(year_active, 1),
-            "gini_posts": gini,
-            "top1_posts_share": top1,
-            "mean_intrinsic": self._per_run(s.intrinsic) / n,
-            "mean_extrinsic": self._per_run(s.extrinsic) / n,
-            "mean_reactance": self._per_run(s.reactance) / n,
-            "mean_sense": self._per_run(s.sense) / n,
-            "mean_alignment": self._per_run(s.alignment) / n,
-            "mean_perceived": self._per_run(s.perceived) / n,
+            "observers": self._count(active & (s.posts == 0)),
+            "hollow": self._per_run(s.low_quality),  # 0 for everyone not active
+            "year_active": self._count(self._year_active),
+            "year_observers": self._count(self._year_active & (self._year_posts == 0)),
+            **self._posts_ranked(s.total_posts, n_ever),
+            **{f"mean_{k}": self._per_run(getattr(s, k)) for k in MEAN_STATES},
             "cost": _in_order(cost, axis=1),
         }
         self._weeks.append(week)
-        self._rows.append(row)
+        self._sums.append(np.array([sums[k] for k in SUMS], dtype=np.float64))
         self._columns = None
         cell_value = (self._cell_matrix @ value).reshape(runs, self.n_cells)
-        cell_stage = by_stage @ np.arange(_STAGES)
+        cell_stage = np.einsum("k,krc->rc", np.arange(_STAGES), by_stage)
         self._cells.append(np.stack([cell_active, cell_ever, cell_value, cell_stage, cost]))
         if week % WEEKS_IN_LAST_YEAR == 0:
             self._last_year = (self._year_posts, self._year_active)
             self._year_posts = np.zeros_like(self._year_posts)
             self._year_active = np.zeros_like(self._year_active)
 
-    def _inequality(self, total_posts, n_ever) -> tuple[np.ndarray, np.ndarray]:
-        """Gini and top-1% share of cumulative contributions among each run's adopters.
-
-        Never-adopters have posted nothing, so the adopters' counts are the ``n_ever`` largest
-        of each run's sorted counts: with counts sorted ascending at positions j = 1..n, the
-        adopter at position j has rank j - (n - m) among the m adopters, and positions below
-        n - m hold zeros, so G = 2 Σ_j (j - n + m) x_j / (m Σx) - (m + 1) / m over all j.
-        """
+    def _posts_ranked(self, total_posts, n_ever) -> dict[str, np.ndarray]:
+        """What the Gini and top-1% share of each run's cumulative contributions need
+        (``_inequality``): the total, the rank-weighted total of the counts sorted ascending,
+        and the total of the largest ``ceil(TOP × adopters)``. All are sums of whole numbers
+        below 2⁵³, so exact in float64 whatever the order of the additions."""
         n = self.n
         x = np.sort(total_posts.astype(np.int32).reshape(self.runs, n), axis=1)
-        total = x.sum(axis=1, dtype=np.float64)
-        weighted = x @ np.arange(1, n + 1, dtype=np.float64)
-        m = n_ever.astype(float)
-        ok = (total > 0) & (m > 0)
-        safe_m, safe_total = np.where(ok, m, 1), np.where(ok, total, 1)
-        ranked = weighted - (n - m) * total
-        gini = np.where(ok, 2 * ranked / (safe_m * safe_total) - (safe_m + 1) / safe_m, 0.0)
-        k = np.minimum(np.maximum(1, np.ceil(TOP * m)), n).astype(np.int64)
-        widest = int(k.max())
-        from_top = np.cumsum(x[:, : n - widest - 1 : -1], axis=1, dtype=np.float64)
-        top = from_top[np.arange(self.runs), k - 1]
-        return gini, np.where(ok, top / safe_total, 0.0)
+        k = np.minimum(np.maximum(1, np.ceil(TOP * n_ever)), n).astype(np.int64)
+        from_top = np.cumsum(x[:, : n - int(k.max()) - 1 : -1], axis=1, dtype=np.float64)
+        return {
+            "posts_total": x.sum(axis=1, dtype=np.float64),
+            "posts_weighted": np.einsum("rn,n->r", x, self._ranks),  # whole numbers, no BLAS
+            "posts_top": from_top[np.arange(self.runs), k - 1],
+        }
 
     # --- reading the records back, run by run ------------------------------------------------
 
     def weekly(self, r: int = 0) -> pd.DataFrame:
         """Run ``r``'s weekly organisation-level records."""
         if self._columns is None:
-            keys = self._rows[0] if self._rows else ()
-            self._columns = {
-                key: np.stack([row[key] for row in self._rows]).astype(float) for key in keys
-            }
+            sums = np.stack(self._sums) if self._sums else np.empty((0, len(SUMS), self.runs))
+            self._columns = _weekly_columns(
+                dict(zip(SUMS, sums.transpose(1, 0, 2), strict=True)), self.n
+            )
         columns = {"week": np.asarray(self._weeks, dtype=np.int64)}
         columns.update({key: values[:, r] for key, values in self._columns.items()})
         return pd.DataFrame(columns)
@@ -192,9 +259,7 @@ class Records:
     def memory_bytes(self) -> int:
         """Bytes the records hold beyond their fixed set-up: a number of weekly rows and cell
         arrays that depends on weeks and runs (and departments), never on agents."""
-        return sum(c.nbytes for c in self._cells) + sum(
-            v.nbytes for row in self._rows for v in row.values()
-        )
+        return sum(c.nbytes for c in self._cells) + sum(v.nbytes for v in self._sums)
 
     def groups(self, r: int = 0) -> pd.DataFrame:
         """Run ``r``'s rows per week per role and per department (groups with nobody are left

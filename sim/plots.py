@@ -139,25 +139,34 @@ def save_figure(fig, stem: str | Path, dpi: int = 110, **options) -> list[Path]:
     return paths
 
 
-def save_all(figures: dict, folder: Path, pdf: str | None = None) -> list[Path]:
+def _draw_and_save(draw, stem: Path) -> list[Path]:
+    return save_figure(draw(), stem)
+
+
+def save_all(figures: dict, folder: Path, pdf: str | None = None, n_jobs: int = 1) -> list[Path]:
     """Draw each figure (stem → function returning a figure), write it as PNG and SVG, and, with
     ``pdf``, as one page of a PDF for slides (matplotlib's PDF backend; no creation date, so the
-    file is the same every time)."""
+    file is the same every time).
+
+    With ``n_jobs`` > 1 the PNG and SVG files are drawn in that many worker processes (joblib's,
+    which a study's simulation has started already) while this process draws the PDF's pages:
+    the same files, in about half the time on two cores. The functions must then pickle:
+    module functions, or ``functools.partial`` of them with the data they draw."""
+    from joblib import Parallel, delayed
     from matplotlib.backends.backend_pdf import PdfPages
 
-    paths = []
-    pages = PdfPages(folder / pdf, metadata={"CreationDate": None}) if pdf else None
-    try:
-        for stem, draw in figures.items():
-            fig = draw()
-            if pages is not None:
+    # a generator: the workers start at once, and the files are collected below
+    saving = Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(_draw_and_save)(draw, folder / stem) for stem, draw in figures.items()
+    )
+    if pdf:
+        with PdfPages(folder / pdf, metadata={"CreationDate": None}) as pages:
+            for draw in figures.values():
+                fig = draw()
                 pages.savefig(fig)
-            paths += save_figure(fig, folder / stem)
-    finally:
-        if pages is not None:
-            pages.close()
-            paths.append(folder / pdf)
-    return paths
+                plt.close(fig)
+    paths = [path for saved in saving for path in saved]
+    return paths + [folder / pdf] if pdf else paths
 
 
 def _ordered(table: pd.DataFrame) -> list[str]:

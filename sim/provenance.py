@@ -1,5 +1,6 @@
 """What a result folder records about how it was made: versions, git revision, machine."""
 
+import functools
 import platform
 import subprocess
 import sys
@@ -21,16 +22,22 @@ PACKAGES = (
 REPO = Path(__file__).resolve().parent.parent
 
 
-def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
-    """Python's version and the installed versions of ``names`` (by default the packages
-    that decide a run's numbers)."""
-    out = {"python": sys.version.split()[0]}
+@functools.cache
+def _versions(names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    out = [("python", sys.version.split()[0])]
     for name in names:
         try:
-            out[name] = version(name)
+            out.append((name, version(name)))
         except PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+            out.append((name, "not installed"))
+    return tuple(out)
+
+
+def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
+    """Python's version and the installed versions of ``names`` (by default the packages
+    that decide a run's numbers). Read once per process (a few milliseconds of package
+    metadata): the modules a running process has imported do not change under it."""
+    return dict(_versions(tuple(names)))
 
 
 def git_revision() -> dict[str, str | bool]:

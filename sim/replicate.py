@@ -189,9 +189,16 @@ def run_batch(
     return out
 
 
-def _batch_job(indices: list[int], jobs, departments: bool, groups: bool):
+def _batch_job(indices: list[int], jobs, departments: bool, groups: bool, cache, keys):
     watch_parent()  # a worker ends when the study's process dies, even by SIGKILL
-    return indices, run_batch(jobs, departments, groups)
+    outputs = run_batch(jobs, departments, groups)
+    if cache is not None:  # saved here, in the workers, at the same time
+        for key, output in zip(keys, outputs, strict=True):
+            extra = {}
+            if output.departments is not None:
+                extra = {_DEPARTMENTS: output.departments.to_dict("records")}
+            cache.save(key, output.weekly, {**output.summary, **extra})
+    return indices, outputs
 
 
 def simulate_jobs(
@@ -203,17 +210,31 @@ def simulate_jobs(
     groups: bool = False,
     batch_rows: int | None = None,
     done=None,
+    cache: "RunCache | None" = None,
+    keys: Sequence[str] = (),
 ) -> list[RunOutput]:
     """Every run of ``jobs`` (each ``(spec, replication, seed)``), stepped together in
     ensembles of one size and horizon of up to ``batch_rows`` agent rows (default: the study's
     setting, ``batching``, else ``BATCH_ROWS``), the ensembles spread over ``n_jobs`` worker
     processes; outputs in the order of ``jobs``, whatever the batching and workers. ``done``,
-    if given, is called with each job's index and output as soon as its batch completes."""
+    if given, is called with each job's index and output as soon as its batch completes. With
+    a ``cache``, the worker that ran a job saves its output there under ``keys[index]``
+    (``run_jobs``) before returning it."""
     rows = _batch_rows[-1] if batch_rows is None else batch_rows
     n_jobs = worker_count(n_jobs, "experiment.jobs")  # lowered already by python -m sim
     out: list = [None] * len(jobs)
     chunks = batches(jobs, rows, n_jobs)
-    tasks = (delayed(_batch_job)(c, [jobs[i] for i in c], departments, groups) for c in chunks)
+    tasks = (
+        delayed(_batch_job)(
+            c,
+            [jobs[i] for i in c],
+            departments,
+            groups,
+            cache,
+            [keys[i] for i in c] if keys else (),
+        )
+        for c in chunks
+    )
     outputs = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks) if chunks else ()
     with tqdm(
         total=len(jobs),
@@ -346,18 +367,22 @@ def run_jobs(
             flush=True,
         )
 
-    def keep(k: int, result: RunOutput) -> None:
+    def keep(k: int, result: RunOutput) -> None:  # saved in the cache by the worker already
         index = todo[k]
         results[index] = (result.weekly, result.summary)
         depts[index] = result.departments
-        if cache is not None:
-            extra = {}
-            if result.departments is not None:
-                extra = {_DEPARTMENTS: result.departments.to_dict("records")}
-            cache.save(keys[index], result.weekly, {**result.summary, **extra})
 
     simulate_jobs(
-        [jobs[i] for i in todo], n_jobs, progress, desc, departments, False, batch_rows, keep
+        [jobs[i] for i in todo],
+        n_jobs,
+        progress,
+        desc,
+        departments,
+        False,
+        batch_rows,
+        keep,
+        cache,
+        [keys[i] for i in todo] if cache is not None else (),
     )
     weekly = pd.concat([w for w, _ in results], ignore_index=True)
     runs = pd.DataFrame([s for _, s in results])

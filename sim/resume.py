@@ -1,9 +1,10 @@
 """Resuming interrupted studies: a comparison or a sweep that is run again finishes the runs
 still missing and reuses the ones already complete and valid.
 
-Comparisons (``experiments.compare``). Each completed replication is saved at once to
-``<experiment.dir>/.partial/<key>.parquet``: its weekly records, with the summary's scalars in
-the file's metadata, written to a temporary name and renamed, so a file there is always whole.
+Comparisons (``experiments.compare``). Each completed replication is saved at once, by the
+worker process that ran it, to ``<experiment.dir>/.partial/<key>.parquet``: its weekly
+records, with the summary's scalars in the file's metadata, written to a temporary name and
+renamed, so a file there is always whole.
 ``key`` is a SHA-256 of everything the run's numbers depend on (:func:`run_key`): the
 scenario's spec (organisation, behaviour, champions, interventions, horizon), the replication
 and its seed, the contents of any network file the organisation is loaded from, the model's

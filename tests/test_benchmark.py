@@ -86,6 +86,7 @@ def test_quick_benchmark_writes_json_and_figures(tmp_path):
         "ensemble_over_issue_1k",
         "bass_speedup_5k",
         "full_10k_over_mesa",
+        "compare_over_before",
     }
     assert all(t["met"] is None for t in targets.values())  # tiny sizes measure no target
 
@@ -114,3 +115,23 @@ def test_issue_13_targets_are_read_from_their_tables():
     assert targets["full_10k_over_mesa"]["met"] is True
     assert targets["full_10k_over_mesa"]["measured_cpu"] == 12.0  # measured in CPU time
     assert targets["compare_s"]["met"] is None  # not measured in these results
+    assert targets["compare_over_before"]["met"] is None
+
+
+def test_compare_against_another_checkout_is_a_target_of_issue_13():
+    """The default compare timed beside another revision's (``--compare-against``): the ratio
+    of wall times is checked against 3×, the ratio of CPU times reported beside it; a compare
+    with overrides is not the default one and checks nothing."""
+    row = {"default": True, "seconds": 10.0, "speedup": 2.0, "speedup_cpu": 2.5}
+    targets = {t["target"]: t for t in benchmark.check_targets({"compare": row})}
+    assert targets["compare_over_before"]["met"] is False
+    assert targets["compare_over_before"]["measured_cpu"] == 2.5
+    assert targets["compare_s"]["met"] is True
+    row = {**row, "default": False, "speedup": 4.0}
+    targets = {t["target"]: t for t in benchmark.check_targets({"compare": row})}
+    assert targets["compare_over_before"]["met"] is None
+
+
+def test_only_runs_the_parts_named():
+    assert benchmark.parse_args(["--only", "full", "compare"]).only == ["full", "compare"]
+    assert benchmark.parse_args([]).only is None
