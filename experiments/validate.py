@@ -638,6 +638,8 @@ LABORATORY = {
     "propensity_sigma": 0.0,
     **{w: 0.0 for w in ("value_weight", "sense_weight", "social_weight", "manager_weight")},
     "habit_weight": 0.0,
+    "need_mean": 1.0,  # every participant is at the task in every session
+    "lurker_share": 0.0,  # and does it (the task is the posting)
     "extrinsic_decay": 1.0,
     "abandon_rate": 0.0,
     "innovation_p": 0.0,
@@ -1096,7 +1098,8 @@ def _crowding_section(cr: dict, img: str) -> list[str]:
         "- *Laboratory* — the meta-analysis's experiments: everyone takes part (all made users "
         "at the start, as every participant does the task), the task has no work value, no "
         "colleagues and no habit (`experiments.validate.LABORATORY`: the value, sense, "
-        "social, manager and habit weights 0), and when the rewards end they are over "
+        "social, manager and habit weights 0; everyone at the task every session and doing it: "
+        "`need_mean` 1, no lurkers), and when the rewards end they are over "
         "(`extrinsic_decay` = 1); free choice the week after.",
         "- *Field* — the default calibration and organisation: rewards for everyone from week "
         f"{cr['field_start']}, free-choice activity of that week's users {cr['field_after']} "

@@ -213,9 +213,11 @@ def oracle_advance(state: AgentState, traits, org, b, levers, draws) -> list[flo
             p_trial = 1.0 - (1.0 - p_own) * (1.0 - pressure) * (1.0 - awareness) * (1.0 - paid)
             new = u_trial < p_trial
             closest = min(closest, abs(u_trial - p_trial))
-            if b.complex_prob > 0 and signals >= b.threshold_count and 0 < signals < degree:
+            # the threshold can only decide a trial that one's need lets happen
+            reinforceable = b.complex_prob > 0 and need[i] > 0
+            if reinforceable and signals >= b.threshold_count and 0 < signals < degree:
                 closest = min(closest, abs(signal_share - threshold[i]))  # else exact
-            if b.complex_prob > 0 and 0 < b.joined_signal < 1 and joined_idle:  # fractions
+            if reinforceable and 0 < b.joined_signal < 1 and joined_idle:  # fractions
                 closest = min(closest, abs(signals - b.threshold_count))
             if new:
                 # what the levers added to trying, as far as one's own reasons (the activity

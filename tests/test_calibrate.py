@@ -298,7 +298,7 @@ def test_a_fit_to_usage_data_fits_a_short_list_by_default():
     params = calibrate.preset_params()
     names, key = calibrate.fitted_setting(params, data=True)
     assert key == "experiment.params.usage_parameters"
-    assert len(names) <= 6 and set(names) < set(params["parameters"])
+    assert len(names) <= 6 and len(names) < len(params["parameters"])
     assert calibrate.fitted_setting(params, data=False) == (
         params["parameters"],
         "experiment.params.parameters",

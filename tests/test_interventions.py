@@ -66,7 +66,7 @@ def test_crowding_rate_reproduces_the_effect_size():
     the reward whatever it is contingent on)."""
     b = Behaviour(
         intrinsic_learning=0.0, champion_lift=0.0, activity_base=30.0, posting_connect=50.0,
-        propensity_sigma=0.0,
+        propensity_sigma=0.0, need_mean=1.0, lurker_share=0.0,
     )
     for contingency in ("engagement", "completion", "performance"):
         d = getattr(b, f"crowding_d_{contingency}")

@@ -559,7 +559,7 @@ def test_limited_attention_reading_takes_time():
     them (their net personal value falls by as much).
 
     Mutation tried: ``read_time`` left out of ``time_spent`` in ``advance``."""
-    m = model(seed=9)
+    m = model(seed=9, org={**ORG, "size": 1500})
     m.run(30)
     shown = expose(m.state, m.network, m.behaviour, m.levers).reading
     free = paired_week(m)
@@ -635,6 +635,7 @@ def test_joined_contacts_count_toward_the_threshold_at_their_weight(joined_signa
     org = Organisation.from_edges(4, np.array([0, 0, 0]), np.array([1, 2, 3]))
     behaviour = Behaviour(
         joined_signal=joined_signal,
+        need_mean=1.0,  # every week counts: the route alone decides
         threshold_count=2,
         threshold_mean=0.0,
         threshold_sd=0.0,
@@ -740,7 +741,7 @@ def test_lurkers_read_but_never_post():
 
     Mutation tried: lurkers drawn but their propensity left as it was (they post)."""
     org = {"generator": "hierarchy", "size": 400}
-    none = model(org=org, innovation_p=0.6)
+    none = model(org=org, innovation_p=0.6, lurker_share=0.0)
     half = model(org=org, innovation_p=0.6, lurker_share=0.5)
     lurker = half.traits.propensity == 0
     assert 0.4 < lurker.mean() < 0.6 and not (none.traits.propensity == 0).any()

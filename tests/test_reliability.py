@@ -66,7 +66,9 @@ COMPARE = [
     "experiment.bootstrap=200",
     "output.progress=true",
 ]
-SWEEP = ["-m", "org.size=200", "weeks=600", "output.plot=false", "seed=0,1,2"]
+#: Each job long enough (about a second) that the others are still running when the first is
+#: written and the sweep is interrupted, even on a busy machine.
+SWEEP = ["-m", "org.size=1000", "weeks=1000", "output.plot=false", "seed=0,1,2"]
 #: ``python -m sim`` in which the job with seed=1 fails with a bug (not bad input): ``run`` is
 #: replaced before ``sim.__main__`` imports it (the basic launcher runs the jobs in this process).
 CRASHING_SWEEP = """
