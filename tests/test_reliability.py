@@ -66,9 +66,13 @@ COMPARE = [
     "experiment.bootstrap=200",
     "output.progress=true",
 ]
-#: Each job long enough (about a second) that the others are still running when the first is
+#: Each job long enough (about a second) that the next is still running when the first is
 #: written and the sweep is interrupted, even on a busy machine.
 SWEEP = ["-m", "org.size=1000", "weeks=1000", "output.plot=false", "seed=0,1,2"]
+#: The interrupted sweep runs its jobs one after another (Hydra's basic launcher): the default
+#: launcher simulates every job of one size together first and then writes them within
+#: milliseconds of each other, leaving no moment between jobs to interrupt reliably.
+ONE_BY_ONE = "hydra/launcher=basic"
 #: ``python -m sim`` in which the job with seed=1 fails with a bug (not bad input): ``run`` is
 #: replaced before ``sim.__main__`` imports it (the basic launcher runs the jobs in this process).
 CRASHING_SWEEP = """
@@ -155,7 +159,7 @@ def interrupted_compare(base: Path) -> dict:
 
 def interrupted_sweep(base: Path) -> dict:
     out = base / "sweep"
-    args = [*SWEEP, f"hydra.sweep.dir={out}"]
+    args = [*SWEEP, ONE_BY_ONE, f"hydra.sweep.dir={out}"]
     proc = start(args, base / "cwd")
     stopped = stop_when(proc, lambda: (out / "0" / "summary.json").exists(), signal.SIGINT)
     left = {p.name: sorted(q.name for q in p.iterdir()) for p in out.iterdir() if p.is_dir()}
