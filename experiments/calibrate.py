@@ -1034,7 +1034,6 @@ def point_calibration(posterior: Posterior, run: str) -> str:
 # --- recovery: fitting data simulated from known parameters ------------------------------------
 
 
-
 def synthetic_usage(spec: Spec, params: dict, seed: int, people: int) -> pd.DataFrame:
     """A weekly usage export (the ``weekly`` format) of one simulated run of ``spec`` with
     ``params``: what an organisation with those parameters would have observed."""
@@ -1088,12 +1087,12 @@ def recover(
 
 
 def recovery_study(sets: int, seed: int, n_jobs: int, folder: Path) -> tuple[pd.DataFrame, str]:
-    """``sets`` parameter sets drawn from the middle 80% of the priors of
-    the preset's ``usage_parameters`` (what a fit to usage data fits by default; the others at
-    their defaults), each fitted to 52 weeks of its own
-    simulated usage at 1,000 people; the table and a markdown summary."""
+    """``sets`` parameter sets drawn from the middle 80% of the priors of the preset's
+    ``usage_parameters`` (what a fit to usage data fits by default; the others at their
+    defaults), each fitted to 52 weeks of its own simulated usage at 1,000 people; the table
+    and a markdown summary."""
     params = preset_params() | {"population": 150, "generations": 5, "max_simulations": 3000}
-    ranges = priors(*fitted_setting(preset_params(), data=True))
+    ranges = priors(*fitted_setting(params, data=True))
     inner = {k: (lo + 0.1 * (hi - lo), hi - 0.1 * (hi - lo)) for k, (lo, hi) in ranges.items()}
     truths = draw_prior(inner, sets, seed)
     common = ["weeks=52", f"seed={seed}"]
