@@ -149,12 +149,15 @@ def run_batch(jobs: list[tuple[Spec, int, int]], n_jobs: int) -> tuple[pd.DataFr
 class FieldProblem:
     """A particle of the default calibration: one baseline run at the default organisation
     and ``replications`` runs each on a ring lattice and on the same lattice rewired (common
-    random numbers), all with the particle's parameters."""
+    random numbers), all with the particle's parameters — the lattices' in the setting of
+    Centola's experiment (``setting``: behavioural values that describe his volunteers, not
+    the organisation's staff)."""
 
     default: Spec
     lattice: Spec
     rewired: Spec
     replications: int
+    setting: dict[str, float]
     goals: list[Target]
 
     @classmethod
@@ -175,6 +178,7 @@ class FieldProblem:
             lattice=Spec.from_config(compose([*common, *lattice, "org.rewire=0"]), "lattice"),
             rewired=Spec.from_config(compose([*common, *lattice, "org.rewire=1"]), "rewired"),
             replications=int(c["replications"]),
+            setting={k: float(v) for k, v in c["setting"].items()},
             goals=patterns.targets(params["targets"]),
         )
 
@@ -182,7 +186,7 @@ class FieldProblem:
         seeds = np.random.SeedSequence(seed).generate_state(self.replications).tolist()
         out = [(with_behaviour(self.default, params), 0, seed)]
         for spec in (self.lattice, self.rewired):
-            spec = with_behaviour(spec, params)
+            spec = with_behaviour(spec, {**params, **self.setting})
             out += [(spec, r, int(s)) for r, s in enumerate(seeds)]
         return out
 
@@ -504,6 +508,15 @@ def settings_problems(params: dict) -> list[str]:
                 f"experiment.params.{key}={value!r} is not allowed: it must be a whole number "
                 f"of at least {least}"
             )
+    fields_ = {f.name for f in fields(Behaviour)}
+    for key, value in (params.get("centola", {}).get("setting") or {}).items():
+        if key not in fields_:
+            errors.append(
+                f"experiment.params.centola.setting.{key} is not allowed: the setting holds "
+                "behavioural parameters (docs/MODEL.md §8), e.g. innovation_p, need_mean"
+            )
+        elif not isinstance(value, int | float) or isinstance(value, bool):
+            errors.append(f"experiment.params.centola.setting.{key}={value!r} is not a number")
     install = params.get("install")
     if install is not None and not re.fullmatch(r"[A-Za-z0-9_-]+", str(install)):
         errors.append(
