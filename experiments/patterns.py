@@ -115,7 +115,9 @@ STATISTICS = {
     "tried_two_years": "share of everyone who had used the network at least once by week 104",
     "clustering_effect": (
         "adopted share on a ring lattice over that on the same lattice fully rewired (same size "
-        "and degree, same parameters, the same few people seeded by a launch in week 1)"
+        "and degree, the same few people seeded by a launch in week 1), in the setting of "
+        "Centola's experiment: no spontaneous trial, relevant to all, the other parameters "
+        "the particle's"
     ),
 }
 

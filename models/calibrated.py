@@ -8,22 +8,22 @@ shipped posterior.
 """
 
 #: Where the medians come from (quoted in each fitted parameter's source).
-SOURCE = "calibration=default of 2026-11-30_09-00-13"
+SOURCE = "calibration=default of 2026-11-30_11-28-25"
 
 #: Weighted posterior median of each fitted parameter.
 MEDIANS: dict[str, float] = {
-    "innovation_p": 0.1947,
-    "imitation_q": 0.9646,
-    "complex_prob": 0.08912,
-    "threshold_mean": 0.3124,
-    "joined_signal": 0.7018,
-    "return_contagion": 0.4192,
-    "activity_base": 0.641,
-    "value_weight": 2.654,
-    "value_learning": 0.06253,
-    "need_mean": 0.8421,
-    "abandon_rate": 0.1144,
-    "propensity_sigma": 1.805,
-    "posting_connect": 0.1518,
-    "lurker_share": 0.6107,
+    "innovation_p": 0.2537,
+    "imitation_q": 0.7201,
+    "complex_prob": 0.05044,
+    "threshold_mean": 0.3089,
+    "joined_signal": 0.7588,
+    "return_contagion": 0.1602,
+    "activity_base": 1.371,
+    "value_weight": 2.067,
+    "value_learning": 0.08075,
+    "need_mean": 0.7832,
+    "abandon_rate": 0.1622,
+    "propensity_sigma": 2.186,
+    "posting_connect": 0.119,
+    "lurker_share": 0.4656,
 }

@@ -80,6 +80,23 @@ def test_field_statistics_of_a_particle(tmp_path):
         calibrate.FieldProblem.build(["weeks=52"], params)
 
 
+def test_the_clustering_runs_are_in_the_setting_of_centolas_experiment():
+    """The lattice and rewired runs take the particle's parameters except those the setting
+    fixes (his volunteers: no outside channel, relevant to all); the organisation's run takes
+    the particle's own."""
+    params = calibrate.preset_params()
+    setting = params["centola"]["setting"]
+    assert setting == {"innovation_p": 0.0, "need_mean": 1.0}
+    problem = calibrate.FieldProblem.build([], params)
+    p = {"innovation_p": 0.3, "need_mean": 0.5, "imitation_q": 0.7}
+    jobs = problem.jobs(p, 0)
+    assert len(jobs) == 1 + 2 * params["centola"]["replications"]
+    organisation, *lattices = (spec.behaviour for spec, _, _ in jobs)
+    assert (organisation.innovation_p, organisation.need_mean) == (0.3, 0.5)
+    for b in lattices:
+        assert (b.innovation_p, b.need_mean, b.imitation_q) == (0.0, 1.0, 0.7)
+
+
 def test_particle_seeds_depend_on_every_parameter_value():
     a = calibrate.particle_seed(0, {"x": 0.1, "y": 0.2})
     assert a == calibrate.particle_seed(0, {"y": 0.2, "x": 0.1})
@@ -278,6 +295,7 @@ def test_bad_input_stops_the_calibration_with_one_message_and_writes_nothing(tmp
         "experiment.params.population=1",
         "experiment.scenarios=[nothing]",
         "experiment.params.parameters=[idle_weeks]",
+        "+experiment.params.centola.setting.speed=2",
         "scenario=mandate",
         f"experiment.dir={out}",
     ]
@@ -287,6 +305,7 @@ def test_bad_input_stops_the_calibration_with_one_message_and_writes_nothing(tmp
     assert "experiment.params.population=1 is not allowed" in text
     assert "experiment.scenarios: ['nothing'] are not programmes" in text
     assert "['idle_weeks'] are not real-valued parameters" in text
+    assert "experiment.params.centola.setting.speed is not allowed" in text
     assert "scenario=: a calibration simulates the observed period without a programme" in text
     assert not out.exists()
 
