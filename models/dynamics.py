@@ -71,11 +71,17 @@ class Exposure:
     g_engaged: np.ndarray
     g_cross: np.ndarray
     g_reading: np.ndarray
+    returns: np.ndarray  # (3, n): g_active, g_engaged, g_cross as rows (``STAGE_RETURNS``)
 
 
-def saturating(x: np.ndarray, half) -> np.ndarray:
+#: What moving up from Connect, Share and Solve needs: returns of active contacts, of engaged
+#: contacts, of engaged contacts in other teams (the rows of ``Exposure.returns``).
+STAGE_RETURNS = (CONNECT, SHARE, SOLVE)
+
+
+def saturating(x: np.ndarray, half, out: np.ndarray | None = None) -> np.ndarray:
     """x / (x + half): diminishing returns, half the maximum at x = half."""
-    return x / (x + half)
+    return np.divide(x, np.add(x, half, out=out), out=out)
 
 
 def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exposure:
@@ -125,6 +131,11 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
         noise = noise * (1 - b.curation_noise_cut * levers.curation)
     cross = cross * levers.cross_reach
     signals = n_active + b.joined_signal * (counts[2] - n_active) if joining else n_active
+    # the diminishing returns of contacts, as the rows of one table (``_move_stages`` picks
+    # each person's by stage with one ``take``)
+    g = np.empty((len(STAGE_RETURNS), a.size), REAL)
+    for row, x in zip(g, (n_active, engaged_contacts, cross), strict=True):
+        saturating(x, b.half_contacts, out=row)
     return Exposure(
         active=n_active,
         share=n_active / net.degree,
@@ -139,10 +150,11 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
         heard=heard / np.maximum(n_active, 1),
         manager_active=(net.has_manager & a[net.manager]).astype(REAL),
         leading=net.has_manager * levers.leading[net.manager] * state.sense[net.manager],
-        g_active=saturating(n_active, b.half_contacts),
-        g_engaged=saturating(engaged_contacts, b.half_contacts),
-        g_cross=saturating(cross, b.half_contacts),
+        g_active=g[0],
+        g_engaged=g[1],
+        g_cross=g[2],
         g_reading=saturating(reading, b.half_posts),
+        returns=g,
     )
 
 
@@ -194,7 +206,7 @@ def trial_probability(
     imitation = b.imitation_q * ex.share
     reinforced = met.astype(REAL) * b.complex_prob
     if np.any(np.asarray(b.return_contagion) < 1):  # contacts' use is news only once
-        news = np.where(state.ever, b.return_contagion, 1).astype(REAL)
+        news = np.where(state.ever, np.asarray(b.return_contagion, REAL), REAL(1))
         imitation, reinforced = imitation * news, reinforced * news
     hazard = (
         b.innovation_p
@@ -291,12 +303,12 @@ def contributions(
     b: Behaviour,
     levers: Levers,
     u: np.ndarray,
+    who: np.ndarray,
 ) -> np.ndarray:
     """Posts this week: geometric counts (inverse transform of ``u``) with a mean that grows
     with propensity, stage, the feedback engaged contacts give (Brzozowski et al. 2009),
     rewards per post and a leader's commitment to work out loud. Only active people post, so
-    only their rows are computed."""
-    who = np.flatnonzero(active)
+    only their rows (``who``) are computed."""
     mean = traits.propensity[who] * posting_factor(stage[who], b, who)
     mean *= 1 + at(b.feedback_gain, who) * ex.g_engaged[who]
     mean *= levers.posting[who]
@@ -306,7 +318,9 @@ def contributions(
         # log(mean / (1 + mean)), written so that it stays below 0 for any mean in float32
         counts = np.floor(np.log1p(-u[who]) / -np.log1p(1 / mean))
     posts = np.zeros(active.size, REAL)
-    posts[who] = np.where(mean > 0, counts, 0)
+    # 0 where the mean is 0 (1/0 = inf: the count is already +0) and never NaN: ``fmax`` is
+    # ``np.where(mean > 0, counts, 0)`` for any mean, without a pass over the mean
+    posts[who] = np.fmax(counts, 0, out=counts)
     return posts
 
 
@@ -357,7 +371,8 @@ def advance(
     events = _of_the_week(new, stays, trial.events, use.events)
 
     # Contributions.
-    posts = contributions(active, stage, traits, ex, b, levers, draws[POSTS])
+    who = np.flatnonzero(active)  # the rows of the active, whom posting and moving up concern
+    posts = contributions(active, stage, traits, ex, b, levers, draws[POSTS], who)
 
     # Experienced value (step 3): each stage adds a benefit that needs others — posts to
     # read (Connect), an audience that answers (Share), engaged contacts to solve problems
@@ -385,7 +400,7 @@ def advance(
 
     if b.value_dynamics:
         _learn(state, traits, ex, b, levers, active, benefit, low_quality)
-        _move_stages(state, ex, b, active, draws[STAGE])
+        _move_stages(state, ex, b, active, draws[STAGE], who)
         _motivate(state, traits, b, levers, active, posts, low_quality, benefit, time_spent)
         dissatisfied = state.perceived < state.time_cost
         leave = (
@@ -409,13 +424,12 @@ def advance(
 
 def _of_the_week(new, stays, for_new, for_stays) -> np.ndarray:
     """A share for this week's active people: from the trial decision for newcomers, from the
-    activity decision for users; 0 where no lever ran."""
-    out = np.zeros(new.size, REAL)
+    activity decision for users; 0 where no lever ran. (``np.where`` picks: twice as fast as
+    copying into zeros where a mask holds.)"""
+    share = np.zeros(new.size, REAL) if for_stays is None else np.where(stays, for_stays, REAL(0))
     if for_new is not None:
-        np.copyto(out, for_new, where=new)
-    if for_stays is not None:
-        np.copyto(out, for_stays, where=stays)
-    return out
+        share = np.where(new, for_new, share)
+    return share.astype(REAL, copy=False)
 
 
 def _learn(state, traits, ex, b, levers, active, benefit, low_quality) -> None:
@@ -465,24 +479,20 @@ def _fit_to_work(state, traits, b, levers, events) -> None:
         state.time_cost += b.work_drift * (traits.time_cost_base - state.time_cost)
 
 
-def _move_stages(state, ex, b, active, u) -> None:
+def _move_stages(state, ex, b, active, u, who) -> None:
     """Up one stage with sense, alignment and the right contacts; down after idle weeks
     (DESIGN §3 step 5). Sharing needs an audience (active contacts), solving needs engaged
-    contacts and alignment, innovating needs engaged contacts in other teams."""
+    contacts and alignment, innovating needs engaged contacts in other teams.
+
+    Only active people (``who``) move up: readiness is computed for their rows alone, as
+    sense (at Connect) or sense × alignment times the returns of the contacts their stage
+    needs (``Exposure.returns``, one ``take``), and 0 at the top stage."""
     stage = state.stage
-    # Only active people move up: readiness is computed for their rows alone.
-    who = np.flatnonzero(active)
     at_stage, sense = stage[who], state.sense[who]
     aligned = sense * state.alignment[who]
-    readiness = np.where(
-        at_stage == CONNECT,
-        sense * ex.g_active[who],
-        np.where(
-            at_stage == SHARE,
-            aligned * ex.g_engaged[who],
-            (at_stage == SOLVE) * aligned * ex.g_cross[who],
-        ),
-    )
+    need = np.minimum(at_stage, SOLVE).astype(np.intp) - CONNECT  # row of ``returns``
+    returns = ex.returns.take(need * stage.size + who)
+    readiness = np.where(at_stage == CONNECT, sense, aligned) * returns * (at_stage < INNOVATE)
     up = np.zeros(stage.size, bool)
     up[who] = u[who] < at(b.stage_up, who) * np.minimum(readiness, 1)
     down = ~active & (state.idle + 1 >= b.idle_weeks) & (stage >= SHARE) & (u < b.stage_down)

@@ -160,17 +160,21 @@ class Network:
 
 def _packed(flags: Sequence[np.ndarray], bits: int) -> np.ndarray:
     """The flags as the digits of one float32 number a person: Σ flag_k · 2**(bits·k)."""
-    code = flags[0].astype(np.int32)
+    code = flags[0].astype(np.float32)
     for k, flag in enumerate(flags[1:], 1):
-        code += flag * np.int32(1 << bits * k)
-    return code.astype(np.float32)
+        code += flag * np.float32(1 << bits * k)
+    return code
 
 
 def _digits(packed_sums: np.ndarray, k: int, bits: int) -> list[np.ndarray]:
-    """The ``k`` counts held in the digits of ``packed_sums`` (float32, as ``REAL``)."""
-    whole = packed_sums.astype(np.int32)
-    mask = np.int32((1 << bits) - 1)
-    return [((whole >> bits * i) & mask).astype(REAL) for i in range(k)]
+    """The ``k`` counts held in the digits of ``packed_sums`` (float32, as ``REAL``). Every
+    step is exact in float32 (whole numbers below 2**24, scaled by powers of two)."""
+    base, rest, counts = REAL(1 << bits), packed_sums, []
+    for _ in range(k - 1):
+        higher = np.floor(rest * (1 / base))
+        counts.append(rest - higher * base)
+        rest = higher
+    return [*counts, rest]
 
 
 def neighbour_sums(
