@@ -280,19 +280,19 @@ class Ensemble:
         """Run r's outcomes per department: size, active share and value over the last year,
         and over the whole run value, programme cost (attributed to the people it involved;
         shared costs by headcount) and net value."""
-        groups = self.records.groups(r)
-        groups = groups[groups["group_type"] == "department"]
+        groups = self.records.group_rows(r, "department")
         last = groups[groups["week"] > groups["week"].max() - WEEKS_IN_LAST_YEAR]
         by = groups.groupby("group", sort=False)
         recent = last.groupby("group", sort=False)
+        totals = by[["value_total", "cost", "net_value"]].sum()  # one pass, column by column
         return pd.DataFrame(
             {
                 "department": list(by.groups),
                 "size": by["size"].first().to_numpy(),
                 "active_share_last_year": recent["active_share"].mean().to_numpy(),
                 "value_last_year": recent["value_total"].sum().to_numpy(),
-                "value_total": by["value_total"].sum().to_numpy(),
-                "cost_total": by["cost"].sum().to_numpy(),
-                "net_value": by["net_value"].sum().to_numpy(),
+                "value_total": totals["value_total"].to_numpy(),
+                "cost_total": totals["cost"].to_numpy(),
+                "net_value": totals["net_value"].to_numpy(),
             }
         )
