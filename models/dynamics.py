@@ -149,7 +149,8 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
         noise=noise,
         heard=heard / np.maximum(n_active, 1),
         manager_active=(net.has_manager & a[net.manager]).astype(REAL),
-        leading=net.has_manager * levers.leading[net.manager] * state.sense[net.manager],
+        # (leading × sense)[manager] × has_manager: the same products, one gather fewer
+        leading=(levers.leading * state.sense)[net.manager] * net.has_manager,
         g_active=g[0],
         g_engaged=g[1],
         g_cross=g[2],

@@ -45,12 +45,13 @@ class Network:
     The matrices are float32: they hold 0/1 ties, and the sums they produce (counts of
     contacts, posts, hours) need no more precision, while halving the memory the sparse
     products stream through. Champions' coaching comes from the adjacency's champion
-    columns only, a product over a few percent of the ties.
+    columns only, a product over a few percent of the ties, kept column by column (CSC): the
+    product then visits the champions' ties alone, not every person's row.
     """
 
     adjacency: sp.csr_array  # (n, n) float32
     cross_team: sp.csr_array  # (n, n) float32, ties between teams
-    to_champions: sp.csr_array  # (n, champions) float32, ties to each champion
+    to_champions: sp.csc_array  # (n, champions) float32, ties to each champion
     champions: np.ndarray  # rows of the champions
     degree: np.ndarray  # float, number of contacts (at least 1, to divide by)
     manager: np.ndarray  # int64, own manager's row (0 where there is none)
@@ -70,7 +71,7 @@ class Network:
         return cls(
             adjacency=adjacency,
             cross_team=org.cross_team.astype(np.float32),
-            to_champions=sp.csr_array(adjacency[:, champions]),
+            to_champions=sp.csr_array(adjacency[champions]).T,  # symmetric: its columns
             champions=champions,
             degree=np.maximum(org.degree, 1).astype(REAL),
             manager=np.where(has_manager, org.manager_of, 0),
@@ -94,7 +95,6 @@ class Network:
             return MeanField.stack(networks)
         n = networks[0].degree.size
         offsets = np.arange(len(networks)) * n
-        champion_offsets = np.cumsum([0] + [len(x.champions) for x in networks])
         manager = np.concatenate(
             [
                 np.where(x.has_manager, x.manager + o, 0)
@@ -105,9 +105,10 @@ class Network:
         return cls(
             adjacency=adjacency,
             cross_team=_block_diagonal([x.cross_team for x in networks], offsets),
+            # the champions' rows (the transposes) side by side, transposed back
             to_champions=_block_diagonal(
-                [x.to_champions for x in networks], champion_offsets[:-1], champion_offsets[-1]
-            ),
+                [x.to_champions.T for x in networks], offsets, n * len(networks)
+            ).T,
             champions=np.concatenate(
                 [x.champions + o for x, o in zip(networks, offsets, strict=True)]
             ),
