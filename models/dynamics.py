@@ -116,26 +116,27 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
         (a, engaged, state.user) if joining else (a, engaged),
         values,
     )
-    n_active, engaged_contacts = counts[0], counts[1]
+    n_active, engaged_contacts, *joined = counts  # joined: [users] when joining
     c = net.champions
     coaching = net.coaching(a[c] * state.sense[c] * levers.coaching[c])
     noisy = state.posts * state.low_quality
     noise = net.sums(noisy > 0, noisy)
     cross = net.cross_sums(engaged, engaged.astype(REAL))
-    direct, heard = sums[0], sums[1]
-    reading = direct + b.spillover * sums[2] if passing else direct
+    direct, heard, *read = sums  # read: [what contacts read] when passing
+    reading = direct + b.spillover * read[0] if passing else direct
     if np.asarray(b.community_reach).any():  # the organisation's posts, through communities
         reading = reading + b.community_reach * net.everyone(good_posts)
     if levers.curation.any():
         reading = reading * (1 + b.curation_reading_gain * levers.curation)
         noise = noise * (1 - b.curation_noise_cut * levers.curation)
     cross = cross * levers.cross_reach
-    signals = n_active + b.joined_signal * (counts[2] - n_active) if joining else n_active
+    signals = n_active + b.joined_signal * (joined[0] - n_active) if joining else n_active
     # the diminishing returns of contacts, as the rows of one table (``_move_stages`` picks
     # each person's by stage with one ``take``)
     g = np.empty((len(STAGE_RETURNS), a.size), REAL)
     for row, x in zip(g, (n_active, engaged_contacts, cross), strict=True):
         saturating(x, b.half_contacts, out=row)
+    g_active, g_engaged, g_cross = g
     return Exposure(
         active=n_active,
         share=n_active / net.degree,
@@ -151,9 +152,9 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
         manager_active=(net.has_manager & a[net.manager]).astype(REAL),
         # (leading × sense)[manager] × has_manager: the same products, one gather fewer
         leading=(levers.leading * state.sense)[net.manager] * net.has_manager,
-        g_active=g[0],
-        g_engaged=g[1],
-        g_cross=g[2],
+        g_active=g_active,
+        g_engaged=g_engaged,
+        g_cross=g_cross,
         g_reading=saturating(reading, b.half_posts),
         returns=g,
     )

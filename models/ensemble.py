@@ -231,10 +231,13 @@ class Ensemble:
         which saves a call per run and week."""
         k = (week - 1) % DRAW_AHEAD
         if k == 0 and self._drawn_for < week:
-            for r, run in enumerate(self.runs):
-                lo, hi = self._bounds(r)
-                shape = (DRAW_AHEAD, N_DRAWS, self.n)
-                self._ahead[:, :, lo:hi] = run.step_rng.random(shape, dtype=np.float32)
+            if self.size == 1:  # one run's block is contiguous: drawn into place, not copied
+                self.runs[0].step_rng.random(out=self._ahead, dtype=np.float32)
+            else:
+                for r, run in enumerate(self.runs):
+                    lo, hi = self._bounds(r)
+                    shape = (DRAW_AHEAD, N_DRAWS, self.n)
+                    self._ahead[:, :, lo:hi] = run.step_rng.random(shape, dtype=np.float32)
             self._drawn_for = week
         return self._ahead[k]
 

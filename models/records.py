@@ -170,10 +170,12 @@ class Records:
         return np.asarray(values).reshape(self.runs, self.n).sum(axis=1, dtype=np.float64)
 
     def _count(self, mask: np.ndarray) -> np.ndarray:
+        """How many of each run's rows ``mask`` holds."""
         if self.runs == 1:  # one run: NumPy counts a flat mask five times faster than it sums
             return np.array([np.count_nonzero(mask)])
-        # int32 counts: half the width of NumPy's default, twice as fast to add up
-        return mask.reshape(self.runs, self.n).sum(axis=1, dtype=np.int32)
+        # many runs: the set bits of each run's mask packed eight to a byte, counted
+        packed = np.packbits(mask.reshape(self.runs, self.n), axis=1)
+        return np.bitwise_count(packed).sum(axis=1, dtype=np.int32)
 
     def record(self, week: int, s: AgentState, cost: np.ndarray) -> None:
         """Record ``week``; ``cost`` is each run's programme cost of the week per cell, hours,
