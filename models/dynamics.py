@@ -1,12 +1,13 @@
 """The weekly step, as array operations over all agents at once.
 
-Every agent updates synchronously from last week's state of its contacts: one sparse product
-of the adjacency matrix with a few state columns gives every neighbour effect at once
-(active contacts, engaged contacts, posts to read, what contacts say it is worth, what they
-read and can pass on), plus products with the cross-team ties (the diverse contacts innovation
-needs) and with the champions' columns (coaching). Role behaviour is array work over role rows:
-managers' activity and sense reach their team by indexing with ``manager``; champions' coaching
-is a product over their columns (``models.neighbours``).
+Every agent updates synchronously from last week's state of its contacts: a few sparse
+products of the adjacency matrix with state vectors give every neighbour effect (active,
+engaged and joined contacts, counted together in one packed vector; posts to read; what
+contacts say it is worth; what they read and can pass on), plus products with the cross-team
+ties (the diverse contacts innovation needs) and with the champions' columns (coaching). Role
+behaviour is array work over role rows: managers' activity and sense reach their team by
+indexing with ``manager``; champions' coaching is a product over their columns
+(``models.neighbours``).
 
 The random numbers a week needs are drawn before the step as one ``(N_DRAWS, n)`` array of
 uniforms, one row per decision. That keeps the step a pure function of (state, draws), which

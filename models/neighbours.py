@@ -130,7 +130,7 @@ class Network:
         digits separately (no digit can carry: a count is at most one's degree, below
         2**bits). The packed sums are whole numbers below 2**24, so exact in float32 whatever
         the order of the additions: the counts are those of one product per flag."""
-        per = EXACT_BITS // self.bits
+        per = max(EXACT_BITS // self.bits, 1)  # one flag a vector at the very least
         groups = [flags[i : i + per] for i in range(0, len(flags), per)]
         sums = neighbour_sums(
             self.adjacency, source, [_packed(g, self.bits) for g in groups] + list(values)
