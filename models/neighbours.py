@@ -198,9 +198,13 @@ def neighbour_sums(
     rows = np.flatnonzero(source)
     if rows.size > SPARSE_SOURCES * source.size:
         return [matrix @ v for v in values]
-    # one slice of the sources' rows, transposed (a view), serves every vector
+    # one slice of the sources' rows, transposed (a view), serves every vector; over the few
+    # rows of a slice, one product with a table of the vectors costs less than one a vector
     sliced = matrix[rows].T
-    return [sliced @ v.take(rows) for v in values]
+    table = np.empty((rows.size, len(values)), np.result_type(*values))
+    for k, v in enumerate(values):
+        v.take(rows, out=table[:, k])
+    return list(np.ascontiguousarray((sliced @ table).T))
 
 
 def run_totals(values: np.ndarray, runs: int) -> np.ndarray:
