@@ -418,9 +418,9 @@ def work_profile(
 ) -> dict:
     """Where one step's time goes, and how far it is from its sparse products and draws: one
     run of ``size`` people, or an ensemble of ``runs`` such runs stepped together."""
-    from models.dynamics import advance, expose, product_width
+    from models.dynamics import advance, expose
     from models.ensemble import DRAW_AHEAD
-    from models.neighbours import neighbour_sums
+    from models.neighbours import EXACT_BITS
     from models.state import REAL, SHARE
 
     engine = _engine(size, runs, seed)
@@ -438,25 +438,32 @@ def work_profile(
         engine.draws_for(1)
 
     # The sparse products a step makes, made as the step makes them (neighbour_sums chooses
-    # the active rows or the full product week by week), on this week's state.
+    # the active rows or the full product week by week), on this week's state: the packed
+    # counts and the sums over contacts (``Network.contacts``), one vector each.
     a = state.active
     engaged = a & (state.stage >= SHARE)
-    columns = np.zeros((n, product_width(engine.behaviour)), np.float32)
-    columns[:, 0], columns[:, 1] = a, engaged
+    b = engine.behaviour
+    joining, passing = np.asarray(b.joined_signal).any(), np.asarray(b.spillover).any()
+    source = a | state.user if joining else a
+    flags = (a, engaged, state.user) if joining else (a, engaged)
+    values = [state.posts, state.benefit] + ([state.read] if passing else [])
     c = net.champions
     coach = (a[c] * state.sense[c]).astype(REAL)
     noisy = state.posts * state.low_quality
     engaged_real = engaged.astype(REAL)
 
     def products():
-        neighbour_sums(net.adjacency, a, columns)
+        net.contacts(source, flags, values)
         net.to_champions @ coach
         if noisy.any():
-            neighbour_sums(net.adjacency, noisy > 0, noisy)
-        neighbour_sums(net.cross_team, engaged, engaged_real)
+            net.sums(noisy > 0, noisy)
+        net.cross_sums(engaged, engaged_real)
+
+    packed = -(-len(flags) // (EXACT_BITS // net.bits))  # vectors of packed counts
 
     def full_products():
-        net.adjacency @ columns
+        for v in values + [state.posts] * packed:
+            net.adjacency @ v
         net.to_champions @ coach
         net.cross_team @ engaged_real
 

@@ -1,12 +1,13 @@
 """The weekly step, as array operations over all agents at once.
 
-Every agent updates synchronously from last week's state of its contacts: one sparse product
-of the adjacency matrix with a few state columns gives every neighbour effect at once
-(active contacts, engaged contacts, posts to read, what contacts say it is worth, what they
-read and can pass on), plus products with the cross-team ties (the diverse contacts innovation
-needs) and with the champions' columns (coaching). Role behaviour is array work over role rows:
-managers' activity and sense reach their team by indexing with ``manager``; champions' coaching
-is a product over their columns (``models.neighbours``).
+Every agent updates synchronously from last week's state of its contacts: a few sparse
+products of the adjacency matrix with state vectors give every neighbour effect (active,
+engaged and joined contacts, counted together in one packed vector; posts to read; what
+contacts say it is worth; what they read and can pass on), plus products with the cross-team
+ties (the diverse contacts innovation needs) and with the champions' columns (coaching). Role
+behaviour is array work over role rows: managers' activity and sense reach their team by
+indexing with ``manager``; champions' coaching is a product over their columns
+(``models.neighbours``).
 
 The random numbers a week needs are drawn before the step as one ``(N_DRAWS, n)`` array of
 uniforms, one row per decision. That keeps the step a pure function of (state, draws), which
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.neighbours import ACTIVE, BENEFIT, ENGAGED, GOOD_POSTS, JOINED, READ, Network
+from models.neighbours import Network
 from models.params import WEEKS_PER_YEAR, Behaviour
 from models.state import (
     CONNECT,
@@ -71,16 +72,23 @@ class Exposure:
     g_engaged: np.ndarray
     g_cross: np.ndarray
     g_reading: np.ndarray
+    returns: np.ndarray  # (3, n): g_active, g_engaged, g_cross as rows (``STAGE_RETURNS``)
 
 
-def saturating(x: np.ndarray, half) -> np.ndarray:
+#: What moving up from Connect, Share and Solve needs: returns of active contacts, of engaged
+#: contacts, of engaged contacts in other teams (the rows of ``Exposure.returns``).
+STAGE_RETURNS = (CONNECT, SHARE, SOLVE)
+
+
+def saturating(x: np.ndarray, half, out: np.ndarray | None = None) -> np.ndarray:
     """x / (x + half): diminishing returns, half the maximum at x = half."""
-    return x / (x + half)
+    return np.divide(x, np.add(x, half, out=out), out=out)
 
 
 def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exposure:
-    """Neighbour effects from last week's state (DESIGN §3 step 1): one sparse product with
-    four to six columns (``product_width``), one with the cross-team ties, one with the
+    """Neighbour effects from last week's state (DESIGN §3 step 1): sparse products over one's
+    contacts (the counts of active, engaged and joined contacts packed into one; good posts;
+    what contacts got out of it; what they read), one with the cross-team ties, one with the
     champions' columns, and one for noise only in weeks when someone posted hollow content.
 
     Communities: a share ``community_reach`` of the good posts made anywhere in the
@@ -93,39 +101,43 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
     Spill-over: what one's active contacts read from *their* contacts last week reaches one too,
     at the rate ``spillover`` (reshares, mentions, answers found), so a well-connected poster's
     content travels two steps. Community management (``curation``) filters hollow posts and
-    surfaces more good ones."""
+    surfaces more good ones.
+
+    What contacts read, and who has joined, are left out of the products while no run passes
+    posts on (``spillover``) or counts idle users (``joined_signal``): fewer products, the
+    same sums."""
     a = state.active
     engaged = a & (state.stage >= SHARE)
-    width = product_width(b)
-    columns = net.columns[:, :width]
-    # written as 0/1 bytes: the same numbers, but NumPy casts bytes into a column of a table
-    # several times faster than booleans (at 150,000 rows, 45 µs against 210)
-    columns[:, ACTIVE] = a.view(np.uint8)
-    columns[:, ENGAGED] = engaged.view(np.uint8)
-    columns[:, GOOD_POSTS] = state.posts * (1 - state.low_quality)
-    columns[:, BENEFIT] = state.benefit
-    if width > READ:
-        columns[:, READ] = state.read
-    joining = width > JOINED  # only then do users who are idle count
-    if joining:
-        columns[:, JOINED] = state.user
-    sums = net.sums(a | state.user if joining else a, columns)
-    n_active = sums[:, ACTIVE]
+    joining = np.asarray(b.joined_signal).any()  # only then do users who are idle count
+    passing = np.asarray(b.spillover).any()
+    good_posts = state.posts * (1 - state.low_quality)
+    values = (good_posts, state.benefit, state.read) if passing else (good_posts, state.benefit)
+    counts, sums = net.contacts(
+        a | state.user if joining else a,
+        (a, engaged, state.user) if joining else (a, engaged),
+        values,
+    )
+    n_active, engaged_contacts, *joined = counts  # joined: [users] when joining
     c = net.champions
     coaching = net.coaching(a[c] * state.sense[c] * levers.coaching[c])
     noisy = state.posts * state.low_quality
     noise = net.sums(noisy > 0, noisy)
-    engaged_contacts = sums[:, ENGAGED]
     cross = net.cross_sums(engaged, engaged.astype(REAL))
-    direct = sums[:, GOOD_POSTS]
-    reading = direct + b.spillover * sums[:, READ] if width > READ else direct
+    direct, heard, *read = sums  # read: [what contacts read] when passing
+    reading = direct + b.spillover * read[0] if passing else direct
     if np.asarray(b.community_reach).any():  # the organisation's posts, through communities
-        reading = reading + b.community_reach * net.everyone(columns[:, GOOD_POSTS])
+        reading = reading + b.community_reach * net.everyone(good_posts)
     if levers.curation.any():
         reading = reading * (1 + b.curation_reading_gain * levers.curation)
         noise = noise * (1 - b.curation_noise_cut * levers.curation)
     cross = cross * levers.cross_reach
-    signals = n_active + b.joined_signal * (sums[:, JOINED] - n_active) if joining else n_active
+    signals = n_active + b.joined_signal * (joined[0] - n_active) if joining else n_active
+    # the diminishing returns of contacts, as the rows of one table (``_move_stages`` picks
+    # each person's by stage with one ``take``)
+    g = np.empty((len(STAGE_RETURNS), a.size), REAL)
+    for row, x in zip(g, (n_active, engaged_contacts, cross), strict=True):
+        saturating(x, b.half_contacts, out=row)
+    g_active, g_engaged, g_cross = g
     return Exposure(
         active=n_active,
         share=n_active / net.degree,
@@ -137,24 +149,16 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
         cross=cross,
         coaching=coaching,
         noise=noise,
-        heard=sums[:, BENEFIT] / np.maximum(n_active, 1),
+        heard=heard / np.maximum(n_active, 1),
         manager_active=(net.has_manager & a[net.manager]).astype(REAL),
-        leading=net.has_manager * levers.leading[net.manager] * state.sense[net.manager],
-        g_active=saturating(n_active, b.half_contacts),
-        g_engaged=saturating(engaged_contacts, b.half_contacts),
-        g_cross=saturating(cross, b.half_contacts),
+        # (leading × sense)[manager] × has_manager: the same products, one gather fewer
+        leading=(levers.leading * state.sense)[net.manager] * net.has_manager,
+        g_active=g_active,
+        g_engaged=g_engaged,
+        g_cross=g_cross,
         g_reading=saturating(reading, b.half_posts),
+        returns=g,
     )
-
-
-def product_width(b: Behaviour) -> int:
-    """How many of the neighbour product's columns (``models.neighbours.COLUMN_NAMES``, in
-    that order) the week needs: what contacts read, and who has joined, are left out of the
-    product while no run passes posts on (``spillover``) or counts idle users
-    (``joined_signal``). Fewer columns, the same sums."""
-    if np.asarray(b.joined_signal).any():
-        return JOINED + 1
-    return READ + 1 if np.asarray(b.spillover).any() else BENEFIT + 1
 
 
 @dataclass(frozen=True, eq=False)
@@ -205,7 +209,7 @@ def trial_probability(
     imitation = b.imitation_q * ex.share
     reinforced = met.astype(REAL) * b.complex_prob
     if np.any(np.asarray(b.return_contagion) < 1):  # contacts' use is news only once
-        news = np.where(state.ever, b.return_contagion, 1).astype(REAL)
+        news = np.where(state.ever, np.asarray(b.return_contagion, REAL), REAL(1))
         imitation, reinforced = imitation * news, reinforced * news
     hazard = (
         b.innovation_p
@@ -302,12 +306,12 @@ def contributions(
     b: Behaviour,
     levers: Levers,
     u: np.ndarray,
+    who: np.ndarray,
 ) -> np.ndarray:
     """Posts this week: geometric counts (inverse transform of ``u``) with a mean that grows
     with propensity, stage, the feedback engaged contacts give (Brzozowski et al. 2009),
     rewards per post and a leader's commitment to work out loud. Only active people post, so
-    only their rows are computed."""
-    who = np.flatnonzero(active)
+    only their rows (``who``) are computed."""
     mean = traits.propensity[who] * posting_factor(stage[who], b, who)
     mean *= 1 + at(b.feedback_gain, who) * ex.g_engaged[who]
     mean *= levers.posting[who]
@@ -317,7 +321,9 @@ def contributions(
         # log(mean / (1 + mean)), written so that it stays below 0 for any mean in float32
         counts = np.floor(np.log1p(-u[who]) / -np.log1p(1 / mean))
     posts = np.zeros(active.size, REAL)
-    posts[who] = np.where(mean > 0, counts, 0)
+    # 0 where the mean is 0 (1/0 = inf: the count is already +0) and never NaN: ``fmax`` is
+    # ``np.where(mean > 0, counts, 0)`` for any mean, without a pass over the mean
+    posts[who] = np.fmax(counts, 0, out=counts)
     return posts
 
 
@@ -368,7 +374,8 @@ def advance(
     events = _of_the_week(new, stays, trial.events, use.events)
 
     # Contributions.
-    posts = contributions(active, stage, traits, ex, b, levers, draws[POSTS])
+    who = np.flatnonzero(active)  # the rows of the active, whom posting and moving up concern
+    posts = contributions(active, stage, traits, ex, b, levers, draws[POSTS], who)
 
     # Experienced value (step 3): each stage adds a benefit that needs others — posts to
     # read (Connect), an audience that answers (Share), engaged contacts to solve problems
@@ -396,7 +403,7 @@ def advance(
 
     if b.value_dynamics:
         _learn(state, traits, ex, b, levers, active, benefit, low_quality)
-        _move_stages(state, ex, b, active, draws[STAGE])
+        _move_stages(state, ex, b, active, draws[STAGE], who)
         _motivate(state, traits, b, levers, active, posts, low_quality, benefit, time_spent)
         dissatisfied = state.perceived < state.time_cost
         leave = (
@@ -420,13 +427,12 @@ def advance(
 
 def _of_the_week(new, stays, for_new, for_stays) -> np.ndarray:
     """A share for this week's active people: from the trial decision for newcomers, from the
-    activity decision for users; 0 where no lever ran."""
-    out = np.zeros(new.size, REAL)
+    activity decision for users; 0 where no lever ran. (``np.where`` picks: twice as fast as
+    copying into zeros where a mask holds.)"""
+    share = np.zeros(new.size, REAL) if for_stays is None else np.where(stays, for_stays, REAL(0))
     if for_new is not None:
-        np.copyto(out, for_new, where=new)
-    if for_stays is not None:
-        np.copyto(out, for_stays, where=stays)
-    return out
+        share = np.where(new, for_new, share)
+    return share.astype(REAL, copy=False)
 
 
 def _learn(state, traits, ex, b, levers, active, benefit, low_quality) -> None:
@@ -476,24 +482,20 @@ def _fit_to_work(state, traits, b, levers, events) -> None:
         state.time_cost += b.work_drift * (traits.time_cost_base - state.time_cost)
 
 
-def _move_stages(state, ex, b, active, u) -> None:
+def _move_stages(state, ex, b, active, u, who) -> None:
     """Up one stage with sense, alignment and the right contacts; down after idle weeks
     (DESIGN §3 step 5). Sharing needs an audience (active contacts), solving needs engaged
-    contacts and alignment, innovating needs engaged contacts in other teams."""
+    contacts and alignment, innovating needs engaged contacts in other teams.
+
+    Only active people (``who``) move up: readiness is computed for their rows alone, as
+    sense (at Connect) or sense × alignment times the returns of the contacts their stage
+    needs (``Exposure.returns``, one ``take``), and 0 at the top stage."""
     stage = state.stage
-    # Only active people move up: readiness is computed for their rows alone.
-    who = np.flatnonzero(active)
     at_stage, sense = stage[who], state.sense[who]
     aligned = sense * state.alignment[who]
-    readiness = np.where(
-        at_stage == CONNECT,
-        sense * ex.g_active[who],
-        np.where(
-            at_stage == SHARE,
-            aligned * ex.g_engaged[who],
-            (at_stage == SOLVE) * aligned * ex.g_cross[who],
-        ),
-    )
+    need = np.minimum(at_stage, SOLVE).astype(np.intp) - CONNECT  # row of ``returns``
+    returns = ex.returns.take(need * stage.size + who)
+    readiness = np.where(at_stage == CONNECT, sense, aligned) * returns * (at_stage < INNOVATE)
     up = np.zeros(stage.size, bool)
     up[who] = u[who] < at(b.stage_up, who) * np.minimum(readiness, 1)
     down = ~active & (state.idle + 1 >= b.idle_weeks) & (stage >= SHARE) & (u < b.stage_down)

@@ -142,6 +142,23 @@ def _rows(obj, lo: int, hi: int, cls):
 DRAW_AHEAD = 13
 
 
+class _Reaching:
+    """A run's levers as its interventions see them, noting the name of each lever they reach
+    for: the ensemble fills just those from the baseline again (most programmes set one or
+    two of the seventeen, and filling all of them was most of a live week's lever work)."""
+
+    def __init__(self, levers: Levers, reached: set[str]) -> None:
+        object.__setattr__(self, "_levers", levers)
+        object.__setattr__(self, "_reached", reached)
+
+    def __getattr__(self, name: str):
+        self._reached.add(name)
+        return getattr(self._levers, name)
+
+    def __setattr__(self, name: str, value) -> None:
+        raise AttributeError(f"levers are set in place ({name}[...] = ...), not replaced")
+
+
 class Ensemble:
     """R runs of the same size, stepped together.
 
@@ -165,9 +182,11 @@ class Ensemble:
         self.baseline = _stack([r.baseline for r in runs], Levers)
         self.levers = self.baseline
         # the levers of weeks in which something runs: filled from the baseline, then set by
-        # each run's interventions through views of its rows (allocated once)
+        # each run's interventions through views of its rows (allocated once); only the levers
+        # the interventions reached for since they were last filled need filling again
         self._work = self.baseline.copy()
         self._work_rows = [_rows(self._work, *self._bounds(i), Levers) for i in range(len(runs))]
+        self._reached: set[str] = set()
         self.network = Network.stack([Network.build(r.org, r.role) for r in runs])
         department = np.concatenate([r.org.department for r in runs])
         self.records = Records(
@@ -231,10 +250,13 @@ class Ensemble:
         which saves a call per run and week."""
         k = (week - 1) % DRAW_AHEAD
         if k == 0 and self._drawn_for < week:
-            for r, run in enumerate(self.runs):
-                lo, hi = self._bounds(r)
-                shape = (DRAW_AHEAD, N_DRAWS, self.n)
-                self._ahead[:, :, lo:hi] = run.step_rng.random(shape, dtype=np.float32)
+            if self.size == 1:  # one run's block is contiguous: drawn into place, not copied
+                self.runs[0].step_rng.random(out=self._ahead, dtype=np.float32)
+            else:
+                for r, run in enumerate(self.runs):
+                    lo, hi = self._bounds(r)
+                    shape = (DRAW_AHEAD, N_DRAWS, self.n)
+                    self._ahead[:, :, lo:hi] = run.step_rng.random(shape, dtype=np.float32)
             self._drawn_for = week
         return self._ahead[k]
 
@@ -245,12 +267,13 @@ class Ensemble:
         live = [schedule.live(week) for schedule in self.schedules]
         if not any(live):
             return self.baseline, cost
-        for f in fields(Levers):
-            np.copyto(getattr(self._work, f.name), getattr(self.baseline, f.name))
+        for name in self._reached:
+            np.copyto(getattr(self._work, name), getattr(self.baseline, name))
+        self._reached = set()
         for r, (schedule, acting) in enumerate(zip(self.schedules, live, strict=True)):
             if acting:
-                rows = self.rows(r)
-                cost[r] = schedule.apply(week, acting, self._work_rows[r], self.state, rows)
+                levers = _Reaching(self._work_rows[r], self._reached)
+                cost[r] = schedule.apply(week, acting, levers, self.state, self.rows(r))
         return self._work, cost
 
     def run(self, weeks: int, progress=None) -> None:
@@ -280,19 +303,19 @@ class Ensemble:
         """Run r's outcomes per department: size, active share and value over the last year,
         and over the whole run value, programme cost (attributed to the people it involved;
         shared costs by headcount) and net value."""
-        groups = self.records.groups(r)
-        groups = groups[groups["group_type"] == "department"]
+        groups = self.records.group_rows(r, "department")
         last = groups[groups["week"] > groups["week"].max() - WEEKS_IN_LAST_YEAR]
         by = groups.groupby("group", sort=False)
         recent = last.groupby("group", sort=False)
+        totals = by[["value_total", "cost", "net_value"]].sum()  # one pass, column by column
         return pd.DataFrame(
             {
                 "department": list(by.groups),
                 "size": by["size"].first().to_numpy(),
                 "active_share_last_year": recent["active_share"].mean().to_numpy(),
                 "value_last_year": recent["value_total"].sum().to_numpy(),
-                "value_total": by["value_total"].sum().to_numpy(),
-                "cost_total": by["cost"].sum().to_numpy(),
-                "net_value": by["net_value"].sum().to_numpy(),
+                "value_total": totals["value_total"].to_numpy(),
+                "cost_total": totals["cost"].to_numpy(),
+                "net_value": totals["net_value"].to_numpy(),
             }
         )

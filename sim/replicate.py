@@ -40,7 +40,7 @@ from models.ensemble import Ensemble, build_run
 from models.interventions import Intervention
 from models.model import AdoptionModel
 from models.params import Behaviour
-from sim.run import check, scenario_interventions
+from sim.run import behaviour_of, check, scenario_interventions
 from sim.workers import watch_parent, worker_count
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ class Spec:
         return cls(
             scenario=str(cfg.scenario.name if name is None else name),
             org=OmegaConf.to_container(cfg.org, resolve=True),
-            behaviour=Behaviour.from_mapping(cfg.population),
+            behaviour=behaviour_of(cfg),
             champion_share=cfg.champions.share,
             champion_rule=str(cfg.champions.rule),
             discount_rate=float(cfg.discount_rate),

@@ -21,6 +21,7 @@ Weekly records, group tables, per-department outcomes, summaries, snapshots and 
 are compared; the batching of ``sim.replicate.run_jobs`` is checked to change nothing.
 """
 
+import dataclasses
 import random
 from dataclasses import fields
 from pathlib import Path
@@ -34,7 +35,7 @@ from models.interventions import KINDS, Intervention
 from models.neighbours import SMALL, MeanField
 from models.params import Behaviour
 from models.registry import PARAMETERS
-from models.state import STAGE_NAMES, AgentState
+from models.state import STAGE_NAMES, AgentState, Levers
 from sim.replicate import Spec, batches, run_jobs, run_one
 
 SIZE = 150
@@ -283,6 +284,34 @@ def test_runs_must_share_the_switches():
     org = {"generator": "hierarchy", "size": SIZE}
     with pytest.raises(ValueError, match="must share value_dynamics"):
         Ensemble([setup(org, 1, behaviour=pure), setup(org, 2)])
+
+
+def test_a_live_week_leaves_the_baseline_levers_wherever_nothing_sets_them():
+    """A live week fills from the baseline only the levers that interventions reached for
+    since the last fill (``Ensemble._levers``): in the rows of a run with nothing running —
+    not yet, or no longer — every lever is the baseline's, week after week, while the other
+    runs' programmes (every kind, ending at different weeks) set theirs.
+
+    Mutation tried: never filling again (the levers of ended programmes linger): fails."""
+    org = {"generator": "hierarchy", "size": SIZE}
+    windows = [(3, 6), (2, 9), (5, 7), (4, 12), (2, 5), (6, 10)]
+    runs = [
+        setup(org, seed, [dataclasses.replace(iv, start=a, end=b) for iv in PROGRAMMES[seed]])
+        for seed, (a, b) in enumerate(windows)
+    ]
+    ensemble = Ensemble(runs)
+    checked = 0
+    for week in range(1, 15):
+        ensemble.step()
+        for r, schedule in enumerate(ensemble.schedules):
+            if schedule.live(week) or ensemble.levers is ensemble.baseline:
+                continue
+            rows = ensemble.rows(r)
+            for f in fields(Levers):
+                here, base = getattr(ensemble.levers, f.name), getattr(ensemble.baseline, f.name)
+                np.testing.assert_array_equal(here[rows], base[rows], f"week {week} {f.name}")
+            checked += 1
+    assert checked > 10  # runs idle in live weeks, before and after their programmes
 
 
 # --- batching in run_jobs -----------------------------------------------------------------
