@@ -935,16 +935,15 @@ def predictive_table(check: pd.DataFrame, goals: list[Target], k: int) -> list[s
 
 def point_check(runs: int, seed: int = 0, n_jobs: int = 2) -> str:
     """The point calibration — the registry's defaults, which for the fitted parameters are
-    the shipped posterior's medians (``models.calibrated``) — simulated as a particle with
-    ``runs`` seeds, each target against those runs (markdown). A coordinate-wise median is not
-    one of the posterior's parameter sets, so it need not meet what the posterior's own runs
-    meet: this says how far the defaults are from the posterior."""
+    the shipped posterior's medoid (``models.calibrated``) — simulated as a particle with
+    ``runs`` seeds, each target against those runs (markdown): one parameter set need not meet
+    what the posterior's runs meet together, and this says how far the defaults are from it."""
     params = preset_params()
     problem = FieldProblem.build([f"seed={seed}"], params)
     runs_ = [simulate(problem, [{}], seed + r, n_jobs, same_seed=True)[0] for r in range(runs)]
     return "\n".join(
         [
-            f"The point calibration — the registry's defaults, which are the medians above "
+            f"The point calibration — the registry's defaults, which are the posterior's medoid "
             f"(`models.calibrated`) — simulated with {runs} seeds:",
             "",
             *targets_met(pd.DataFrame(runs_), problem.goals),
@@ -1028,19 +1027,23 @@ POINT = ROOT / "models" / "calibrated.py"
 
 
 def point_calibration(posterior: Posterior, run: str) -> str:
-    """The source of ``models.calibrated`` for ``posterior``: the weighted median of each
-    parameter it fitted (four significant digits), which become the registry's defaults.
+    """The source of ``models.calibrated`` for ``posterior``: its medoid over the parameters it
+    fitted (``Posterior.medoid``, in their prior ranges; four significant digits), which
+    becomes the registry's defaults. A coordinate-wise median of a many-dimensional posterior
+    is not a set the posterior holds: parameters the fit trades against each other can each
+    take a median from different sets (at the shipped calibration the medians met the
+    weekly-active level in 1 of 10 runs, the medoid in 10 of 10: docs/CALIBRATION.md §6).
     Parameters it left at their priors (``prior_only``: the statistics do not depend on them)
-    keep the registry's own defaults: a prior's median says nothing about them."""
+    keep the registry's own defaults: a prior says nothing about them."""
     fitted = posterior.info.get("fitted", posterior.parameters)
-    medians = posterior.median()
-    lines = [f'    "{name}": {float(f"{medians[name]:.4g}")!r},' for name in fitted]
-    head, _, _ = POINT.read_text(encoding="utf-8").partition("#: Where the medians")
+    point = posterior.medoid(priors(fitted))
+    lines = [f'    "{name}": {float(f"{point[name]:.4g}")!r},' for name in fitted]
+    head, _, _ = POINT.read_text(encoding="utf-8").partition("#: Where the point")
     return (
-        f"{head}#: Where the medians come from (quoted in each fitted parameter's source).\n"
-        f'SOURCE = "calibration=default of {run}"\n'
-        f"\n#: Weighted posterior median of each fitted parameter.\n"
-        f"MEDIANS: dict[str, float] = {{\n" + "\n".join(lines) + "\n}\n"
+        f"{head}#: Where the point calibration comes from (quoted in each fitted parameter's "
+        f"source).\nSOURCE = \"calibration=default of {run}\"\n"
+        f"\n#: The posterior's medoid: its values of the fitted parameters.\n"
+        f"MEDOID: dict[str, float] = {{\n" + "\n".join(lines) + "\n}\n"
     )
 
 

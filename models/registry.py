@@ -11,7 +11,8 @@ intervention half of the registry (``BLOCKS``).
 For each parameter:
 
 - ``default``: the value a run uses unless told otherwise: for the parameters the shipped
-  calibration fitted, its posterior's weighted median (``models.calibrated``, written by
+  calibration fitted, its posterior's medoid — the multivariate median, one of its parameter
+  sets (``models.calibrated``, written by
   ``python -m sim experiment=calibrate experiment.params.install=default``); for the others the
   value declared here;
 - ``low``, ``high``: its plausible range — what a sceptical reader would still accept; the
@@ -598,15 +599,16 @@ def block(kind: str) -> dict:
 
 
 def _point_calibration(p: Parameter) -> Parameter:
-    """``p`` with the shipped calibration's posterior median as its default, if it was fitted
-    (``models.calibrated``, written when a calibration is installed as the default)."""
-    if p.name not in calibrated.MEDIANS:
+    """``p`` with the shipped calibration's point (its posterior's medoid) as its default, if
+    it was fitted (``models.calibrated``, written when a calibration is installed as the
+    default)."""
+    if p.name not in calibrated.MEDOID:
         return p
     return replace(
         p,
-        default=calibrated.MEDIANS[p.name],
-        source=f"{p.source}; default: weighted posterior median of {calibrated.SOURCE} "
-        "(docs/CALIBRATION.md §6)",
+        default=calibrated.MEDOID[p.name],
+        source=f"{p.source}; default: posterior medoid (multivariate median) of "
+        f"{calibrated.SOURCE} (docs/CALIBRATION.md §6)",
     )
 
 

@@ -50,7 +50,8 @@ class Posterior:
         return len(self.table)
 
     def median(self) -> dict[str, float]:
-        """The weighted median of each parameter (the point calibration)."""
+        """The weighted median of each parameter, one by one (the point calibration is the
+        ``medoid``)."""
         out = {}
         for name in self.parameters:
             values = self.table[name].to_numpy(float)
@@ -58,6 +59,25 @@ class Posterior:
             cumulative = np.cumsum(self.weights[order])
             out[name] = float(values[order][np.searchsorted(cumulative, 0.5)])
         return out
+
+    def medoid(self, ranges: dict[str, tuple[float, float]]) -> dict[str, float]:
+        """The multivariate weighted median over the parameters of ``ranges``: the ensemble's
+        parameter set whose weighted distance to all the others is least, each parameter's
+        distance measured in its range (L1). Unlike the coordinate-wise ``median``, it is a
+        set the posterior holds — one simulated and accepted — so its parameters' dependence
+        on each other is kept (a fit trades one parameter against another)."""
+        cost = np.zeros(len(self.table))
+        for name, (low, high) in ranges.items():
+            values = self.table[name].to_numpy(float) / (high - low)
+            order = np.argsort(values, kind="stable")
+            v, w = values[order], self.weights[order]
+            below_w, below_wv = np.cumsum(w), np.cumsum(w * v)
+            # sum_j w_j |v_i - v_j|: v_i times the weight below, less the weighted values
+            # below, plus the weighted values above, less v_i times the weight above
+            spread = v * below_w - below_wv + (below_wv[-1] - below_wv) - v * (1 - below_w)
+            cost[order] += spread
+        row = self.table.iloc[int(np.argmin(cost))]
+        return {name: float(row[name]) for name in ranges}
 
     def draw(self, k: int, seed: int) -> list[dict[str, float]]:
         """``k`` parameter sets drawn with replacement in proportion to their weights, from a

@@ -265,7 +265,7 @@ def test_installing_the_default_makes_its_medians_the_registry_defaults(tmp_path
     calibrate.install(folder, "default", "field patterns", "the record")
     written: dict = {}
     exec(point.read_text(), written)
-    assert written["MEDIANS"] == {"innovation_p": 0.5}
+    assert written["MEDOID"] == {"innovation_p": 0.5}
     assert "run" in written["SOURCE"]
 
 
@@ -276,9 +276,9 @@ def test_the_registry_defaults_are_the_shipped_posteriors_medians():
     shipped = posterior_module.load(posterior_module.CALIBRATION_DIR / "default.parquet")
     run = calibrated.SOURCE.rpartition(" of ")[2]
     assert calibrate.point_calibration(shipped, run) == calibrate.POINT.read_text()
-    assert set(calibrated.MEDIANS) == set(shipped.info["fitted"])
+    assert set(calibrated.MEDOID) == set(shipped.info["fitted"])
     defaults = Behaviour()
-    for name, value in calibrated.MEDIANS.items():
+    for name, value in calibrated.MEDOID.items():
         assert PARAMETERS[name].default == value == getattr(defaults, name)
         assert PARAMETERS[name].low <= value <= PARAMETERS[name].high
         assert run in PARAMETERS[name].source

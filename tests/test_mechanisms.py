@@ -257,7 +257,7 @@ def test_crowding_falls_only_on_those_who_receive_rewards(contingency):
     incentive = Intervention(
         "i", "incentive", target="non_managers", contingency=contingency, intensity=intensity
     )
-    m = model([incentive], seed=4, org={**ORG, "size": 1600})
+    m = model([incentive], seed=4, org={**ORG, "size": 3200})  # good posts are rare
     m.run(30)
     reached = reached_non_managers(m)
     rate = crowding_rate(getattr(m.behaviour, f"crowding_d_{contingency}"), m.behaviour)
