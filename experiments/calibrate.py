@@ -498,6 +498,15 @@ def fitted_setting(params: dict, data: bool) -> tuple[list[str], str]:
     return list(params[key]), f"experiment.params.{key}"
 
 
+def kernel_scale(params: dict, data: bool) -> float | None:
+    """The perturbation kernel's scale (``experiments.abc_kernel``): ``usage_kernel_scale``
+    for a fit to an organisation's usage, else ``kernel_scale``. A fit of the five usage
+    parameters keeps pyabc's default kernel: its weights stay spread at five dimensions
+    (effective sample size 227 of 500, docs/CALIBRATION.md §9), and a wider kernel would
+    slow it past its ten-minute budget."""
+    return params.get("usage_kernel_scale" if data else "kernel_scale")
+
+
 def settings_problems(params: dict) -> list[str]:
     """One message per bad ``experiment.params`` setting (empty when all are valid)."""
     errors = []
@@ -523,6 +532,16 @@ def settings_problems(params: dict) -> list[str]:
             f"experiment.params.install={install!r} is not allowed: give a name of letters, "
             "digits, - and _ (it becomes conf/calibration/<name>.yaml)"
         )
+    for key in ("kernel_scale", "usage_kernel_scale", "minutes"):
+        value = params.get(key)
+        if value is not None and (
+            not isinstance(value, int | float) or isinstance(value, bool) or not value > 0
+        ):
+            errors.append(
+                f"experiment.params.{key}={value!r} is not allowed: it must be a number above 0 "
+                "or null (" + ("no limit" if key == "minutes" else "pyabc's default kernel")
+                + ")"
+            )
     for key in ("min_epsilon", "data_tolerance"):
         value = params.get(key)
         if not isinstance(value, int | float) or not value >= (0 if key == "min_epsilon" else 1e-9):
@@ -541,9 +560,12 @@ def fit(
     seed: int,
     n_jobs: int,
     progress: bool,
+    deadline: float | None = None,
 ) -> tuple["pyabc.History", str | None]:
     """Run (or, if ``db`` holds an unfinished run, continue) ABC-SMC; return its history, and
-    why it stopped early (None when it stopped on ε, generations or budget).
+    why it stopped before its tolerance or its generations (None when it reached either): a
+    budget of simulations, of time (``deadline``, a ``time.monotonic`` time: see
+    ``_run_generations``) or weights that underflowed.
 
     With many fitted parameters the importance weights of a generation can underflow to zero
     (pyabc refuses the generation: "total weight nan is not normalized"). The fit then ends
@@ -557,6 +579,9 @@ def fit(
     the same up to Monte Carlo error)."""
     import pyabc
 
+    from experiments import abc_kernel
+
+    usage = isinstance(problem, UsageProblem)
     size = int(params["batch"])
     logging.getLogger("ABC").setLevel(logging.WARNING)  # the progress bar says how it goes
     bar = tqdm(  # no total: the run stops on ε, generations or budget, whichever comes first
@@ -584,6 +609,7 @@ def fit(
         lambda x, x0: problem.distance(x),
         population_size=int(params["population"]),
         sampler=sampler,
+        transitions=abc_kernel.transition(kernel_scale(params, usage), ranges),
     )
     url = f"sqlite:///{db}"
     if db.exists():
@@ -598,11 +624,9 @@ def fit(
     stopped = None
     try:
         if remaining > 0 and not _converged(history, params):
-            history = abc.run(
-                minimum_epsilon=float(params["min_epsilon"]),
-                max_nr_populations=remaining,
-                max_total_nr_simulations=int(params["max_simulations"]),
-            )
+            history, stopped = _run_generations(abc, params, remaining, deadline)
+            if stopped:
+                print(f"stopped: {stopped}", file=sys.stderr, flush=True)
     except AssertionError as error:
         if "not normalized" not in str(error):
             raise
@@ -622,13 +646,65 @@ def fit(
     return history, stopped
 
 
-def _converged(history, params: dict) -> bool:
-    """An earlier run already stopped on its tolerance or its simulation budget."""
+def next_generation_seconds(simulated: Sequence[int], seconds: float) -> float:
+    """The predicted wall time of the next generation, from the particles the generations so
+    far simulated (``simulated``, in order) and the last one's wall time: as the tolerance
+    shrinks, each generation needs more simulations than the one before, by a factor that
+    varies (0.7 to 1.9 in the fits of 2026-11-30); the larger of the last two factors, at least 1,
+    is taken, at the last generation's speed."""
+    ratios = [b / a for a, b in zip(simulated[:-1], simulated[1:], strict=False) if a > 0]
+    return seconds * max([1.0, *ratios[-2:]])
+
+
+def _run_generations(abc, params: dict, remaining: int, deadline: float | None):
+    """pyabc's ``ABCSMC.run`` loop (its own calls, generation by generation), with one more
+    stopping rule: a generation is not begun that would end after ``deadline`` (a
+    ``time.monotonic`` time), its wall time predicted by ``next_generation_seconds``.
+    pyabc's own ``max_walltime`` is checked only after a generation ends, and the last
+    generation of the default fit takes a quarter of its time. Returns the history and why the
+    run stopped."""
+    t = abc.initialize_components_before_run(
+        minimum_epsilon=float(params["min_epsilon"]),
+        max_nr_populations=remaining,
+        min_acceptance_rate=0.0,
+        max_total_nr_simulations=int(params["max_simulations"]),
+        max_walltime=None,
+        min_eps_diff=0.0,
+    )
+    simulated: list[int] = []
+    while True:
+        begun = time.monotonic()
+        done = abc.run_generation(t=t)
+        if not done["successful"]:
+            return abc.history, f"generation {t + 1} could not be sampled."
+        simulated.append(abc.history.get_all_populations()["samples"].iloc[-1])
+        if abc.check_terminate(t=t, acceptance_rate=done["acceptance_rate"]):
+            # on its tolerance, its last generation or else its simulation budget
+            ended = t >= abc.max_t or _reached_tolerance(abc.history, params)
+            return abc.history, None if ended else (
+                f"the simulation budget (experiment.params.max_simulations="
+                f"{params['max_simulations']})."
+            )
+        ahead = next_generation_seconds(simulated, time.monotonic() - begun)
+        if deadline is not None and time.monotonic() + ahead > deadline:
+            return abc.history, (
+                f"the time budget (experiment.params.minutes={params['minutes']}): the next "
+                f"generation would have taken about {ahead / 60:.0f} minutes more."
+            )
+        t += 1
+
+
+def _reached_tolerance(history, params: dict) -> bool:
+    """The last generation's ε is at or below ``min_epsilon``."""
     pops = history.get_all_populations()
     pops = pops[pops["t"] >= 0]
-    return len(pops) > 0 and (
-        pops["epsilon"].iloc[-1] <= float(params["min_epsilon"])
-        or history.total_nr_simulations >= int(params["max_simulations"])
+    return len(pops) > 0 and pops["epsilon"].iloc[-1] <= float(params["min_epsilon"])
+
+
+def _converged(history, params: dict) -> bool:
+    """The run already reached its tolerance or spent its simulation budget."""
+    return _reached_tolerance(history, params) or history.total_nr_simulations >= int(
+        params["max_simulations"]
     )
 
 
@@ -705,7 +781,7 @@ def _resume_key(cfg, params: dict, ranges: dict) -> str:
 def main(cfg, overrides: list[str]) -> Path:
     """``python -m sim experiment=calibrate``: fit, then write the results folder (and, with
     ``experiment.params.install=<name>``, the calibration ``conf/calibration/<name>``)."""
-    started = time.process_time()
+    started, begun = time.process_time(), time.monotonic()
     experiment = cfg.experiment
     params = OmegaConf.to_container(experiment.params, resolve=True)
     errors = settings_problems(params) + experiment_problems(experiment)
@@ -747,8 +823,10 @@ def main(cfg, overrides: list[str]) -> Path:
         )
     db = Path(experiment.dir) / PARTIAL / f"calibrate-{_resume_key(cfg, params, ranges)}.db"
     progress = bool(cfg.output.progress)
+    minutes = params.get("minutes")
+    deadline = None if minutes is None else begun + 60 * float(minutes)
     history, stopped = fit(
-        problem, fitted, params, db, int(cfg.seed), int(experiment.jobs), progress
+        problem, fitted, params, db, int(cfg.seed), int(experiment.jobs), progress, deadline
     )
     info = {
         "name": params.get("install") or "calibration",
@@ -904,7 +982,7 @@ def _warnings(last, posterior: Posterior) -> list[str]:
     """What a reader of the record must know before trusting the posterior."""
     out = []
     if posterior.info.get("stopped_early"):
-        out += ["", f"**Warning**: the fit stopped early: {posterior.info['stopped_early']}"]
+        out += ["", f"**The fit stopped early**: {posterior.info['stopped_early']}"]
     frozen = posterior.info.get("prior_only") or []
     if frozen:
         out += [

@@ -209,11 +209,99 @@ def test_a_generation_whose_weights_underflow_ends_the_fit_with_the_one_before(
     def underflow(self, *args, **kwargs):
         raise AssertionError("The population total weight nan is not normalized.")
 
-    monkeypatch.setattr(pyabc.ABCSMC, "run", underflow)
+    monkeypatch.setattr(pyabc.ABCSMC, "run_generation", underflow)
     settings["generations"] = 2
     history, stopped = calibrate.fit(problem, ranges, settings, db, 0, 1, False)
     assert len(calibrate.diagnostics(history)) == 1
     assert stopped.startswith("generation 2 could not be weighted") and "generation 1" in stopped
+
+
+def test_no_generation_is_begun_that_would_end_after_the_time_budget(tmp_path):
+    """The time budget is checked before a generation, not after it (pyabc's max_walltime):
+    with a deadline the first generation already passed, the fit ends after it and says so;
+    without one, the same fit runs all its generations."""
+    problem = usage_problem(tmp_path)
+    ranges = calibrate.priors(["innovation_p"])
+    settings = small_fit_settings(population=20, generations=3, min_epsilon=0, minutes=1)
+    history, stopped = calibrate.fit(
+        problem, ranges, settings, tmp_path / "a.db", 0, 1, False, time.monotonic() + 0.05
+    )
+    assert history.n_populations == 1
+    assert stopped.startswith("the time budget (experiment.params.minutes=1)")
+    history, stopped = calibrate.fit(problem, ranges, settings, tmp_path / "b.db", 0, 1, False)
+    assert history.n_populations == 3 and stopped is None
+
+
+def test_a_fit_that_spends_its_simulation_budget_says_so(tmp_path):
+    problem = usage_problem(tmp_path)
+    ranges = calibrate.priors(["innovation_p"])
+    settings = small_fit_settings(population=20, generations=3, min_epsilon=0, max_simulations=21)
+    history, stopped = calibrate.fit(problem, ranges, settings, tmp_path / "a.db", 0, 1, False)
+    assert history.n_populations == 1
+    assert stopped == "the simulation budget (experiment.params.max_simulations=21)."
+
+
+def test_the_next_generation_is_predicted_from_the_growth_of_the_last_two():
+    assert calibrate.next_generation_seconds([1000], 60) == 60  # nothing to grow from yet
+    assert calibrate.next_generation_seconds([1000, 2000, 1500], 60) == 120  # the larger
+    assert calibrate.next_generation_seconds([4000, 2000, 1000], 60) == 60  # never less
+    assert calibrate.next_generation_seconds([100, 1000, 1200, 1500], 60) == 75  # last two
+
+
+def test_the_kernel_covariance_is_the_scale_times_the_weighted_covariance():
+    from pyabc.transition.util import smart_cov
+
+    from experiments import abc_kernel
+
+    rng = np.random.default_rng(0)
+    particles = pd.DataFrame(rng.normal(size=(200, 3)), columns=["a", "b", "c"])
+    weights = rng.uniform(size=200)
+    weights /= weights.sum()
+    box = dict.fromkeys("abc", (-5.0, 5.0))
+    kernel = abc_kernel.transition(2.0, box)
+    kernel.fit(particles, weights)
+    np.testing.assert_allclose(kernel.cov, 2 * smart_cov(particles.to_numpy(), weights))
+    narrow = abc_kernel.transition(None, box)  # pyabc's default: Silverman's rule shrinks it
+    narrow.fit(particles, weights)
+    assert np.all(np.diag(narrow.cov) < 0.6 * np.diag(kernel.cov))
+
+
+def test_the_kernel_draws_from_the_mixture_truncated_to_the_priors_box():
+    """Every proposal lies inside the box, and they are distributed as pyabc's own rejection
+    loop makes them: each a new parent and perturbation, kept if inside. Two parents, one at
+    the box's edge: the truncated mixture's mean and the share of proposals near each parent
+    are known in closed form."""
+    from scipy.stats import norm, truncnorm
+
+    from experiments import abc_kernel
+
+    np.random.seed(1)  # noqa: NPY002 (pyabc's and the kernel's generator)
+    kernel = abc_kernel.transition(1.0, {"a": (0.0, 10.0)})
+    kernel.fit(pd.DataFrame({"a": [0.0, 5.0]}), np.array([0.5, 0.5]))
+    draws = np.array([kernel.rvs()["a"] for _ in range(20_000)])
+    assert draws.min() >= 0 and draws.max() <= 10
+    sd = float(np.sqrt(kernel.cov[0, 0]))
+    mass = np.array([norm.cdf(10, 0, sd) - 0.5, norm.cdf(10, 5, sd) - norm.cdf(0, 5, sd)])
+    share = mass / mass.sum()  # the parent at the edge loses half its proposals
+    means = [truncnorm.mean(0, 10 / sd, 0, sd), truncnorm.mean(-5 / sd, 5 / sd, 5, sd)]
+    assert np.mean(draws) == pytest.approx(share @ means, abs=0.05)
+    assert kernel.pdf(pd.Series({"a": 1.0})) == pytest.approx(  # pyabc's mixture density
+        0.5 * norm.pdf(1, 0, sd) + 0.5 * norm.pdf(1, 5, sd)
+    )
+
+
+def test_the_kernel_scale_and_the_time_budget_are_checked_naming_the_key():
+    good = calibrate.preset_params()
+    assert calibrate.settings_problems(good | {"kernel_scale": None, "minutes": None}) == []
+    (message,) = calibrate.settings_problems(good | {"kernel_scale": 0})
+    assert message.startswith("experiment.params.kernel_scale=0 is not allowed")
+    (message,) = calibrate.settings_problems(good | {"minutes": "soon"})
+    assert message.startswith("experiment.params.minutes='soon' is not allowed")
+    (message,) = calibrate.settings_problems(good | {"usage_kernel_scale": -2})
+    assert message.startswith("experiment.params.usage_kernel_scale=-2 is not allowed")
+    # a fit to usage data has its own kernel setting (pyabc's default by default)
+    assert calibrate.kernel_scale(good, data=False) == good["kernel_scale"]
+    assert calibrate.kernel_scale(good, data=True) is good["usage_kernel_scale"] is None
 
 
 def test_parameters_the_statistics_do_not_read_keep_their_prior(tmp_path):
