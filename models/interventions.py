@@ -22,7 +22,8 @@ building block, ``conf/intervention/<kind>.yaml``) and every number a lever uses
 parameter registry (``models.registry``).
 """
 
-from collections.abc import Mapping
+import copy
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -99,8 +100,13 @@ class Intervention:
             bad("intensity", "it must be between 0 and 1" if bounded else "it must be non-negative")
         if not (isinstance(self.cadence, int) and self.cadence >= 1):
             bad("cadence", "it must be a whole number of weeks, at least 1")
-        for field in ("cost_fixed", "cost_per_week", "cost_per_person", "cost_per_reward",
-                      "training_hours"):
+        for field in (
+            "cost_fixed",
+            "cost_per_week",
+            "cost_per_person",
+            "cost_per_reward",
+            "training_hours",
+        ):
             if not getattr(self, field) >= 0:
                 bad(field, "a cost must be non-negative (hours)")
         if self.contingency not in CONTINGENCIES:
@@ -177,6 +183,34 @@ class Schedule:
         self._headcount = np.bincount(self._cell, minlength=n_cells) / max(org.n, 1)
         self._manager_of = org.manager_of
 
+    @classmethod
+    def stacked(cls, schedules: Sequence["Schedule"], n: int) -> "Schedule":
+        """The schedules of consecutive runs of an ensemble (``n`` people each) that share
+        their interventions and behaviour, as one schedule of their stacked rows: each run's
+        reach, roles and managers (rows offset by the run's position) and cells (run k's
+        numbered after the cells of the runs before it, so the cost comes per run and cell).
+        Each lever operation then runs once for all of them instead of once a run: every
+        person's levers and every cell's cost go through the same operations as with the
+        run's own schedule."""
+        if len(schedules) == 1:
+            return schedules[0]
+        out = copy.copy(schedules[0])  # the interventions and behaviour they share
+        out._reach = {
+            name: np.concatenate([s._reach[name] for s in schedules]) for name in out._reach
+        }
+        out._is_manager = np.concatenate([s._is_manager for s in schedules])
+        out._is_champion = np.concatenate([s._is_champion for s in schedules])
+        out._cell = np.concatenate([s._cell + k * s._n_cells for k, s in enumerate(schedules)])
+        out._n_cells = sum(s._n_cells for s in schedules)
+        out._headcount = np.concatenate([s._headcount for s in schedules])
+        out._manager_of = np.concatenate(
+            [
+                np.where(s._manager_of >= 0, s._manager_of + k * n, -1)
+                for k, s in enumerate(schedules)
+            ]
+        )
+        return out
+
     @staticmethod
     def _resolve(iv: Intervention, org: Organisation, role: np.ndarray, rng) -> np.ndarray:
         """Who the intervention reaches: its target group, then its share of it by its rule."""
@@ -226,9 +260,7 @@ class Schedule:
             if iv.runs(week) or (iv.kind == "campaign" and self.awareness(iv, week) > 0)
         ]
 
-    def levers(
-        self, week: int, baseline: Levers, state: AgentState
-    ) -> tuple[Levers, np.ndarray]:
+    def levers(self, week: int, baseline: Levers, state: AgentState) -> tuple[Levers, np.ndarray]:
         """The levers and the cost (hours, per cell) of ``week``. Without anything running, the
         baseline levers themselves are returned (nothing is copied)."""
         live = self.live(week)
