@@ -107,7 +107,6 @@ class RunCache:
     def __init__(self, folder: str | Path, key: str = "experiment.dir") -> None:
         self.folder = Path(folder)
         self._config_key = key
-        self._schema = None  # (columns and types, Arrow schema) of the last table saved
 
     def path(self, key: str) -> Path:
         return self.folder / f"{key}.parquet"
@@ -136,17 +135,17 @@ class RunCache:
 
     def save(self, key: str, weekly: pd.DataFrame, summary: dict) -> None:
         """Save one run whole or not at all (temporary name, then rename)."""
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = self._table(weekly)
+        table = pa.Table.from_pandas(weekly, preserve_index=False)
         meta = {**(table.schema.metadata or {}), _KEY: key.encode()}
         meta[_SUMMARY] = json.dumps(summary, allow_nan=True).encode()
         table = table.replace_schema_metadata(meta)
         tmp = self.folder / f".{key}.{os.getpid()}.tmp"
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            # read back whole, never filtered: no dictionaries or statistics to write
-            pq.write_table(table, tmp, use_dictionary=False, write_statistics=False)
+            pq.write_table(table, tmp)
             os.replace(tmp, self.path(key))
         except OSError as e:
             tmp.unlink(missing_ok=True)
@@ -154,20 +153,6 @@ class RunCache:
                 f"{self._config_key}: cannot save a completed run in {self.folder}: "
                 f"{e.strerror or e}"
             ) from e
-
-    def _table(self, weekly: pd.DataFrame):
-        """``weekly`` as an Arrow table, its columns converted one by one to the schema of the
-        study's weekly tables (all alike), which ``Table.from_pandas`` works out once: a third
-        of the time of converting each table with it. The schema carries pandas' metadata, so
-        ``load`` gives back the same table."""
-        import pyarrow as pa
-
-        columns = tuple(zip(weekly.columns, map(str, weekly.dtypes), strict=True))
-        if self._schema is None or self._schema[0] != columns:
-            self._schema = (columns, pa.Table.from_pandas(weekly, preserve_index=False).schema)
-        schema = self._schema[1]
-        arrays = [pa.array(weekly[f.name].to_numpy(), type=f.type) for f in schema]
-        return pa.Table.from_arrays(arrays, schema=schema)
 
     def discard(self, keys) -> None:
         """Delete the runs saved under ``keys`` (a study that has been written), stray

@@ -522,20 +522,6 @@ def test_a_damaged_saved_replication_is_simulated_again(tmp_path):
     assert not cache.folder.exists()
 
 
-def test_a_saved_replication_loads_as_the_table_saved_whatever_tables_came_before(tmp_path):
-    """The cache converts each table to the schema ``Table.from_pandas`` gives the first of a
-    kind (``RunCache._table``): a table of other columns or types gets its own, and every one
-    loads back equal, types and all."""
-    cache = resume.RunCache(tmp_path / ".partial")
-    weekly = pd.DataFrame({"scenario": "a", "week": [1, 2], "value": [0.5, -0.0]})
-    other = weekly.assign(week=[1.5, 2.5], extra=[True, False])
-    for key, table in (("a", weekly), ("b", other), ("c", weekly.assign(scenario="c"))):
-        cache.save(key, table, {"net_value": 1.0})
-        loaded, summary = cache.load(key, 2)
-        pd.testing.assert_frame_equal(loaded, table, check_exact=True)
-        assert summary == {"net_value": 1.0}
-
-
 def pq_readable(path: Path) -> bool:
     try:
         pyarrow.parquet.read_metadata(path)
