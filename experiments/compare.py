@@ -75,6 +75,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -677,10 +678,9 @@ def analyse(
     )
 
 
-def write_figures(c: Comparison, folder: Path, n_jobs: int = 1) -> list[Path]:
+def write_figures(c: Comparison, folder: Path) -> list[Path]:
     """The comparison's figures, PNG and SVG, and ``report.pdf`` (names as in
-    ``sim.report.FIGURES``), the PNG and SVG files drawn in ``n_jobs`` worker processes
-    (``sim.plots.save_all``)."""
+    ``sim.report.FIGURES``), each drawn once for all three (``sim.plots.save_all``)."""
     from sim import plots
 
     labels = dict(zip(c.summary["scenario"], c.summary["label"], strict=True))
@@ -699,7 +699,7 @@ def write_figures(c: Comparison, folder: Path, n_jobs: int = 1) -> list[Path]:
         if len(t)
         else set()
     )
-    draw = {  # what each figure draws, and nothing more, to send to a worker
+    draw = {  # what each figure draws
         "net_value": partial(plots.net_value_ci, c.summary, style, distinct),
         "adoption_value_over_time": partial(plots.comparison_over_time, c.bands, style),
         "adoption_vs_value": partial(plots.adoption_value_scatter, c.runs, style),
@@ -707,7 +707,7 @@ def write_figures(c: Comparison, folder: Path, n_jobs: int = 1) -> list[Path]:
         "cost_and_gain": partial(plots.cost_and_gain, c.summary, style),
     }
     figures = {stem: draw[stem] for stem in report.FIGURES}
-    return plots.save_all(figures, folder, "report.pdf", n_jobs)
+    return plots.save_all(figures, folder, "report.pdf")
 
 
 def write(
@@ -716,9 +716,14 @@ def write(
     """Write the comparison folder (atomically); ``record`` goes into provenance.json."""
 
     def build(tmp: Path) -> None:
-        for name, table in (("weekly", c.weekly), ("runs", c.runs)):
-            table.to_parquet(tmp / f"{name}.parquet", index=False)
-            table.to_csv(tmp / f"{name}.csv", index=False)
+        # the weekly table's CSV, the one large table (about as long to write as the figures
+        # to draw), is written by a worker process while this one draws the figures
+        weekly_csv = Parallel(n_jobs=int(cfg.experiment.jobs), return_as="generator")(
+            [delayed(c.weekly.to_csv)(tmp / "weekly.csv", index=False)]
+        )
+        c.weekly.to_parquet(tmp / "weekly.parquet", index=False)
+        c.runs.to_parquet(tmp / "runs.parquet", index=False)
+        c.runs.to_csv(tmp / "runs.csv", index=False)
         c.summary.to_csv(tmp / "summary.csv", index=False)
         (tmp / "summary.md").write_text(report.summary_markdown(c.summary, c.about))
         c.tests.to_csv(tmp / "tests.csv", index=False)
@@ -737,7 +742,8 @@ def write(
         (tmp / "overrides.yaml").write_text(
             OmegaConf.to_yaml(OmegaConf.create(overrides)), encoding="utf-8"
         )
-        write_figures(c, tmp, int(cfg.experiment.jobs))
+        write_figures(c, tmp)
+        list(weekly_csv)  # written (or its error raised here)
         markdown = report.report_markdown(c.summary, c.tests, c.about, c.departments)
         (tmp / "report.md").write_text(markdown, encoding="utf-8")
         (tmp / "report.html").write_text(

@@ -50,6 +50,23 @@ def at(value, rows: np.ndarray):
     return value[rows] if isinstance(value, np.ndarray) else value
 
 
+def choose(condition: np.ndarray, if_true, if_false) -> np.ndarray:
+    """``np.where(condition, if_true, if_false)``, the same bits, for float32 values (arrays or
+    numbers; values of other types go to ``np.where``): picked by masking the values' bits.
+    ``np.where`` takes a branch a row, and where the condition is as unpredictable as who is
+    active this week it mispredicts often enough to cost about 3 ns a row (33 µs at 10,000
+    rows, 0.5 ms at 165,000); three bitwise passes cost about 0.5 ns a row."""
+    if np.result_type(if_true, if_false) != REAL:
+        return np.where(condition, if_true, if_false)
+    true, false = (np.asarray(v, REAL).view(np.int32) for v in (if_true, if_false))
+    mask = np.negative(condition.view(np.int8), dtype=np.int32)  # every bit set where True
+    if false.ndim == 0 and false == 0:  # nothing to take from where the condition fails
+        return np.bitwise_and(true, mask).view(REAL)
+    picked = np.bitwise_and(np.bitwise_xor(true, false), mask)
+    picked ^= false  # where True: true ^ false ^ false; elsewhere 0 ^ false
+    return picked.view(REAL)
+
+
 @dataclass(frozen=True, eq=False)
 class Exposure:
     """Last week's contacts, seen from each agent (all arrays of length n)."""
@@ -182,7 +199,7 @@ def _lever_share(added: np.ndarray, weights: list, total: np.ndarray) -> np.ndar
     proportion to their terms and weighted by each one's hollowness."""
     weighted = sum(w * t for w, t in weights)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, added * weighted / total, 0).astype(REAL)
+        return choose(total > 0, added * weighted / total, 0).astype(REAL, copy=False)
 
 
 def trial_probability(
@@ -209,7 +226,7 @@ def trial_probability(
     imitation = b.imitation_q * ex.share
     reinforced = met.astype(REAL) * b.complex_prob
     if np.any(np.asarray(b.return_contagion) < 1):  # contacts' use is news only once
-        news = np.where(state.ever, np.asarray(b.return_contagion, REAL), REAL(1))
+        news = choose(state.ever, np.asarray(b.return_contagion, REAL), REAL(1))
         imitation, reinforced = imitation * news, reinforced * news
     hazard = (
         b.innovation_p
@@ -231,7 +248,7 @@ def trial_probability(
     stay = own * (1 - push) * (1 - events) * (1 - paid)
     probability = 1 - stay
     with np.errstate(invalid="ignore", divide="ignore"):
-        added = np.where(probability > 0, (own - stay) / probability, 0)
+        added = choose(probability > 0, (own - stay) / probability, 0)
     total = push + events + paid
     hollow = _lever_share(
         added,
@@ -427,11 +444,11 @@ def advance(
 
 def _of_the_week(new, stays, for_new, for_stays) -> np.ndarray:
     """A share for this week's active people: from the trial decision for newcomers, from the
-    activity decision for users; 0 where no lever ran. (``np.where`` picks: twice as fast as
-    copying into zeros where a mask holds.)"""
-    share = np.zeros(new.size, REAL) if for_stays is None else np.where(stays, for_stays, REAL(0))
+    activity decision for users; 0 where no lever ran. (``choose`` picks: several times as
+    fast as copying into zeros where a mask holds.)"""
+    share = np.zeros(new.size, REAL) if for_stays is None else choose(stays, for_stays, REAL(0))
     if for_new is not None:
-        share = np.where(new, for_new, share)
+        share = choose(new, for_new, share)
     return share.astype(REAL, copy=False)
 
 
@@ -441,7 +458,7 @@ def _learn(state, traits, ex, b, levers, active, benefit, low_quality) -> None:
     coaching, leader-led sense-making and training, and fades with disuse; alignment grows
     when managers lead value conversations and with strategic-alignment work (DESIGN §3
     step 4)."""
-    state.perceived += np.where(
+    state.perceived += choose(
         active,
         b.value_learning * (benefit - state.perceived),
         b.hearsay_learning * ex.share * (ex.heard - state.perceived),
@@ -495,7 +512,7 @@ def _move_stages(state, ex, b, active, u, who) -> None:
     aligned = sense * state.alignment[who]
     need = np.minimum(at_stage, SOLVE).astype(np.intp) - CONNECT  # row of ``returns``
     returns = ex.returns.take(need * stage.size + who)
-    readiness = np.where(at_stage == CONNECT, sense, aligned) * returns * (at_stage < INNOVATE)
+    readiness = choose(at_stage == CONNECT, sense, aligned) * returns * (at_stage < INNOVATE)
     up = np.zeros(stage.size, bool)
     up[who] = u[who] < at(b.stage_up, who) * np.minimum(readiness, 1)
     down = ~active & (state.idle + 1 >= b.idle_weeks) & (stage >= SHARE) & (u < b.stage_down)
@@ -521,12 +538,12 @@ def _motivate(state, traits, b, levers, active, posts, low_quality, benefit, tim
     that are zero for everyone this week (no rewards, no pressure, no reactance) are skipped."""
     spent = np.maximum(time_spent, state.time_cost)
     satisfaction = np.clip((benefit - spent) / spent, -1, 1)
-    room = np.where(satisfaction > 0, 1 - state.intrinsic, state.intrinsic)
+    room = choose(satisfaction > 0, 1 - state.intrinsic, state.intrinsic)
     state.intrinsic += satisfaction * room * active * b.intrinsic_learning
     if levers.reward.any():
         received = rewarded(levers, active, posts, low_quality)
         state.intrinsic -= received * levers.crowding * levers.reward * state.intrinsic
-        state.extrinsic_hollow = np.where(
+        state.extrinsic_hollow = choose(
             levers.reward > 0, levers.reward_hollow, state.extrinsic_hollow
         )
     if state.reactance.any():

@@ -22,7 +22,8 @@ building block, ``conf/intervention/<kind>.yaml``) and every number a lever uses
 parameter registry (``models.registry``).
 """
 
-from collections.abc import Mapping
+import copy
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -176,6 +177,34 @@ class Schedule:
         self._n_cells = n_cells
         self._headcount = np.bincount(self._cell, minlength=n_cells) / max(org.n, 1)
         self._manager_of = org.manager_of
+
+    @classmethod
+    def stacked(cls, schedules: Sequence["Schedule"], n: int) -> "Schedule":
+        """The schedules of consecutive runs of an ensemble (``n`` people each) that share
+        their interventions and behaviour, as one schedule of their stacked rows: each run's
+        reach, roles and managers (rows offset by the run's position) and cells (run k's
+        numbered after the cells of the runs before it, so the cost comes per run and cell).
+        Each lever operation then runs once for all of them instead of once a run: every
+        person's levers and every cell's cost go through the same operations as with the
+        run's own schedule."""
+        if len(schedules) == 1:
+            return schedules[0]
+        out = copy.copy(schedules[0])  # the interventions and behaviour they share
+        out._reach = {
+            name: np.concatenate([s._reach[name] for s in schedules]) for name in out._reach
+        }
+        out._is_manager = np.concatenate([s._is_manager for s in schedules])
+        out._is_champion = np.concatenate([s._is_champion for s in schedules])
+        out._cell = np.concatenate([s._cell + k * s._n_cells for k, s in enumerate(schedules)])
+        out._n_cells = sum(s._n_cells for s in schedules)
+        out._headcount = np.concatenate([s._headcount for s in schedules])
+        out._manager_of = np.concatenate(
+            [
+                np.where(s._manager_of >= 0, s._manager_of + k * n, -1)
+                for k, s in enumerate(schedules)
+            ]
+        )
+        return out
 
     @staticmethod
     def _resolve(iv: Intervention, org: Organisation, role: np.ndarray, rng) -> np.ndarray:

@@ -15,6 +15,8 @@ same run in an ensemble, so a run's records do not depend on what it was run wit
 Value and cost share one unit throughout: hours of productive work per week.
 """
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -282,33 +284,50 @@ class Records:
 
     def group_rows(self, r: int, kind: str) -> pd.DataFrame:
         """The rows of ``groups`` of one kind (``GROUP_TYPES``), week by week."""
+        return self.group_table([r], kind).drop(columns="run")
+
+    def group_table(self, runs: Sequence[int], kind: str) -> pd.DataFrame:
+        """``group_rows`` of each of ``runs`` at once, run by run, with a ``run`` column first:
+        what a study's per-department outcomes of a whole ensemble are computed from in one
+        pass (``models.ensemble.Ensemble.department_outcomes``)."""
         if not self._cells:
-            return pd.DataFrame(columns=GROUP_COLUMNS)
-        cells = np.stack([c[:, r] for c in self._cells])  # weeks × quantities × cells
-        weeks = np.asarray(self._weeks)
+            return pd.DataFrame(columns=["run", *GROUP_COLUMNS])
+        runs = list(runs)
+        # weeks × quantities × runs × roles × departments
+        cells = np.stack([c[:, runs] for c in self._cells])
         table = cells.reshape(*cells.shape[:-1], len(ROLE_NAMES), self._departments)
-        sizes = self._sizes[r].reshape(len(ROLE_NAMES), self._departments)
+        sizes = self._sizes[runs].reshape(len(runs), len(ROLE_NAMES), self._departments)
         if kind == "role":
-            sums, size_margin, names = _in_order(table, axis=-1), sizes.sum(axis=-1), ROLE_NAMES
+            sums, size_margin = _in_order(table, axis=-1), sizes.sum(axis=-1)
+            names = [ROLE_NAMES] * len(runs)
         else:
-            sums, size_margin, names = table.sum(axis=-2), sizes.sum(axis=-2), self._names[r]
-        # weeks × quantities × groups
-        present = np.flatnonzero(size_margin)
-        k, w = len(present), len(weeks)
-        size = size_margin[present].astype(float)
-        label = np.asarray(names, dtype=object)[present]
+            sums, size_margin = table.sum(axis=-2), sizes.sum(axis=-2)
+            names = [self._names[r] for r in runs]
+        weeks, width = len(self._weeks), size_margin.shape[-1]
+        present = np.repeat((size_margin > 0)[:, None, :], weeks, axis=1)  # runs × weeks × groups
+
+        def rows(values) -> np.ndarray:
+            """``values`` (broadcast to weeks × runs × groups) at each run's groups with
+            somebody in them, run by run, week by week."""
+            return np.broadcast_to(values, (weeks, len(runs), width)).transpose(1, 0, 2)[present]
+
+        size = np.maximum(size_margin, 1).astype(float)  # groups left out divide by 1, not 0
+        label = np.full(size_margin.shape, None, dtype=object)
+        for k, run_names in enumerate(names):
+            label[k, : len(run_names)] = run_names
         return pd.DataFrame(
             {
-                "week": np.repeat(weeks, k),
+                "run": rows(np.asarray(runs)[:, None]),
+                "week": rows(np.asarray(self._weeks)[:, None, None]),
                 "group_type": kind,
-                "group": np.tile(label, w),
-                "size": np.tile(size_margin[present], w),
-                "active_share": (sums[:, 0, present] / size).ravel(),
-                "adopted_share": (sums[:, 1, present] / size).ravel(),
-                "value_total": sums[:, 2, present].ravel(),
-                "mean_stage": (sums[:, 3, present] / size).ravel(),
-                "cost": sums[:, 4, present].ravel(),
-                "net_value": (sums[:, 2, present] - sums[:, 4, present]).ravel(),
+                "group": rows(label),
+                "size": rows(size_margin),
+                "active_share": rows(sums[:, 0] / size),
+                "adopted_share": rows(sums[:, 1] / size),
+                "value_total": rows(sums[:, 2]),
+                "mean_stage": rows(sums[:, 3] / size),
+                "cost": rows(sums[:, 4]),
+                "net_value": rows(sums[:, 2] - sums[:, 4]),
             }
         )
 

@@ -1,6 +1,7 @@
 """Figures of a run. Matplotlib with the Agg backend, so plots work with no display."""
 
 import textwrap
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,43 +130,39 @@ def save_figure(fig, stem: str | Path, dpi: int = 110, **options) -> list[Path]:
     """Write ``<stem>.png`` and ``<stem>.svg`` and close the figure: the one place every
     figure is saved, and byte-identical for the same inputs (no date in the SVG, a fixed salt
     for its ids). The SVG keeps its text as text (searchable, editable on a slide), not as
-    glyph outlines. ``options`` go to both ``savefig`` calls (``bbox_inches``)."""
+    glyph outlines. ``options`` go to both ``savefig`` calls (``bbox_inches``).
+
+    The figure is laid out once, for the PNG: its layout engine is then switched off, so the
+    SVG (and any later page, ``save_all``) keeps the same positions rather than laying the
+    figure out again (a constrained layout costs about as much as drawing the figure)."""
     stem = Path(stem)
     paths = [stem.with_name(f"{stem.name}.png"), stem.with_name(f"{stem.name}.svg")]
     fig.savefig(paths[0], dpi=dpi, **options)
+    fig.set_layout_engine("none")
     with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": SVG_HASH_SALT}):
         fig.savefig(paths[1], metadata={"Date": None}, **options)
     plt.close(fig)
     return paths
 
 
-def _draw_and_save(draw, stem: Path) -> list[Path]:
-    return save_figure(draw(), stem)
+def save_all(figures: dict, folder: Path, pdf: str | None = None) -> list[Path]:
+    """Draw each figure (stem → function returning a figure) once and write it as PNG and SVG
+    and, with ``pdf``, as one page of a PDF for slides (matplotlib's PDF backend; no creation
+    date, so the file is the same every time): the page is the same figure object, laid out
+    once for all three (``save_figure``).
 
-
-def save_all(figures: dict, folder: Path, pdf: str | None = None, n_jobs: int = 1) -> list[Path]:
-    """Draw each figure (stem → function returning a figure), write it as PNG and SVG, and, with
-    ``pdf``, as one page of a PDF for slides (matplotlib's PDF backend; no creation date, so the
-    file is the same every time).
-
-    With ``n_jobs`` > 1 the PNG and SVG files are drawn in that many worker processes (joblib's,
-    which a study's simulation has started already) while this process draws the PDF's pages:
-    the same files, in about half the time on two cores. The functions must then pickle:
-    module functions, or ``functools.partial`` of them with the data they draw."""
-    from joblib import Parallel, delayed
+    Drawing a figure again for its page in another process, as this once did to write the
+    pages while worker processes wrote the files, costs more CPU than it saves time on two
+    cores, and a drawn figure costs about as much to send between processes as to draw."""
     from matplotlib.backends.backend_pdf import PdfPages
 
-    # a generator: the workers start at once, and the files are collected below
-    saving = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(_draw_and_save)(draw, folder / stem) for stem, draw in figures.items()
-    )
-    if pdf:
-        with PdfPages(folder / pdf, metadata={"CreationDate": None}) as pages:
-            for draw in figures.values():
-                fig = draw()
-                pages.savefig(fig)
-                plt.close(fig)
-    paths = [path for saved in saving for path in saved]
+    paths: list[Path] = []
+    with PdfPages(folder / pdf, metadata={"CreationDate": None}) if pdf else nullcontext() as pages:
+        for stem, draw in figures.items():
+            fig = draw()
+            paths += save_figure(fig, folder / stem)
+            if pages is not None:
+                pages.savefig(fig)  # closed by pyplot, still whole
     return paths + [folder / pdf] if pdf else paths
 
 

@@ -175,6 +175,7 @@ def run_batch(
     ]
     ensemble = Ensemble(setups)
     ensemble.run(jobs[0][0].weeks)
+    by_department = ensemble.department_outcomes() if departments else [None] * len(jobs)
     out = []
     for r, (spec, replication, seed) in enumerate(jobs):
         ids = _ids(spec, replication, seed)
@@ -182,7 +183,7 @@ def run_batch(
             RunOutput(
                 weekly=_with_ids(ensemble.weekly(r), ids),
                 summary={**ids, **ensemble.summary(r)},
-                departments=_with_ids(ensemble.departments(r), ids) if departments else None,
+                departments=_with_ids(by_department[r], ids) if departments else None,
                 groups=ensemble.groups(r) if groups else None,
             )
         )

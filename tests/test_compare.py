@@ -11,6 +11,7 @@ import base64
 import json
 import math
 import re
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -355,6 +356,41 @@ def test_figures_are_png_and_svg(folder):
     for stem in report.FIGURES:
         assert (folder / f"{stem}.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
         assert "<svg" in (folder / f"{stem}.svg").read_text()[:2000]
+
+
+def test_each_figure_is_drawn_once_for_its_png_svg_and_pdf_page(tmp_path):
+    """``save_all`` draws a figure once and writes all three formats from it, laid out once
+    (for the PNG): the SVG and the PDF page keep the PNG's positions."""
+    import matplotlib.pyplot as plt
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+    drawn = []
+
+    def draw(title):
+        fig, ax = plt.subplots(figsize=(5, 3), layout="constrained")
+        ax.plot([0, 1], [0, 1000])
+        ax.set_title(title)
+        ax.set_ylabel("hours")
+        drawn.append(fig)
+        return fig
+
+    figures = {f"f{i}": partial(draw, f"figure {i}") for i in range(3)}
+    paths = plots.save_all(figures, tmp_path, "pages.pdf")
+    assert len(drawn) == 3
+    names = {f"f{i}.{ext}" for i in range(3) for ext in ("png", "svg")} | {"pages.pdf"}
+    assert sorted(p.name for p in paths) == sorted(names)
+    assert {p.name for p in tmp_path.iterdir()} == names
+    pdf = (tmp_path / "pages.pdf").read_bytes()
+    assert len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf)) == 3
+    for i, fig in enumerate(drawn[:3]):
+        assert f"figure {i}" in (tmp_path / f"f{i}.svg").read_text()
+        assert (tmp_path / f"f{i}.png").read_bytes().startswith(b"\x89PNG")
+        # laid out once: no layout engine runs again for the SVG or the page
+        assert isinstance(fig.get_layout_engine(), PlaceHolderLayoutEngine)
+        alone = draw(f"figure {i}")  # the same figure laid out for a PNG alone
+        alone.savefig(tmp_path / "alone.png", dpi=110)
+        assert alone.axes[0].get_position().bounds == fig.axes[0].get_position().bounds
+        plt.close(alone)
 
 
 # --- refused comparisons ------------------------------------------------------------------

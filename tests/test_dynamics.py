@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models.dynamics import N_DRAWS, advance
+from models.dynamics import N_DRAWS, advance, choose
 from models.model import AdoptionModel
 from models.organisation import Organisation
 from models.params import BOUNDS, NON_NEGATIVE, POSITIVE, UNIT, Behaviour
@@ -747,3 +747,23 @@ def test_same_seed_same_weeks_different_seed_different_weeks():
     assert first.shape == other.shape
     assert not first.equals(other)
     assert (first["adopted_share"] != other["adopted_share"]).any()
+
+
+def test_choose_gives_the_bits_np_where_gives():
+    """``choose`` picks by masking bits: the same bits as ``np.where`` for any float32 values
+    (NaN, infinities, -0.0 included) and numbers on either side; other types go to
+    ``np.where``."""
+    rng = np.random.default_rng(3)
+    special = np.array([np.nan, -0.0, 0.0, np.inf, -np.inf, -1.5, 3e-45], np.float32)
+    x = np.concatenate([special, rng.normal(size=993).astype(np.float32)])
+    y = np.concatenate([special[::-1], rng.normal(size=993).astype(np.float32)])
+    condition = rng.random(x.size) < 0.4
+    pairs = [(x, y), (x, 0), (x, np.float32(0)), (np.float32(0.25), y), (np.float32(-0.0), 1)]
+    pairs += [(np.asarray(0.16, np.float32), np.float32(1)), (x, np.float32(-0.0))]
+    for a, b in pairs:
+        got, want = choose(condition, a, b), np.where(condition, a, b)
+        assert got.dtype == want.dtype == np.float32
+        assert np.array_equal(got.view(np.int32), want.view(np.int32))
+    wide = choose(condition, x.astype(np.float64), 0)  # not float32: np.where's own
+    assert wide.dtype == np.float64
+    assert np.array_equal(wide, np.where(condition, x.astype(np.float64), 0), equal_nan=True)

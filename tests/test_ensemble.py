@@ -180,6 +180,30 @@ def test_runs_of_every_organisation_type_and_programme_match_their_runs_alone(or
     assert not together[0]["weekly"].equals(together[5]["weekly"])
 
 
+def test_replications_of_a_programme_set_their_levers_together_and_match_their_runs_alone(
+    orgchart,
+):
+    """Identical: as a study batches them, consecutive runs with the same interventions (its
+    replications of a programme) set their levers with one schedule of their stacked rows
+    (``Schedule.stacked``); each programme here has three replications, on organisations with
+    different departments (cells padded), and every kind of intervention is among them."""
+    orgs = [
+        {"generator": "hierarchy", "size": SIZE},
+        orgchart,
+        {"generator": "random", "size": SIZE},
+    ]
+    runs = [
+        (lambda org=org, seed=seed, ivs=ivs: setup(org, seed, ivs))
+        for p, ivs in enumerate(PROGRAMMES[:6])
+        for seed, org in enumerate(orgs, 10 * p)
+    ]
+    together, alone = together_and_alone(runs)
+    assert_identical(together, alone)
+    ensemble = Ensemble([make() for make in runs])
+    assert [g.runs for g in ensemble._programmes] == [slice(3 * p, 3 * p + 3) for p in range(6)]
+    assert all(t["summary"]["cost_total"].item() > 0 for t in together)
+
+
 def test_complete_organisations_match_their_runs_alone_and_store_no_ties():
     """Identical: complete organisations (mean field: each person's sums from their run's
     totals) with different seeds and programmes."""
