@@ -148,12 +148,8 @@ def partial_runs(folder: Path) -> list[Path]:
 
 
 def interrupted_compare(base: Path) -> dict:
-    """Stopped once a run is saved. Each run is its own ensemble (``batch_rows`` = one
-    organisation), so that runs end one after another: stepped together, the six would be saved
-    within milliseconds, faster than the test can stop the command between them."""
     out = base / "results"
-    one_by_one = "experiment.batch_rows=200"
-    proc = start([*COMPARE, "experiment.jobs=1", one_by_one, f"experiment.dir={out}"], base / "cwd")
+    proc = start([*COMPARE, "experiment.jobs=1", f"experiment.dir={out}"], base / "cwd")
     stopped = stop_when(proc, lambda: len(partial_runs(out)) >= 1, signal.SIGTERM)
     left = {p.name for p in out.iterdir()}
     saved = len(partial_runs(out))
