@@ -66,9 +66,9 @@ COMPARE = [
     "experiment.bootstrap=200",
     "output.progress=true",
 ]
-#: Each job long enough (about a second) that the next is still running when the first is
+#: Each job long enough (about two seconds) that the next is still running when the first is
 #: written and the sweep is interrupted, even on a busy machine.
-SWEEP = ["-m", "org.size=1000", "weeks=1000", "output.plot=false", "seed=0,1,2"]
+SWEEP = ["-m", "org.size=1000", "weeks=2500", "output.plot=false", "seed=0,1,2"]
 #: The interrupted sweep runs its jobs one after another (Hydra's basic launcher): the default
 #: launcher simulates every job of one size together first and then writes them within
 #: milliseconds of each other, leaving no moment between jobs to interrupt reliably.
