@@ -96,6 +96,16 @@ runpy.run_module("sim", run_name="__main__", alter_sys=True)
 """
 
 
+def _as_from_a_shell() -> None:
+    """In the child before it starts: Ctrl-C and SIGTERM as a shell hands them to a command.
+    A child inherits ignored signals and its spawning thread's blocked ones, and this test
+    process may have either from libraries it ran (loky blocks both while it starts its
+    resource tracker): the command would then never see the signal the test sends."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+
+
 def start(args: list[str], cwd: Path, code: str | None = None) -> subprocess.Popen:
     cwd.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-c", code, *args] if code else [sys.executable, "-m", "sim", *args]
@@ -106,6 +116,7 @@ def start(args: list[str], cwd: Path, code: str | None = None) -> subprocess.Pop
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         encoding="utf-8",
+        preexec_fn=_as_from_a_shell,  # noqa: PLW1509 (async-signal-safe calls only)
     )
 
 
