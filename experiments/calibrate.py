@@ -17,7 +17,7 @@ How. pyabc's ABC-SMC, the distance being the largest deviation from a target in 
 (``experiments.patterns.distance``). pyabc evaluates one particle per call; a thread pool of
 ``experiment.params.batch`` threads makes those calls concurrently and a ``Batcher`` hands
 them together to one ``run_batch`` call, so that many particles are simulated in one
-vectorised ensemble (``sim.replicate.run_jobs``) or one pool of worker processes.
+vectorised ensemble (``sim.replicate.simulate_jobs``) or one pool of worker processes.
 
 Each particle's seed is a function of the root seed and its parameter values
 (``particle_seed``), so a particle's simulation can be repeated exactly: the posterior
@@ -61,7 +61,7 @@ from models.registry import PARAMETERS
 from sim.paths import conf_dir
 from sim.posterior import CALIBRATION_DIR, Posterior, load
 from sim.provenance import provenance
-from sim.replicate import Spec, experiment_problems, run_jobs
+from sim.replicate import RunOutput, Spec, experiment_problems, simulate_jobs
 from sim.resume import PARTIAL, code_fingerprint
 from sim.run import check_output_dir, config_problems, new_run_folder, write_atomically
 from sim.workers import worker_count
@@ -139,10 +139,11 @@ def seeding(seeds: int, size: int) -> list[str]:
     ]
 
 
-def run_batch(jobs: list[tuple[Spec, int, int]], n_jobs: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The weekly and runs tables of ``jobs`` (``sim.replicate.run_jobs``: stepped together
-    in ensembles)."""
-    return run_jobs(jobs, n_jobs=n_jobs)
+def run_batch(jobs: list[tuple[Spec, int, int]], n_jobs: int) -> list[RunOutput]:
+    """Each job's weekly records and summary (``sim.replicate.simulate_jobs``: stepped together
+    in ensembles), run by run: the statistics are read from each run's own table, so the runs
+    are not joined into one table to be cut apart again."""
+    return simulate_jobs(jobs, n_jobs=n_jobs)
 
 
 @dataclasses.dataclass
@@ -214,13 +215,9 @@ def simulate(
         mine = problem.jobs(params, root if same_seed else particle_seed(root, params))
         jobs += mine
         sizes.append(len(mine))
-    weekly, runs = run_batch(jobs, n_jobs)
-    lengths = np.array([spec.weeks for spec, _, _ in jobs])
-    starts = np.r_[0, np.cumsum(lengths)]
-    frames = [
-        weekly.iloc[starts[i] : starts[i + 1]].reset_index(drop=True) for i in range(len(jobs))
-    ]
-    records = runs.to_dict("records")
+    outputs = run_batch(jobs, n_jobs)
+    frames = [output.weekly for output in outputs]
+    records = [output.summary for output in outputs]
     out, at = [], 0
     for size in sizes:
         out.append(problem.statistics(frames[at : at + size], records[at : at + size]))
@@ -1131,7 +1128,7 @@ def point_calibration(posterior: Posterior, run: str) -> str:
 def synthetic_usage(spec: Spec, params: dict, seed: int, people: int) -> pd.DataFrame:
     """A weekly usage export (the ``weekly`` format) of one simulated run of ``spec`` with
     ``params``: what an organisation with those parameters would have observed."""
-    weekly, _ = run_batch([(with_behaviour(spec, params), 0, seed)], n_jobs=1)
+    weekly = run_batch([(with_behaviour(spec, params), 0, seed)], n_jobs=1)[0].weekly
     shares = series(weekly)
     counts = {k: np.round(v * people).astype(int) for k, v in shares.items()}
     return pd.DataFrame({"week": weekly["week"], **counts})

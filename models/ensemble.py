@@ -319,8 +319,8 @@ class Ensemble:
             if progress is not None:
                 progress(1)
 
-    def weekly(self, r: int = 0):
-        return self.records.weekly(r)
+    def weekly(self, r: int = 0, ids: dict | None = None):
+        return self.records.weekly(r, ids)
 
     def groups(self, r: int = 0):
         return self.records.groups(r)
@@ -328,7 +328,7 @@ class Ensemble:
     def summary(self, r: int = 0) -> dict:
         """Run r's outcomes (``models.metrics.summarise``)."""
         return summarise(
-            self.records.weekly(r),
+            self.records.columns(r),
             self.state_of(r),
             self.runs[r].discount_rate,
             self.schedules[r].window_end(self.week),

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from itertools import chain
 from numbers import Integral, Real
 from typing import Any
 
@@ -196,7 +197,7 @@ def hierarchy(
 
 
 def _from_networkx(graph: nx.Graph, kind: str) -> Organisation:
-    edges = np.array(graph.edges(), dtype=np.int64).reshape(-1, 2)
+    edges = np.fromiter(chain.from_iterable(graph.edges()), np.int64).reshape(-1, 2)
     return Organisation.from_edges(graph.number_of_nodes(), edges[:, 0], edges[:, 1], kind=kind)
 
 
@@ -214,7 +215,12 @@ def small_world(
     if k % 2:
         raise InputError(f"org.k: {k} is not allowed; it must be even (k/2 neighbours each side)")
     rewire = number("rewire", rewire, 0.0, 1.0)
-    graph = nx.watts_strogatz_graph(size, k, rewire, seed=_seed(rng))
+    seed = _seed(rng)  # drawn also when unused, so that every stream after it stays the same
+    if rewire == 0.0:  # the ring itself, whatever the seed: made directly, not tie by tie
+        src = np.tile(np.arange(size), k // 2)
+        dst = (src + np.repeat(np.arange(1, k // 2 + 1), size)) % size
+        return Organisation.from_edges(size, src, dst, kind="small_world")
+    graph = nx.watts_strogatz_graph(size, k, rewire, seed=seed)
     return _from_networkx(graph, "small_world")
 
 

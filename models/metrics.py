@@ -5,6 +5,8 @@ Value and cost share one unit throughout: hours of productive work (per week for
 records, summed over weeks in summaries).
 """
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -80,7 +82,7 @@ def participation_split(posts: np.ndarray, heavy_weekly: float = HEAVY_WEEKLY,
 
 
 def summarise(
-    weekly: pd.DataFrame,
+    weekly: Mapping[str, np.ndarray] | pd.DataFrame,
     s: AgentState,
     discount_rate: float = 0.0,
     window_end: int = 0,
@@ -100,36 +102,44 @@ def summarise(
     not create positive net value, averaged over the last year: it does not count people who
     tried once and left against the network.
     ``participation`` is the yearly split (``Records.year_participation``), reported with a
-    ``year_`` prefix.
+    ``year_`` prefix. ``weekly`` is the weekly table, or its columns as arrays
+    (``Records.columns``: the same sums without building a table, which costs more than the
+    summary itself for a small run).
     """
-    last = weekly.tail(WEEKS_IN_LAST_YEAR)
-    weeks = weekly["week"].to_numpy()
+    def col(name: str) -> np.ndarray:
+        return np.asarray(weekly[name])
+
+    weeks = col("week")
     weights = (1.0 + discount_rate) ** (-weeks / 52.0)
     positive = np.sort(np.maximum(s.total_value, 0.0))[::-1]
     top = max(1, int(np.ceil(0.1 * len(positive))))
     stage_counts = np.bincount(s.stage[s.ever], minlength=len(STAGE_NAMES))
     n_ever = max(int(s.ever.sum()), 1)
-    cost = float(weekly["cost"].sum())
-    long_run = float(weekly["value_total"].sum())
-    after = weekly[(weekly["week"] > window_end) & (weekly["week"] <= window_end + 52)]
+    value = col("value_total")
+    cost = float(col("cost").sum())
+    long_run = float(value.sum())
+    after = value[(weeks > window_end) & (weeks <= window_end + 52)]
+    last = slice(-WEEKS_IN_LAST_YEAR, None)
     out = {
-        "weeks": int(len(weekly)),
+        "weeks": int(len(weeks)),
         "agents": int(s.n),
         "net_value": long_run - cost,
         "long_run_value": long_run,
         "cost_total": cost,
-        "discounted_value": float((weekly["value_total"].to_numpy() * weights).sum()),
-        "value_last_year": float(last["value_total"].sum()),
+        "discounted_value": float((value * weights).sum()),
+        "value_last_year": float(value[last].sum()),
         "window_end": int(window_end),
-        "value_after_window": float(after["value_total"].mean()) if len(after) else None,
-        "value_personal_total": float(weekly["value_personal"].sum()),
-        "value_strategic_total": float(weekly["value_strategic"].sum()),
-        "time_spent_total": float(weekly["time_spent"].sum()),
-        "peak_active_share": float(weekly["active_share"].max()),
-        "active_share_last_year": float(last["active_share"].mean()),
-        "final_adopted_share": float(weekly["adopted_share"].iloc[-1]),
-        "adoption_value_gap": float((last["adopted_share"] - last["value_creators_share"]).mean()),
-        "adoption_value_gap_users": float(1 - last["user_value_creators_share"].mean()),
+        "value_after_window": float(after.mean()) if len(after) else None,
+        "value_personal_total": float(col("value_personal").sum()),
+        "value_strategic_total": float(col("value_strategic").sum()),
+        "time_spent_total": float(col("time_spent").sum()),
+        "peak_active_share": float(col("active_share").max()),
+        "active_share_last_year": float(col("active_share")[last].mean()),
+        "final_adopted_share": float(col("adopted_share")[-1]),
+        "adoption_value_gap": float(
+            (col("adopted_share")[last] - col("value_creators_share")[last]).mean()
+        ),
+        "adoption_value_gap_users": float(1 - col("user_value_creators_share")[last].mean()),
         "top10_value_share": float(positive[:top].sum() / positive.sum())
         if positive.sum()
         else 0.0,
@@ -138,10 +148,11 @@ def summarise(
             for i, name in enumerate(STAGE_NAMES)
             if i != NONE
         },
-        "gini_posts": float(weekly["gini_posts"].iloc[-1]),
-        "observer_share_last_year": float(last["observer_share"].mean()),
-        "hollow_share_last_year": float(last["hollow_share"].mean()),
+        "gini_posts": float(col("gini_posts")[-1]),
+        "observer_share_last_year": float(col("observer_share")[last].mean()),
+        "hollow_share_last_year": float(col("hollow_share")[last].mean()),
     }
     for key, value in (participation or {}).items():
         out[f"year_{key}"] = float(value)
     return out
+

@@ -255,8 +255,15 @@ class Records:
 
     # --- reading the records back, run by run ------------------------------------------------
 
-    def weekly(self, r: int = 0) -> pd.DataFrame:
-        """Run ``r``'s weekly organisation-level records."""
+    def weekly(self, r: int = 0, ids: dict | None = None) -> pd.DataFrame:
+        """Run ``r``'s weekly organisation-level records, after the columns ``ids`` (name →
+        one value for every week: a study's scenario, replication and seed), if given."""
+        weeks = len(self._weeks)
+        first = {key: np.repeat(value, weeks) for key, value in (ids or {}).items()}
+        return pd.DataFrame({**first, **self.columns(r)})
+
+    def columns(self, r: int = 0) -> dict[str, np.ndarray]:
+        """The columns of ``weekly`` as arrays: what a summary reads, without a table."""
         if self._columns is None:
             sums = np.stack(self._sums) if self._sums else np.empty((0, len(SUMS), self.runs))
             self._columns = _weekly_columns(
@@ -264,7 +271,7 @@ class Records:
             )
         columns = {"week": np.asarray(self._weeks, dtype=np.int64)}
         columns.update({key: values[:, r] for key, values in self._columns.items()})
-        return pd.DataFrame(columns)
+        return columns
 
     def memory_bytes(self) -> int:
         """Bytes the records hold beyond their fixed set-up: a number of weekly rows and cell

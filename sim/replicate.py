@@ -181,7 +181,7 @@ def run_batch(
         ids = _ids(spec, replication, seed)
         out.append(
             RunOutput(
-                weekly=_with_ids(ensemble.weekly(r), ids),
+                weekly=ensemble.weekly(r, ids),
                 summary={**ids, **ensemble.summary(r)},
                 departments=_with_ids(by_department[r], ids) if departments else None,
                 groups=ensemble.groups(r) if groups else None,
