@@ -599,16 +599,16 @@ def block(kind: str) -> dict:
 
 
 def _point_calibration(p: Parameter) -> Parameter:
-    """``p`` with the shipped calibration's point (its posterior's medoid) as its default, if
-    it was fitted (``models.calibrated``, written when a calibration is installed as the
-    default)."""
-    if p.name not in calibrated.MEDOID:
+    """``p`` with the shipped calibration's point (``models.calibrated``: the posterior's set
+    most likely to meet every target at once) as its default, if it was fitted (written when a
+    calibration is installed as the default)."""
+    if p.name not in calibrated.POINT:
         return p
     return replace(
         p,
-        default=calibrated.MEDOID[p.name],
-        source=f"{p.source}; default: posterior medoid (multivariate median) of "
-        f"{calibrated.SOURCE} (docs/CALIBRATION.md §6)",
+        default=calibrated.POINT[p.name],
+        source=f"{p.source}; default: the point calibration of {calibrated.SOURCE} (its "
+        "posterior's set most likely to meet every target at once, docs/CALIBRATION.md §6)",
     )
 
 

@@ -66,6 +66,11 @@ class Posterior:
         distance measured in its range (L1). Unlike the coordinate-wise ``median``, it is a
         set the posterior holds — one simulated and accepted — so its parameters' dependence
         on each other is kept (a fit trades one parameter against another)."""
+        return self.central(ranges, 1)[0]
+
+    def central(self, ranges: dict[str, tuple[float, float]], k: int) -> list[dict[str, float]]:
+        """The ``k`` sets of least weighted distance to all the others (as ``medoid``: the
+        medoid first), from which the point calibration is chosen."""
         cost = np.zeros(len(self.table))
         for name, (low, high) in ranges.items():
             values = self.table[name].to_numpy(float) / (high - low)
@@ -76,8 +81,8 @@ class Posterior:
             # below, plus the weighted values above, less v_i times the weight above
             spread = v * below_w - below_wv + (below_wv[-1] - below_wv) - v * (1 - below_w)
             cost[order] += spread
-        row = self.table.iloc[int(np.argmin(cost))]
-        return {name: float(row[name]) for name in ranges}
+        rows = self.table.iloc[np.argsort(cost, kind="stable")[: int(k)]]
+        return [{name: float(row[name]) for name in ranges} for _, row in rows.iterrows()]
 
     def draw(self, k: int, seed: int) -> list[dict[str, float]]:
         """``k`` parameter sets drawn with replacement in proportion to their weights, from a

@@ -332,9 +332,10 @@ def test_installing_makes_the_posterior_selectable(tmp_path, monkeypatch):
     assert loaded.median() == {"innovation_p": 0.3}
 
 
-def test_installing_the_default_makes_its_medians_the_registry_defaults(tmp_path, monkeypatch):
-    """Issue 14, item 2: the point defaults are the shipped posterior's medians. Installing a
-    default writes ``models.calibrated`` from the posterior: the medians of the parameters it
+def test_installing_the_default_makes_its_point_the_registry_defaults(tmp_path, monkeypatch):
+    """Issue 14, item 2: the point defaults come from the shipped posterior. Installing a
+    default writes ``models.calibrated`` from the posterior: its chosen point (``choose_point``,
+    kept in its info) or, for a posterior without one, its medoid — of the parameters it
     fitted, not of those it drew from their priors (inert)."""
     for name, value in [("CALIBRATION_DIR", tmp_path), ("DOCS", tmp_path / "CAL.md")]:
         monkeypatch.setattr(calibrate, name, value)
@@ -353,20 +354,86 @@ def test_installing_the_default_makes_its_medians_the_registry_defaults(tmp_path
     calibrate.install(folder, "default", "field patterns", "the record")
     written: dict = {}
     exec(point.read_text(), written)
-    assert written["MEDOID"] == {"innovation_p": 0.5}
+    assert written["POINT"] == {"innovation_p": 0.5}  # the medoid
     assert "run" in written["SOURCE"]
+    info["point"] = {"innovation_p": 0.1}
+    posterior_module.Posterior(table, weights, info).save(folder / "posterior.parquet")
+    (tmp_path / "CAL.md").write_text(
+        f"{calibrate.BEGIN}\n{calibrate.END}\n" + "\n".join(calibrate.markers("point-choice"))
+    )
+    calibrate.install(folder, "default", "field patterns", "the record", "how it was chosen")
+    exec(point.read_text(), written)
+    assert written["POINT"] == {"innovation_p": 0.1}
+    assert "how it was chosen" in (tmp_path / "CAL.md").read_text()
 
 
-def test_the_registry_defaults_are_the_shipped_posteriors_medians():
+class _Luck:
+    """A stand-in for the field problem: a particle's statistic is its distance from the
+    targets, set by the parameter ``a`` and the seed — set 0.5 (the medoid) never meets the
+    targets, set 0.45 meets them in every run with the first ten seeds and in none after
+    (a lucky start), set 0.55 in four runs of five, whatever the seeds."""
+
+    def __init__(self):
+        self.seeds: list[int] = []
+        self.first: list[int] = []
+
+    def distance(self, stats: dict) -> float:
+        return stats["d"]
+
+    def simulate(self, problem, sets, seed, n_jobs, same_seed=False):
+        assert same_seed  # every set runs with the same seed: common random numbers
+        self.seeds.append(seed)
+        lucky = seed in self.first
+        out = []
+        for params in sets:
+            a = round(params["a"], 2)
+            if a == 0.45:
+                out.append({"d": 0.5 if lucky else 3.0})
+            elif a == 0.55:
+                out.append({"d": 0.9 if seed % 5 else 1.5})
+            else:
+                out.append({"d": 2.0 if a == 0.5 else 4.0})
+        return out
+
+
+def test_the_point_is_the_central_set_that_meets_the_targets_most_often_not_a_lucky_one(
+    monkeypatch,
+):
+    """Issue 14, item 2: the point defaults are the posterior's set most likely to meet every
+    target at once among its most central sets — not the medoid when the medoid does not meet
+    them, and not a set that met them only with the first seeds: the finalists run again with
+    new seeds before the choice."""
+    problem = _Luck()
+    root, settings = 7, {"point": {"candidates": 3, "seeds": 10, "finalists": 2, "final_seeds": 30}}
+    seeds = np.random.SeedSequence([root, 2]).generate_state(40).tolist()
+    problem.first = seeds[:10]
+    monkeypatch.setattr(calibrate, "simulate", problem.simulate)
+    table = pd.DataFrame({"a": [0.5, 0.45, 0.55, 0.9]})
+    posterior = posterior_module.Posterior(table, np.array([0.4, 0.25, 0.25, 0.1]))
+    ranges = {"a": (0.0, 1.0)}
+    assert posterior.central(ranges, 3)[0] == posterior.medoid(ranges) == {"a": 0.5}
+    point, text = calibrate.choose_point(problem, posterior, ranges, settings, root, 1)
+    assert point == {"a": 0.55}
+    assert problem.seeds == seeds  # ten seeds for all, thirty more for the finalists
+    assert "| 2 (chosen) | 70% | 85% |" in text  # the second most central set
+    assert calibrate.settings_problems(calibrate.preset_params()) == []
+    (message,) = calibrate.settings_problems(
+        calibrate.preset_params() | {"point": settings["point"] | {"finalists": 4}}
+    )
+    assert "experiment.params.point.finalists=4" in message and "at most" in message
+
+
+def test_the_registry_defaults_are_the_shipped_posteriors_point():
     """The committed point calibration is what installing the committed posterior writes, and
     the registry and the model's parameters use it (fails if either is edited by hand, or a new
     posterior is committed without installing it)."""
     shipped = posterior_module.load(posterior_module.CALIBRATION_DIR / "default.parquet")
     run = calibrated.SOURCE.rpartition(" of ")[2]
     assert calibrate.point_calibration(shipped, run) == calibrate.POINT.read_text()
-    assert set(calibrated.MEDOID) == set(shipped.info["fitted"])
+    assert set(calibrated.POINT) == set(shipped.info["fitted"])
+    assert calibrated.POINT == {k: float(f"{v:.4g}") for k, v in shipped.info["point"].items()}
     defaults = Behaviour()
-    for name, value in calibrated.MEDOID.items():
+    for name, value in calibrated.POINT.items():
         assert PARAMETERS[name].default == value == getattr(defaults, name)
         assert PARAMETERS[name].low <= value <= PARAMETERS[name].high
         assert run in PARAMETERS[name].source
@@ -427,7 +494,7 @@ def test_the_search_reports_the_best_set_rechecked_with_new_seeds():
 
 def test_the_point_check_simulates_the_defaults_against_each_target():
     text = calibrate.point_check(2, seed=0, n_jobs=1)
-    assert "simulated with 2 seeds" in text and "All targets at once:" in text
+    assert "simulated with seeds 0 to 1" in text and "All targets at once:" in text
     for name in calibrate.preset_params()["targets"]:
         assert f"| {name} |" in text
 
