@@ -479,6 +479,7 @@ def search(n: int, seed: int = 0, n_jobs: int = 2, batch: int = 32, checks: int 
 #: Settings of ``experiment.params`` and the least each may be.
 _AT_LEAST = {
     "population": 2,
+    "usage_population": 2,
     "generations": 1,
     "max_simulations": 1,
     "batch": 1,
@@ -496,13 +497,16 @@ def fitted_setting(params: dict, data: bool) -> tuple[list[str], str]:
     return list(params[key]), f"experiment.params.{key}"
 
 
-def kernel_scale(params: dict, data: bool) -> float | None:
-    """The perturbation kernel's scale (``experiments.abc_kernel``): ``usage_kernel_scale``
-    for a fit to an organisation's usage, else ``kernel_scale``. A fit of the five usage
-    parameters keeps pyabc's default kernel: its weights stay spread at five dimensions
-    (effective sample size 227 of 500, docs/CALIBRATION.md §9), and a wider kernel would
-    slow it past its ten-minute budget."""
-    return params.get("usage_kernel_scale" if data else "kernel_scale")
+def for_fit(params: dict, name: str, data: bool):
+    """A setting the two kinds of fit set apart: ``usage_<name>`` for a fit to an
+    organisation's usage, else ``<name>`` — the perturbation kernel (``kernel_scale``), the
+    particles a generation (``population``) and the time budget (``minutes``). A fit of five
+    usage parameters keeps pyabc's default kernel and 500 particles a generation, with which
+    its weights stay spread, and has a budget of its own: its tolerance creeps towards the
+    noise of the organisation's weekly counts and may never reach ``min_epsilon``
+    (docs/CALIBRATION.md §9). The field patterns' fourteen parameters need the wider kernel,
+    and fewer particles a generation buy them more generations within their budget (§3)."""
+    return params["usage_" + name if data else name]
 
 
 def settings_problems(params: dict) -> list[str]:
@@ -530,14 +534,14 @@ def settings_problems(params: dict) -> list[str]:
             f"experiment.params.install={install!r} is not allowed: give a name of letters, "
             "digits, - and _ (it becomes conf/calibration/<name>.yaml)"
         )
-    for key in ("kernel_scale", "usage_kernel_scale", "minutes"):
+    for key in ("kernel_scale", "usage_kernel_scale", "minutes", "usage_minutes"):
         value = params.get(key)
         if value is not None and (
             not isinstance(value, int | float) or isinstance(value, bool) or not value > 0
         ):
             errors.append(
                 f"experiment.params.{key}={value!r} is not allowed: it must be a number above 0 "
-                "or null (" + ("no limit" if key == "minutes" else "pyabc's default kernel")
+                "or null (" + ("no limit" if "minutes" in key else "pyabc's default kernel")
                 + ")"
             )
     point = params.get("point") or {}
@@ -620,9 +624,9 @@ def fit(
         lambda parameter: batcher(dict(parameter)),
         prior,
         lambda x, x0: problem.distance(x),
-        population_size=int(params["population"]),
+        population_size=int(for_fit(params, "population", usage)),
         sampler=sampler,
-        transitions=abc_kernel.transition(kernel_scale(params, usage), ranges),
+        transitions=abc_kernel.transition(for_fit(params, "kernel_scale", usage), ranges),
     )
     url = f"sqlite:///{db}"
     if db.exists():
@@ -637,7 +641,8 @@ def fit(
     stopped = None
     try:
         if remaining > 0 and not _converged(history, params):
-            history, stopped = _run_generations(abc, params, remaining, deadline)
+            budget = "usage_minutes" if usage else "minutes"
+            history, stopped = _run_generations(abc, params, remaining, deadline, budget)
             if stopped:
                 print(f"stopped: {stopped}", file=sys.stderr, flush=True)
     except AssertionError as error:
@@ -648,7 +653,7 @@ def fit(
             f"generation {history.max_t + 2} could not be weighted (its importance weights "
             f"underflowed to zero: {error}); the fit ends with generation {history.max_t + 1}. "
             "Fit fewer parameters (`experiment.params.parameters`) or raise "
-            "`experiment.params.population`."
+            f"`experiment.params.{'usage_' if usage else ''}population`."
         )
         print(f"warning: {stopped}", file=sys.stderr, flush=True)
     finally:
@@ -669,10 +674,11 @@ def next_generation_seconds(simulated: Sequence[int], seconds: float) -> float:
     return seconds * max([1.0, *ratios[-2:]])
 
 
-def _run_generations(abc, params: dict, remaining: int, deadline: float | None):
+def _run_generations(abc, params: dict, remaining: int, deadline: float | None, budget: str):
     """pyabc's ``ABCSMC.run`` loop (its own calls, generation by generation), with one more
     stopping rule: a generation is not begun that would end after ``deadline`` (a
-    ``time.monotonic`` time), its wall time predicted by ``next_generation_seconds``.
+    ``time.monotonic`` time; ``budget`` is the setting it comes from, for the message), its
+    wall time predicted by ``next_generation_seconds``.
     pyabc's own ``max_walltime`` is checked only after a generation ends, and the last
     generation of the default fit takes a quarter of its time. Returns the history and why the
     run stopped."""
@@ -701,7 +707,7 @@ def _run_generations(abc, params: dict, remaining: int, deadline: float | None):
         ahead = next_generation_seconds(simulated, time.monotonic() - begun)
         if deadline is not None and time.monotonic() + ahead > deadline:
             return abc.history, (
-                f"the time budget (experiment.params.minutes={params['minutes']}): the next "
+                f"the time budget (experiment.params.{budget}={params[budget]}): the next "
                 f"generation would have taken about {ahead / 60:.0f} minutes more."
             )
         t += 1
@@ -836,7 +842,7 @@ def main(cfg, overrides: list[str]) -> Path:
         )
     db = Path(experiment.dir) / PARTIAL / f"calibrate-{_resume_key(cfg, params, ranges)}.db"
     progress = bool(cfg.output.progress)
-    minutes = params.get("minutes")
+    minutes = for_fit(params, "minutes", bool(cfg.data.path))
     deadline = None if minutes is None else begun + 60 * float(minutes)
     history, stopped = fit(
         problem, fitted, params, db, int(cfg.seed), int(experiment.jobs), progress, deadline
@@ -947,7 +953,7 @@ def report(what, ranges, posterior, table, problem, predicted, usage, img: str =
         f"ε = {last['epsilon']:.3g} (distance in tolerances: ε ≤ 1 means every target within "
         f"its tolerance), acceptance rate {last['acceptance_rate']:.3f}, effective sample "
         f"size {last['ess']:.0f}.",
-        *_warnings(last, posterior),
+        *_warnings(last, posterior, usage is not None),
         "",
         "| generation | ε | simulated | accepted | acceptance rate | ESS |",
         "|---|---|---|---|---|---|",
@@ -999,7 +1005,7 @@ def report(what, ranges, posterior, table, problem, predicted, usage, img: str =
     return "\n".join(lines) + "\n"
 
 
-def _warnings(last, posterior: Posterior) -> list[str]:
+def _warnings(last, posterior: Posterior, data: bool) -> list[str]:
     """What a reader of the record must know before trusting the posterior."""
     out = []
     if posterior.info.get("stopped_early"):
@@ -1017,7 +1023,7 @@ def _warnings(last, posterior: Posterior) -> list[str]:
             f"**Warning**: the last generation's effective sample size is {last['ess']:.0f} of "
             f"{int(last['accepted'])} particles: the posterior rests on a few parameter sets "
             "(importance weights degenerate as the number of fitted parameters grows). Raise "
-            "`experiment.params.population` or fit fewer parameters.",
+            f"`experiment.params.{'usage_' if data else ''}population` or fit fewer parameters.",
         ]
     return out
 
@@ -1298,7 +1304,7 @@ def recovery_study(sets: int, seed: int, n_jobs: int, folder: Path) -> tuple[pd.
     ``usage_parameters`` (what a fit to usage data fits by default; the others at their
     defaults), each fitted to 52 weeks of its own simulated usage at 1,000 people; the table
     and a markdown summary."""
-    params = preset_params() | {"population": 150, "generations": 5, "max_simulations": 3000}
+    params = preset_params() | {"usage_population": 150, "generations": 5, "max_simulations": 3000}
     ranges = priors(*fitted_setting(params, data=True))
     inner = {k: (lo + 0.1 * (hi - lo), hi - 0.1 * (hi - lo)) for k, (lo, hi) in ranges.items()}
     truths = draw_prior(inner, sets, seed)
@@ -1311,8 +1317,9 @@ def recovery_study(sets: int, seed: int, n_jobs: int, folder: Path) -> tuple[pd.
     table = pd.concat(frames, ignore_index=True)
     lines = [
         f"{sets} parameter sets, each fitted to 52 weeks of its own simulated weekly usage "
-        f"(1,000 people; active users, posters, adopted) with {params['population']} particles "
-        f"a generation and at most {params['generations']} generations.",
+        "(1,000 people; active users, posters, adopted) with "
+        f"{params['usage_population']} particles a generation and at most "
+        f"{params['generations']} generations.",
         "",
         "| parameter | true values inside the 90% interval | median narrowing |",
         "|---|---|---|",

@@ -137,6 +137,7 @@ HINTS = {
     "experiment.params.discovery_n": "use fewer scenario-discovery points",
     "experiment.params.resamples": "use fewer bootstrap resamples",
     "experiment.params.population": "use fewer particles per generation",
+    "experiment.params.usage_population": "use fewer particles per generation",
     "experiment.params.batch": "simulate fewer particles together",
     "experiment.params.draws": "draw fewer particles for the predictive check and forecast",
     "experiment.params.horizon": "forecast fewer weeks",
@@ -376,13 +377,14 @@ def validate_estimate(cfg: DictConfig) -> dict[str, float]:
 
 def calibrate_estimate(cfg: DictConfig, run: dict[str, float]) -> dict[str, float]:
     """Bytes the calibration needs, by config key: pyabc's particles of two generations
-    (``experiment.params.population``; with a usage export, their statistics are weekly
-    series); the particles simulated together (``experiment.params.batch``: each one run of the
-    organisation, and the Centola lattices), in ensembles over the workers; the posterior
-    predictive check and forecast (``experiment.params.draws`` runs, with a usage export for
-    every programme and the forecast's horizon), whose weekly tables are kept; a usage export
-    (``data.path``) by its size. pyabc's history database is on disk, read a generation at a
-    time, so ``experiment.params.generations`` does not add to memory."""
+    (``experiment.params.population``; with a usage export ``usage_population``, and their
+    statistics are weekly series); the particles simulated together
+    (``experiment.params.batch``: each one run of the organisation, and the Centola lattices),
+    in ensembles over the workers; the posterior predictive check and forecast
+    (``experiment.params.draws`` runs, with a usage export for every programme and the
+    forecast's horizon), whose weekly tables are kept; a usage export (``data.path``) by its
+    size. pyabc's history database is on disk, read a generation at a time, so
+    ``experiment.params.generations`` does not add to memory."""
     experiment = cfg.experiment
     p = OmegaConf.to_container(experiment.params, resolve=True)
     workers = _workers(experiment)
@@ -393,7 +395,8 @@ def calibrate_estimate(cfg: DictConfig, run: dict[str, float]) -> dict[str, floa
     data = OmegaConf.select(cfg, "data.path")
     parts = dict(run)
     series = PARTICLE_WEEK_BYTES * weeks if data else 0.0
-    parts["experiment.params.population"] = float(p["population"]) * (PARTICLE_BYTES + series)
+    key = "usage_population" if data else "population"  # the particles of this kind of fit
+    parts[f"experiment.params.{key}"] = float(p[key]) * (PARTICLE_BYTES + series)
     one = org_bytes + WEEK_BYTES * weeks
     batch = float(p["batch"])  # and the weekly tables of the whole batch, returned together
     parts["experiment.params.batch"] = (

@@ -148,6 +148,9 @@ SMALL = ["org.size=200", "weeks=40", "seed=3"]
 
 
 def small_fit_settings(**changes) -> dict:
+    """Small fits for tests: ``population`` sets the particles a generation of both kinds of fit
+    (field patterns and usage data) unless ``usage_population`` is given."""
+    changes.setdefault("usage_population", changes.get("population", 50))
     return (
         calibrate.preset_params()
         | {
@@ -222,12 +225,12 @@ def test_no_generation_is_begun_that_would_end_after_the_time_budget(tmp_path):
     without one, the same fit runs all its generations."""
     problem = usage_problem(tmp_path)
     ranges = calibrate.priors(["innovation_p"])
-    settings = small_fit_settings(population=20, generations=3, min_epsilon=0, minutes=1)
+    settings = small_fit_settings(population=20, generations=3, min_epsilon=0, usage_minutes=1)
     history, stopped = calibrate.fit(
         problem, ranges, settings, tmp_path / "a.db", 0, 1, False, time.monotonic() + 0.05
     )
     assert history.n_populations == 1
-    assert stopped.startswith("the time budget (experiment.params.minutes=1)")
+    assert stopped.startswith("the time budget (experiment.params.usage_minutes=1)")
     history, stopped = calibrate.fit(problem, ranges, settings, tmp_path / "b.db", 0, 1, False)
     assert history.n_populations == 3 and stopped is None
 
@@ -300,8 +303,15 @@ def test_the_kernel_scale_and_the_time_budget_are_checked_naming_the_key():
     (message,) = calibrate.settings_problems(good | {"usage_kernel_scale": -2})
     assert message.startswith("experiment.params.usage_kernel_scale=-2 is not allowed")
     # a fit to usage data has its own kernel setting (pyabc's default by default)
-    assert calibrate.kernel_scale(good, data=False) == good["kernel_scale"]
-    assert calibrate.kernel_scale(good, data=True) is good["usage_kernel_scale"] is None
+    assert calibrate.for_fit(good, "kernel_scale", data=False) == good["kernel_scale"]
+    assert calibrate.for_fit(good, "kernel_scale", data=True) is good["usage_kernel_scale"] is None
+    assert calibrate.for_fit(good, "population", data=True) == good["usage_population"] == 500
+    assert calibrate.for_fit(good, "population", data=False) == good["population"] == 300
+    assert calibrate.for_fit(good, "minutes", data=True) == good["usage_minutes"] < good["minutes"]
+    (message,) = calibrate.settings_problems(good | {"usage_minutes": 0})
+    assert message.startswith("experiment.params.usage_minutes=0 is not allowed")
+    (message,) = calibrate.settings_problems(good | {"usage_population": 1})
+    assert message.startswith("experiment.params.usage_population=1 is not allowed")
 
 
 def test_parameters_the_statistics_do_not_read_keep_their_prior(tmp_path):

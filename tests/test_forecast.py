@@ -91,7 +91,7 @@ def test_a_fit_to_usage_data_writes_a_forecast(tmp_path):
             f"data.path={path}",
             *COMMON,
             f"experiment.dir={out}",
-            "experiment.params.population=8",
+            "experiment.params.usage_population=8",
             "experiment.params.generations=1",
             "experiment.params.batch=4",
             "experiment.params.draws=4",
