@@ -433,6 +433,35 @@ def test_the_point_is_the_central_set_that_meets_the_targets_most_often_not_a_lu
     assert "experiment.params.point.finalists=4" in message and "at most" in message
 
 
+def test_the_installed_calibrations_point_can_be_chosen_again(tmp_path, monkeypatch):
+    """``--choose-point`` (``rechoose_point``): the installed default's point is chosen again
+    with the preset's settings, kept in its posterior and written as the registry's defaults."""
+    monkeypatch.setattr(calibrate, "CALIBRATION_DIR", tmp_path)
+    point = tmp_path / "calibrated.py"
+    shutil.copy(calibrate.POINT, point)
+    monkeypatch.setattr(calibrate, "POINT", point)
+    table = pd.DataFrame({"innovation_p": [0.30, 0.31, 0.50, 0.29]})
+    info = {"fitted": ["innovation_p"], "seed": 3}
+    weights = np.array([0.25, 0.25, 0.25, 0.25])
+    posterior_module.Posterior(table, weights, info).save(tmp_path / "default.parquet")
+    goals = patterns.targets(calibrate.preset_params()["targets"])
+
+    def simulate(problem, sets, seed, n_jobs, same_seed=False):
+        # only the set 0.5 meets every target; the others miss the level
+        met = {t.name: t.value for t in goals}
+        return [met if s["innovation_p"] == 0.5 else met | {"active_last_year": 0.9} for s in sets]
+
+    monkeypatch.setattr(calibrate, "simulate", simulate)
+    text = calibrate.rechoose_point(seed=0, n_jobs=1)
+    assert "(chosen)" in text
+    kept = posterior_module.load(tmp_path / "default.parquet")
+    assert kept.info["point"] == {"innovation_p": 0.5}
+    written: dict = {}
+    exec(point.read_text(), written)
+    assert written["POINT"] == {"innovation_p": 0.5}
+    assert written["SOURCE"] == calibrated.SOURCE  # the same calibration, its point again
+
+
 def test_the_registry_defaults_are_the_shipped_posteriors_point():
     """The committed point calibration is what installing the committed posterior writes, and
     the registry and the model's parameters use it (fails if either is edited by hand, or a new
