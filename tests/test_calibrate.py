@@ -433,6 +433,37 @@ def test_the_point_is_the_central_set_that_meets_the_targets_most_often_not_a_lu
     assert "experiment.params.point.finalists=4" in message and "at most" in message
 
 
+def test_a_fit_to_the_field_patterns_chooses_and_records_its_point(tmp_path):
+    """The default command's path at a tiny size: fit, predictive check, then the point
+    calibration chosen among the posterior's most central sets, kept in the posterior (which
+    an install makes the registry's defaults) and recorded."""
+    overrides = [
+        "experiment=calibrate",
+        "org.size=200",
+        "weeks=156",
+        "experiment.jobs=1",
+        "experiment.params.population=6",
+        "experiment.params.generations=1",
+        "experiment.params.batch=1",
+        "experiment.params.draws=2",
+        "experiment.params.parameters=[innovation_p,need_mean]",
+        "experiment.params.centola.replications=1",
+        "experiment.params.point.candidates=3",
+        "experiment.params.point.seeds=1",
+        "experiment.params.point.finalists=2",
+        "experiment.params.point.final_seeds=1",
+        f"experiment.dir={tmp_path}",
+        "output.progress=false",
+    ]
+    folder = calibrate.main(compose(overrides), overrides)
+    posterior = posterior_module.load(folder / "posterior.parquet")
+    point = posterior.info["point"]
+    assert set(point) == {"innovation_p", "need_mean"}
+    assert point in posterior.central(calibrate.priors(list(point)), 3)
+    text = (folder / "CALIBRATION.md").read_text()
+    assert "## The point calibration" in text and "(chosen)" in text
+
+
 def test_the_installed_calibrations_point_can_be_chosen_again(tmp_path, monkeypatch):
     """``--choose-point`` (``rechoose_point``): the installed default's point is chosen again
     with the preset's settings, kept in its posterior and written as the registry's defaults."""
