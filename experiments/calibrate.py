@@ -16,7 +16,7 @@ for the clustering effect). With ``data.path``: the organisation's weekly usage
 How. pyabc's ABC-SMC, the distance being the largest deviation from a target in tolerances
 (``experiments.patterns.distance``). pyabc evaluates one particle per call; a thread pool of
 ``experiment.params.batch`` threads makes those calls concurrently and a ``Batcher`` hands
-them together to one ``run_batch`` call, so that many particles are simulated in one
+them together to one ``simulate`` call, so that many particles are simulated in one
 vectorised ensemble (``sim.replicate.simulate_jobs``) or one pool of worker processes.
 
 Each particle's seed is a function of the root seed and its parameter values
@@ -62,7 +62,7 @@ from models.registry import PARAMETERS
 from sim.paths import conf_dir
 from sim.posterior import CALIBRATION_DIR, Posterior, load
 from sim.provenance import provenance
-from sim.replicate import RunOutput, Spec, experiment_problems, simulate_jobs
+from sim.replicate import Spec, experiment_problems, simulate_jobs
 from sim.resume import PARTIAL, code_fingerprint
 from sim.run import check_output_dir, config_problems, new_run_folder, write_atomically
 from sim.workers import worker_count
@@ -140,13 +140,6 @@ def seeding(seeds: int, size: int) -> list[str]:
     ]
 
 
-def run_batch(jobs: list[tuple[Spec, int, int]], n_jobs: int) -> list[RunOutput]:
-    """Each job's weekly records and summary (``sim.replicate.simulate_jobs``: stepped together
-    in ensembles), run by run: the statistics are read from each run's own table, so the runs
-    are not joined into one table to be cut apart again."""
-    return simulate_jobs(jobs, n_jobs=n_jobs)
-
-
 @dataclasses.dataclass
 class FieldProblem:
     """A particle of the default calibration: one baseline run at the default organisation
@@ -216,7 +209,7 @@ def simulate(
         mine = problem.jobs(params, root if same_seed else particle_seed(root, params))
         jobs += mine
         sizes.append(len(mine))
-    outputs = run_batch(jobs, n_jobs)
+    outputs = simulate_jobs(jobs, n_jobs=n_jobs)  # each run's own table: none joined and cut
     frames = [output.weekly for output in outputs]
     records = [output.summary for output in outputs]
     out, at = [], 0
@@ -497,6 +490,12 @@ def fitted_setting(params: dict, data: bool) -> tuple[list[str], str]:
     return list(params[key]), f"experiment.params.{key}"
 
 
+def fit_key(name: str, data: bool) -> str:
+    """The setting ``name`` of a fit to an organisation's usage (``usage_<name>``) or to the
+    field patterns (``<name>``): see ``for_fit``."""
+    return "usage_" + name if data else name
+
+
 def for_fit(params: dict, name: str, data: bool):
     """A setting the two kinds of fit set apart: ``usage_<name>`` for a fit to an
     organisation's usage, else ``<name>`` — the perturbation kernel (``kernel_scale``), the
@@ -506,7 +505,7 @@ def for_fit(params: dict, name: str, data: bool):
     noise of the organisation's weekly counts and may never reach ``min_epsilon``
     (docs/CALIBRATION.md §9). The field patterns' fourteen parameters need the wider kernel,
     and fewer particles a generation buy them more generations within their budget (§3)."""
-    return params["usage_" + name if data else name]
+    return params[fit_key(name, data)]
 
 
 def settings_problems(params: dict) -> list[str]:
@@ -641,7 +640,7 @@ def fit(
     stopped = None
     try:
         if remaining > 0 and not _converged(history, params):
-            budget = "usage_minutes" if usage else "minutes"
+            budget = fit_key("minutes", usage)
             history, stopped = _run_generations(abc, params, remaining, deadline, budget)
             if stopped:
                 print(f"stopped: {stopped}", file=sys.stderr, flush=True)
@@ -653,7 +652,7 @@ def fit(
             f"generation {history.max_t + 2} could not be weighted (its importance weights "
             f"underflowed to zero: {error}); the fit ends with generation {history.max_t + 1}. "
             "Fit fewer parameters (`experiment.params.parameters`) or raise "
-            f"`experiment.params.{'usage_' if usage else ''}population`."
+            f"`experiment.params.{fit_key('population', usage)}`."
         )
         print(f"warning: {stopped}", file=sys.stderr, flush=True)
     finally:
@@ -1023,7 +1022,7 @@ def _warnings(last, posterior: Posterior, data: bool) -> list[str]:
             f"**Warning**: the last generation's effective sample size is {last['ess']:.0f} of "
             f"{int(last['accepted'])} particles: the posterior rests on a few parameter sets "
             "(importance weights degenerate as the number of fitted parameters grows). Raise "
-            f"`experiment.params.{'usage_' if data else ''}population` or fit fewer parameters.",
+            f"`experiment.params.{fit_key('population', data)}` or fit fewer parameters.",
         ]
     return out
 
@@ -1250,7 +1249,7 @@ def rechoose_point(seed: int, n_jobs: int) -> str:
 def synthetic_usage(spec: Spec, params: dict, seed: int, people: int) -> pd.DataFrame:
     """A weekly usage export (the ``weekly`` format) of one simulated run of ``spec`` with
     ``params``: what an organisation with those parameters would have observed."""
-    weekly = run_batch([(with_behaviour(spec, params), 0, seed)], n_jobs=1)[0].weekly
+    weekly = simulate_jobs([(with_behaviour(spec, params), 0, seed)])[0].weekly
     shares = series(weekly)
     counts = {k: np.round(v * people).astype(int) for k, v in shares.items()}
     return pd.DataFrame({"week": weekly["week"], **counts})
