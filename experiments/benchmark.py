@@ -98,6 +98,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
 ROOT = Path(__file__).resolve().parents[1]
 ORACLE_PATH = ROOT / "tests" / "oracle.py"
@@ -375,6 +376,14 @@ def work_virus(size: int, weeks: int, seed: int = 0) -> dict:
     }
 
 
+def _cross_team(net) -> sp.csr_array:
+    """The cross-team ties of a (stacked) network as a matrix of their own, as SciPy would
+    need them for a product of its own."""
+    a, keep = net.adjacency, net.cross > 0
+    rows = np.repeat(np.arange(a.shape[0]), np.diff(a.indptr))
+    return sp.csr_array((a.data[keep], (rows[keep], a.indices[keep])), shape=a.shape)
+
+
 def _median_times(fns: dict, repeats: int) -> dict[str, float]:
     """Median CPU time of each function, called in turn ``repeats`` rounds (round robin, so
     that a busy spell of the machine falls on all of them alike)."""
@@ -420,7 +429,6 @@ def work_profile(
     run of ``size`` people, or an ensemble of ``runs`` such runs stepped together."""
     from models.dynamics import advance, expose
     from models.ensemble import DRAW_AHEAD
-    from models.neighbours import EXACT_BITS
     from models.state import REAL, SHARE
 
     engine = _engine(size, runs, seed)
@@ -437,35 +445,38 @@ def work_profile(
         engine._drawn_for = 0
         engine.draws_for(1)
 
-    # The sparse products a step makes, made as the step makes them (neighbour_sums chooses
-    # the active rows or the full product week by week), on this week's state: the packed
-    # counts and the sums over contacts (``Network.contacts``), one vector each.
+    # The sums over contacts a step makes, made as the step makes them (one pass over the
+    # sources' ties, ``contact_sums``), on this week's state: the counts of active, engaged
+    # (and joined) contacts, the sums of posts and benefit (and what contacts read), and the
+    # engaged contacts in other teams; then the champions' product and, in weeks with hollow
+    # posts, the noise.
     a = state.active
     engaged = a & (state.stage >= SHARE)
     b = engine.behaviour
     joining, passing = np.asarray(b.joined_signal).any(), np.asarray(b.spillover).any()
     source = a | state.user if joining else a
-    flags = (a, engaged, state.user) if joining else (a, engaged)
+    flags = [a, engaged, state.user] if joining else [a, engaged]
     values = [state.posts, state.benefit] + ([state.read] if passing else [])
     c = net.champions
     coach = (a[c] * state.sense[c]).astype(REAL)
     noisy = state.posts * state.low_quality
-    engaged_real = engaged.astype(REAL)
 
     def products():
-        net.contacts(source, flags, values)
+        net.contacts(source, flags + values, engaged)
         net.to_champions @ coach
         if noisy.any():
             net.sums(noisy > 0, noisy)
-        net.cross_sums(engaged, engaged_real)
 
-    packed = -(-len(flags) // (EXACT_BITS // net.bits))  # vectors of packed counts
+    # the same sums as SciPy's full products, one a vector (what the step made before the
+    # pass), for comparison
+    columns = [f.astype(REAL) for f in flags] + values
+    cross_team = _cross_team(net)
 
     def full_products():
-        for v in values + [state.posts] * packed:
+        for v in columns:
             net.adjacency @ v
         net.to_champions @ coach
-        net.cross_team @ engaged_real
+        cross_team @ columns[1]
 
     def step():  # the engine's own step, on a copy of this week's state
         saved = engine.state

@@ -1,10 +1,11 @@
 """The weekly step, as array operations over all agents at once.
 
-Every agent updates synchronously from last week's state of its contacts: a few sparse
-products of the adjacency matrix with state vectors give every neighbour effect (active,
-engaged and joined contacts, counted together in one packed vector; posts to read; what
-contacts say it is worth; what they read and can pass on), plus products with the cross-team
-ties (the diverse contacts innovation needs) and with the champions' columns (coaching). Role
+Every agent updates synchronously from last week's state of its contacts: one pass over the
+ties of last week's sources gives every sum over contacts (active, engaged and joined
+contacts; posts to read; what contacts say it is worth; what they read and can pass on; the
+engaged contacts in other teams, whom innovation needs), the products of the adjacency matrix
+with those state vectors (``models.neighbours``), plus a product with the champions' columns
+(coaching). Role
 behaviour is array work over role rows: managers' activity and sense reach their team by
 indexing with ``manager``; champions' coaching is a product over their columns
 (``models.neighbours``).
@@ -103,10 +104,11 @@ def saturating(x: np.ndarray, half, out: np.ndarray | None = None) -> np.ndarray
 
 
 def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exposure:
-    """Neighbour effects from last week's state (DESIGN §3 step 1): sparse products over one's
-    contacts (the counts of active, engaged and joined contacts packed into one; good posts;
-    what contacts got out of it; what they read), one with the cross-team ties, one with the
-    champions' columns, and one for noise only in weeks when someone posted hollow content.
+    """Neighbour effects from last week's state (DESIGN §3 step 1): sums over one's contacts
+    from one pass over the sources' ties (the counts of active, engaged and joined contacts;
+    good posts; what contacts got out of it; what they read; engaged contacts in other teams),
+    a product with the champions' columns, and a sum of noise only in weeks when someone
+    posted hollow content.
 
     Communities: a share ``community_reach`` of the good posts made anywhere in the
     organisation last week reaches every reader too (groups one follows, feeds, search), so that
@@ -120,27 +122,23 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
     content travels two steps. Community management (``curation``) filters hollow posts and
     surfaces more good ones.
 
-    What contacts read, and who has joined, are left out of the products while no run passes
-    posts on (``spillover``) or counts idle users (``joined_signal``): fewer products, the
-    same sums."""
+    What contacts read, and who has joined, are left out of the pass while no run passes
+    posts on (``spillover``) or counts idle users (``joined_signal``): fewer sums to add, the
+    same results."""
     a = state.active
     engaged = a & (state.stage >= SHARE)
     joining = np.asarray(b.joined_signal).any()  # only then do users who are idle count
     passing = np.asarray(b.spillover).any()
     good_posts = state.posts * (1 - state.low_quality)
     values = (good_posts, state.benefit, state.read) if passing else (good_posts, state.benefit)
-    counts, sums = net.contacts(
-        a | state.user if joining else a,
-        (a, engaged, state.user) if joining else (a, engaged),
-        values,
-    )
-    n_active, engaged_contacts, *joined = counts  # joined: [users] when joining
+    counts = (a, engaged, state.user) if joining else (a, engaged)
+    sums, cross = net.contacts(a | state.user if joining else a, counts + values, engaged)
+    n_active, engaged_contacts, *joined = sums[: len(counts)]  # joined: [users] when joining
+    direct, heard, *read = sums[len(counts) :]  # read: [what contacts read] when passing
     c = net.champions
     coaching = net.coaching(a[c] * state.sense[c] * levers.coaching[c])
     noisy = state.posts * state.low_quality
     noise = net.sums(noisy > 0, noisy)
-    cross = net.cross_sums(engaged, engaged.astype(REAL))
-    direct, heard, *read = sums  # read: [what contacts read] when passing
     reading = direct + b.spillover * read[0] if passing else direct
     if np.asarray(b.community_reach).any():  # the organisation's posts, through communities
         reading = reading + b.community_reach * net.everyone(good_posts)

@@ -1,62 +1,115 @@
 """Neighbour sums: what each person sees of their contacts, as sparse matrix products.
 
-Every neighbour quantity of the weekly step (active contacts, engaged contacts, posts to read,
-coaching, noise, what contacts got out of it) is a sum over one's contacts, i.e. a product of
-the adjacency matrix with a vector of the contacts' state. ``Network`` holds the matrices the
-step needs, prepared once; ``neighbour_sums`` chooses, week by week, the cheaper of two ways to
-form a product. The choice is about speed only: both give the same sums.
+Every neighbour quantity of the weekly step (active, engaged and joined contacts, posts to read,
+what contacts got out of it, engaged contacts in other teams, coaching, noise) is a sum over
+one's contacts, i.e. a product of the adjacency matrix with a vector of the contacts' state.
+``Network`` holds what the step needs, prepared once.
 
-Each vector gets a product of its own (SciPy's product with one vector costs a third of its
-product with a table of several: ``csr_matvecs`` pays per tie and column what ``csr_matvec``
-pays per tie), and counts of contacts share one: several 0/1 flags are packed as the digits of
-one number per person (``Network.contacts``).
+All of a week's sums over contacts come from one pass over the ties of the people who are
+sources that week (``contact_sums``, compiled with Numba): every neighbour quantity comes from
+active contacts, and in most weeks most people are not active, so a pass over the sources'
+own ties (the matrix is symmetric) visits a fraction of them; and each tie adds every vector
+at once, where SciPy's product reads the matrix once per vector (its product with a table of
+vectors costs more per column than one with a vector). The sums are those of SciPy's product
+``A @ v`` bit for bit: for a symmetric 0/1 matrix with sorted indices each person's sum adds
+the same terms in the same order (ascending source row), bar terms that are exactly zero.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 
 from models.state import CHAMPION, REAL
 
-# Above this share of people with something to pass on, a full sparse product is cheaper
-# than summing over their rows alone (measured at 100k agents: the two cost the same near 0.4).
-SPARSE_SOURCES = 0.35
-SMALL = 10_000  # below this many agents the full product always wins (fixed costs dominate)
-# ... and so it does for a product this small (stored ties × vectors), whatever the agents:
-# the cross-team ties of a 10k organisation (40k ties, one vector) take 20 µs in full and
-# 50 µs by active rows, most of it the fixed cost of slicing the rows.
-SMALL_WORK = 100_000
-#: Whole numbers up to 2**24 are exact in float32: the bits packed counts may fill.
-EXACT_BITS = 24
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def _scatter(indptr, ends, rows, values, cross, cross_values, out):  # pragma: no cover
+    """For each source ``j`` in ``rows`` (ascending) and each of its ties ``e`` to a contact
+    ``i = ends[e]``: ``out[i, c] += values[c][j]`` for every vector ``c``, and, if ``cross``
+    (0 or 1 a tie: does it leave a team) is not empty, ``out[i, k] += cross[e] ×
+    cross_values[j]``. ``values`` is a tuple, so its length is known when compiling and the
+    inner loop is unrolled. (Run compiled, so coverage cannot see it.)"""
+    k = len(values)
+    for j in rows:
+        for e in range(indptr[j], indptr[j + 1]):
+            i = ends[e]
+            for c in range(k):
+                out[i, c] += values[c][j]
+            if cross.size:
+                out[i, k] += cross[e] * cross_values[j]
 
 
-def digit_bits(adjacency: sp.csr_array) -> int:
-    """Bits per packed count (``Network.contacts``): enough for the largest degree, as no one
-    has more contacts with a flag than contacts."""
-    return max(int(np.diff(adjacency.indptr).max(initial=0)).bit_length(), 1)
+@dataclass(frozen=True, eq=False)
+class Ties:
+    """A symmetric 0/1 adjacency matrix (CSR, sorted indices) as the pass over contacts reads
+    it: each row's first tie (``indptr``) and each tie's other end (``ends``), both unsigned
+    and the ends as narrow as the rows allow. Numba then indexes without the test and the
+    wrap-around a signed index might need (negative from the end), and the pass streams half
+    the bytes a tie: together a third of its time at 200,000 rows."""
+
+    indptr: np.ndarray
+    ends: np.ndarray
+
+    @classmethod
+    def of(cls, adjacency: sp.csr_array) -> "Ties":
+        narrow = np.uint32 if adjacency.shape[1] <= np.iinfo(np.uint32).max else np.uint64
+        return cls(
+            indptr=adjacency.indptr.astype(np.uint64), ends=adjacency.indices.astype(narrow)
+        )
+
+
+def contact_sums(
+    ties: Ties,
+    source: np.ndarray,
+    values: Sequence[np.ndarray],
+    cross: np.ndarray | None = None,
+    cross_values: np.ndarray | None = None,
+) -> list[np.ndarray]:
+    """The products of the adjacency matrix ``ties`` with each of ``values`` (float32 or
+    bool, zero or False outside the rows where ``source`` is True), and, if ``cross`` is given
+    (0 or 1 a tie, uint8), the same product of ``cross_values`` over the ties ``cross`` marks;
+    float32, the same bits as SciPy's products. With no source the sums are zeros, and no tie
+    is visited."""
+    n = source.size
+    width = len(values) + (cross is not None)
+    if not source.any():
+        return list(np.zeros((width, n), REAL))
+    out = np.zeros((n, width), REAL)
+    _scatter(
+        ties.indptr,
+        ties.ends,
+        np.flatnonzero(source).view(np.uint64),
+        tuple(np.asarray(v, REAL) for v in values),
+        np.zeros(0, np.uint8) if cross is None else cross,
+        np.zeros(0, REAL) if cross_values is None else np.asarray(cross_values, REAL),
+        out,
+    )
+    return list(np.ascontiguousarray(out.T))
 
 
 @dataclass(frozen=True, eq=False)
 class Network:
     """What the step needs from the organisation and the roles, prepared once.
 
-    The matrices are float32: they hold 0/1 ties, and the sums they produce (counts of
-    contacts, posts, hours) need no more precision, while halving the memory the sparse
-    products stream through. Champions' coaching comes from the adjacency's champion
-    columns only, a product over a few percent of the ties, kept column by column (CSC): the
-    product then visits the champions' ties alone, not every person's row.
+    The adjacency is float32: it holds 0/1 ties, and the sums it produces (counts of
+    contacts, posts, hours) need no more precision. ``cross`` marks, tie by tie in the
+    adjacency's order, the ties that leave a team (``Organisation.leaves_team``), so that the
+    sums over cross-team contacts come from the same pass as the others. Champions' coaching
+    comes from the adjacency's champion columns only, a product over a few percent of the
+    ties, kept column by column (CSC): the product then visits the champions' ties alone.
     """
 
     adjacency: sp.csr_array  # (n, n) float32
-    cross_team: sp.csr_array  # (n, n) float32, ties between teams
+    ties: Ties  # the adjacency as the pass over contacts reads it
+    cross: np.ndarray  # uint8, one a stored tie of ``adjacency``: 1 if it leaves a team
     to_champions: sp.csc_array  # (n, champions) float32, ties to each champion
     champions: np.ndarray  # rows of the champions
     degree: np.ndarray  # float, number of contacts (at least 1, to divide by)
     manager: np.ndarray  # int64, own manager's row (0 where there is none)
     has_manager: np.ndarray  # bool
-    bits: int  # bits per packed count (``digit_bits``)
     runs: int = 1  # stacked runs of equal size (``stack``)
 
     @classmethod
@@ -70,13 +123,13 @@ class Network:
         has_manager = org.manager_of >= 0
         return cls(
             adjacency=adjacency,
-            cross_team=org.cross_team.astype(np.float32),
+            ties=Ties.of(adjacency),
+            cross=org.leaves_team.astype(np.uint8),
             to_champions=sp.csr_array(adjacency[champions]).T,  # symmetric: its columns
             champions=champions,
             degree=np.maximum(org.degree, 1).astype(REAL),
             manager=np.where(has_manager, org.manager_of, 0),
             has_manager=has_manager,
-            bits=digit_bits(adjacency),
         )
 
     @classmethod
@@ -104,7 +157,9 @@ class Network:
         adjacency = _block_diagonal([x.adjacency for x in networks], offsets)
         return cls(
             adjacency=adjacency,
-            cross_team=_block_diagonal([x.cross_team for x in networks], offsets),
+            ties=Ties.of(adjacency),
+            # each row keeps its ties in order, so the ties' marks follow run after run
+            cross=np.concatenate([x.cross for x in networks]),
             # the champions' rows (the transposes) side by side, transposed back
             to_champions=_block_diagonal(
                 [x.to_champions.T for x in networks], offsets, n * len(networks)
@@ -115,96 +170,30 @@ class Network:
             degree=np.concatenate([x.degree for x in networks]),
             manager=manager,
             has_manager=np.concatenate([x.has_manager for x in networks]),
-            bits=digit_bits(adjacency),
             runs=len(networks),
         )
 
     def contacts(
-        self, source: np.ndarray, flags: Sequence[np.ndarray], values: Sequence[np.ndarray]
-    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """Over each person's contacts: how many have each of ``flags`` (bool), and the sum of
-        each of ``values`` (float32); all are False or zero outside ``source``.
-
-        The counts take few products: the flags are packed as the digits, base 2**bits, of one
-        float32 number a person, as many as ``EXACT_BITS`` hold, and the product sums the
-        digits separately (no digit can carry: a count is at most one's degree, below
-        2**bits). The packed sums are whole numbers below 2**24, so exact in float32 whatever
-        the order of the additions: the counts are those of one product per flag."""
-        per = max(EXACT_BITS // self.bits, 1)  # one flag a vector at the very least
-        groups = [flags[i : i + per] for i in range(0, len(flags), per)]
-        sums = neighbour_sums(
-            self.adjacency, source, [_packed(g, self.bits) for g in groups] + list(values)
-        )
-        packed, sums = sums[: len(groups)], sums[len(groups) :]
-        counts = [
-            c for s, g in zip(packed, groups, strict=True) for c in _digits(s, len(g), self.bits)
-        ]
-        return counts, sums
+        self, source: np.ndarray, values: Sequence[np.ndarray], engaged: np.ndarray
+    ) -> tuple[list[np.ndarray], np.ndarray]:
+        """Over each person's contacts, the sum of each of ``values`` (float32, or bool to
+        count; zero or False outside ``source``), and how many of them are ``engaged`` and in
+        another team (``engaged`` within ``source``): one pass over the sources' ties."""
+        *sums, cross = contact_sums(self.ties, source, values, self.cross, engaged)
+        return sums, cross
 
     def sums(self, source: np.ndarray, values: np.ndarray) -> np.ndarray:
         """Sum of ``values`` over each person's contacts (``values`` zero outside ``source``)."""
-        return neighbour_sums(self.adjacency, source, [values])[0]
+        return contact_sums(self.ties, source, [values])[0]
 
     def everyone(self, values: np.ndarray) -> np.ndarray:
         """Sum of ``values`` over everyone else in one's run (one's organisation)."""
         return run_totals(values, self.runs) - values
 
-    def cross_sums(self, source: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """The same over contacts in other teams only."""
-        return neighbour_sums(self.cross_team, source, [values])[0]
-
     def coaching(self, strength: np.ndarray) -> np.ndarray:
         """Sum of the champions' coaching strength (one value per champion) over each person's
         champion contacts."""
         return self.to_champions @ strength
-
-
-def _packed(flags: Sequence[np.ndarray], bits: int) -> np.ndarray:
-    """The flags as the digits of one float32 number a person: Σ flag_k · 2**(bits·k)."""
-    code = flags[0].astype(np.float32)
-    for k, flag in enumerate(flags[1:], 1):
-        code += flag * np.float32(1 << bits * k)
-    return code
-
-
-def _digits(packed_sums: np.ndarray, k: int, bits: int) -> list[np.ndarray]:
-    """The ``k`` counts held in the digits of ``packed_sums`` (float32, as ``REAL``). Every
-    step is exact in float32 (whole numbers below 2**24, scaled by powers of two)."""
-    base, rest, counts = REAL(1 << bits), packed_sums, []
-    for _ in range(k - 1):
-        higher = np.floor(rest * (1 / base))
-        counts.append(rest - higher * base)
-        rest = higher
-    return [*counts, rest]
-
-
-def neighbour_sums(
-    matrix: sp.csr_array, source: np.ndarray, values: Sequence[np.ndarray]
-) -> list[np.ndarray]:
-    """``matrix @ v`` for each vector ``v`` of ``values``, all zero outside the rows where
-    ``source`` is True.
-
-    Every neighbour quantity comes from active contacts, and in most weeks most people are
-    not active; then summing over the active people's own rows of the (symmetric) matrix
-    costs a fraction of the full product. When most people are active, the full product is
-    cheaper, so the choice is made week by week; both give the same sums (for a symmetric 0/1
-    matrix with sorted indices, each sum adds the same terms in the same order, bar terms that
-    are exactly zero). With no source at all the sums are zeros, and no product is made.
-    """
-    if not source.any():
-        return [np.zeros(v.shape, v.dtype) for v in values]
-    if source.size < SMALL or matrix.nnz * len(values) < SMALL_WORK:
-        return [matrix @ v for v in values]
-    rows = np.flatnonzero(source)
-    if rows.size > SPARSE_SOURCES * source.size:
-        return [matrix @ v for v in values]
-    # one slice of the sources' rows, transposed (a view), serves every vector; over the few
-    # rows of a slice, one product with a table of the vectors costs less than one a vector
-    sliced = matrix[rows].T
-    table = np.empty((rows.size, len(values)), np.result_type(*values))
-    for k, v in enumerate(values):
-        v.take(rows, out=table[:, k])
-    return list(np.ascontiguousarray((sliced @ table).T))
 
 
 def run_totals(values: np.ndarray, runs: int) -> np.ndarray:
@@ -284,21 +273,18 @@ class MeanField:
             has_manager=np.zeros(n * len(fields_), bool),
         )
 
-    def contacts(self, source, flags, values) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """As ``Network.contacts``: with everyone a contact, each count and sum is one's run's
-        total less one's own."""
-        return [self.sums(f, f.astype(REAL)) for f in flags], [self.sums(source, v) for v in values]
+    def contacts(self, source, values, engaged) -> tuple[list[np.ndarray], np.ndarray]:
+        """As ``Network.contacts``: with everyone a contact, each sum is one's run's total less
+        one's own; with no teams, every tie leaves one's team."""
+        return [self.sums(source, v) for v in values], self.sums(source, engaged)
 
     def sums(self, source: np.ndarray, values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values, REAL)
         return (run_totals(values, self.runs) - values).astype(values.dtype)
 
     def everyone(self, values: np.ndarray) -> np.ndarray:
         """Sum of ``values`` over everyone else in one's run: everyone is a contact here."""
         return self.sums(values, values)
-
-    def cross_sums(self, source: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """With no teams, every tie leaves one's team: the same as ``sums``."""
-        return self.sums(source, values)
 
     def coaching(self, strength: np.ndarray) -> np.ndarray:
         if strength.size == 0:

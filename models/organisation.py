@@ -181,20 +181,26 @@ class Organisation:
         return np.where(self.manager_of >= 0, self.manager_of, np.arange(self.n))
 
     @cached_property
-    def cross_team(self) -> sp.csr_array:
-        """The ties of ``adjacency`` that leave a team: the informal, bridging part.
+    def leaves_team(self) -> np.ndarray:
+        """For each stored tie of ``adjacency``, in its order: does it leave a team?
 
         A tie (i, j) is within-team when i and j are in the same team or one manages the other.
-        The rule is symmetric, so the result is symmetric; filtering each row's sorted indices
-        keeps them sorted.
+        The rule is symmetric, so the ties it marks are symmetric too.
         """
         a = self.adjacency
         rows = np.repeat(np.arange(self.n), np.diff(a.indptr))
         cols = a.indices
         team, boss = self.team, self.manager_of
-        keep = (team[rows] != team[cols]) & (boss[cols] != rows) & (boss[rows] != cols)
+        return (team[rows] != team[cols]) & (boss[cols] != rows) & (boss[rows] != cols)
+
+    @cached_property
+    def cross_team(self) -> sp.csr_array:
+        """The ties of ``adjacency`` that leave a team (``leaves_team``): the informal, bridging
+        part. Filtering each row's sorted indices keeps them sorted."""
+        a, keep = self.adjacency, self.leaves_team
+        rows = np.repeat(np.arange(self.n), np.diff(a.indptr))
         indptr = np.concatenate([[0], np.cumsum(np.bincount(rows[keep], minlength=self.n))])
-        result = sp.csr_array((np.ones(int(keep.sum())), cols[keep].copy(), indptr), shape=a.shape)
+        result = sp.csr_array((np.ones(int(keep.sum())), a.indices[keep], indptr), shape=a.shape)
         _freeze(result.data, result.indices, result.indptr)
         return result
 

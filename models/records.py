@@ -1,25 +1,26 @@
-"""Weekly records of one run or of an ensemble of runs, taken with a handful of array
-operations a week whatever the number of runs.
+"""Weekly records of one run or of an ensemble of runs, taken with one pass over the rows a
+week whatever the number of runs.
 
 Records are cheap enough to take every week at any size: a week keeps counts and sums per run
-(one ``bincount`` for the stage, activity and adoption counts of every cell, float64 sums, and
-what participation inequality needs from the sorted post counts); the shares and means of
-the weekly table are formed from them when it is read, for all weeks at once. They never keep
-agent-level arrays, so memory grows with weeks × runs, not with agents × weeks.
+(the stage, activity and adoption counts of every cell, float64 sums, and what participation
+inequality needs from the sorted post counts); the shares and means of the weekly table are
+formed from them when it is read, for all weeks at once. They never keep agent-level arrays,
+so memory grows with weeks × runs, not with agents × weeks.
 
 Every quantity is computed per run from the stacked rows of all runs (run r holds rows
-``r·n … (r+1)·n - 1``): the rows are viewed as a (runs × n) table and reduced along each
-run's row, in float64 — the same additions, in the same order, for a run alone as for the
-same run in an ensemble, so a run's records do not depend on what it was run with.
+``r·n … (r+1)·n - 1``), in one pass over each run's rows in order (``_tally``, compiled with
+Numba): the same additions, in the same order, for a run alone as for the same run in an
+ensemble, so a run's records do not depend on what it was run with. The sums are float64,
+added row after row; the counts are exact.
 
 Value and cost share one unit throughout: hours of productive work per week.
 """
 
 from collections.abc import Sequence
 
+import numba
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from models.metrics import HEAVY_WEEKLY, TOP, WEEKS_IN_LAST_YEAR, participation_split
 from models.state import ROLE_NAMES, STAGE_NAMES, AgentState
@@ -59,6 +60,74 @@ CELL_QUANTITIES = ("active", "ever", "value", "stage", "cost")
 GROUP_TYPES = ("role", "department")
 GROUP_COLUMNS = ["week", "group_type", "group", "size", "active_share", "adopted_share"]
 GROUP_COLUMNS += ["value_total", "mean_stage", "cost", "net_value"]
+#: The float64 sums ``_tally`` adds up per run, in its order.
+FLOAT_SUMS = (
+    "value_personal",
+    "value_strategic",
+    "value_total",
+    "time_spent",
+    "posts",
+    "noise",
+    "hollow",
+    *(f"mean_{name}" for name in MEAN_STATES),
+)
+#: The counts ``_tally`` keeps per run, in its order.
+COUNTS = (
+    "users",
+    "value_creators",
+    "user_value_creators",
+    "observers",
+    "year_active",
+    "year_observers",
+)
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def _tally(
+    n, cell, active, ever, stage, user, personal, strategic, time_spent, posts, hollow, means,
+    year_posts, year_active, codes, cell_value, sums, counts,
+):  # pragma: no cover  (run compiled, so coverage cannot see it)  # fmt: skip
+    """One pass over every run's rows, in order: the counts of each run's people by active,
+    ever adopted, stage and cell (``codes``), each cell's value (``cell_value``), the float64
+    sums of ``FLOAT_SUMS`` (``sums``; ``means`` holds ``MEAN_STATES``' arrays) and the counts
+    of ``COUNTS`` (``counts``), after adding this week's posts and activity to the year's
+    (``year_posts``, ``year_active``). The sums are kept in local variables while a run's
+    rows are added (stored after each row, they would cost three times as much)."""
+    for r in range(cell_value.shape[0]):
+        vp = vs = ts = po = ho = total = noise = 0.0
+        m0 = m1 = m2 = m3 = m4 = m5 = 0.0
+        users = creators = user_creators = observers = year = year_observers = 0
+        for i in range(r * n, (r + 1) * n):
+            a = active[i]
+            value = np.float64(personal[i]) + np.float64(strategic[i])
+            codes[r, a, ever[i], stage[i], cell[i]] += 1
+            cell_value[r, cell[i]] += value
+            vp += np.float64(personal[i])
+            vs += np.float64(strategic[i])
+            ts += np.float64(time_spent[i])
+            po += np.float64(posts[i])
+            ho += np.float64(hollow[i])
+            total += value
+            noise += np.float64(posts[i] * hollow[i])  # the float32 product, as NumPy's
+            m0 += np.float64(means[0][i])
+            m1 += np.float64(means[1][i])
+            m2 += np.float64(means[2][i])
+            m3 += np.float64(means[3][i])
+            m4 += np.float64(means[4][i])
+            m5 += np.float64(means[5][i])
+            year_posts[i] += posts[i]
+            year_active[i] |= a
+            creates = value > 0
+            users += user[i]
+            creators += creates
+            user_creators += user[i] & creates
+            observers += a & (posts[i] == 0)
+            year += year_active[i]
+            year_observers += year_active[i] & (year_posts[i] == 0)
+        for q, x in enumerate((vp, vs, total, ts, po, noise, ho, m0, m1, m2, m3, m4, m5)):
+            sums[r, q] = x
+        for q, c in enumerate((users, creators, user_creators, observers, year, year_observers)):
+            counts[r, q] = c
 
 
 def _in_order(values: np.ndarray, axis: int) -> np.ndarray:
@@ -123,9 +192,9 @@ class Records:
     """One row a week for each run, and one per role and per department of each run.
 
     ``role`` and ``department`` are the stacked rows' codes; ``n`` is the size of every run;
-    ``department_names`` holds each run's names. The counts come from one ``bincount`` a week
-    over a combined code of run × role × department cell, active, ever adopted and stage; its
-    margins give each run's stage mix and its role and department rows.
+    ``department_names`` holds each run's names. The counts come from one table a week of each
+    run's people by role × department cell, active, ever adopted and stage; its margins give
+    each run's stage mix and its role and department rows.
 
     Participation over a year: who was active and how much each person posted is kept for the
     current 52-week year of the run (weeks 1–52, 53–104, …) and for the last complete one, so
@@ -148,36 +217,19 @@ class Records:
         #: cells per run: role × department (the same layout for every run)
         self.n_cells = len(ROLE_NAMES) * self._departments
         self.cell = role.astype(np.int64) * self._departments + department
-        self._global_cell = self.run * self.n_cells + self.cell
-        # cells × rows, for each run's value per cell: one sparse product a week
-        self._cell_matrix = sp.csr_array(
-            (np.ones(self.run.size), (self._global_cell, np.arange(self.run.size))),
-            shape=(self.runs * self.n_cells, self.run.size),
-        )
-        self._sizes = np.bincount(self._global_cell, minlength=self.runs * self.n_cells).reshape(
+        self.cell_index = self.cell.view(np.uint64)  # unsigned: Numba indexes without a test
+        global_cell = self.run * self.n_cells + self.cell
+        self._sizes = np.bincount(global_cell, minlength=self.runs * self.n_cells).reshape(
             self.runs, self.n_cells
         )
         self._weeks: list[int] = []
         self._sums: list[np.ndarray] = []  # per week: (SUMS, runs)
         self._cells: list[np.ndarray] = []  # per week: (quantities, runs, cells)
-        self._code = np.empty(self.run.size, np.int64)  # work space for the week's codes
         self._ranks = np.arange(1, n + 1)
         self._year_posts = np.zeros(self.runs * n, np.float32)
         self._year_active = np.zeros(self.runs * n, bool)
         self._last_year: tuple[np.ndarray, np.ndarray] | None = None
         self._columns: dict[str, np.ndarray] | None = None  # metric → (weeks, runs), cached
-
-    def _per_run(self, values) -> np.ndarray:
-        """Sum of ``values`` over each run's rows (float64)."""
-        return np.asarray(values).reshape(self.runs, self.n).sum(axis=1, dtype=np.float64)
-
-    def _count(self, mask: np.ndarray) -> np.ndarray:
-        """How many of each run's rows ``mask`` holds."""
-        if self.runs == 1:  # one run: NumPy counts a flat mask five times faster than it sums
-            return np.array([np.count_nonzero(mask)])
-        # many runs: the set bits of each run's mask packed eight to a byte, counted
-        packed = np.packbits(mask.reshape(self.runs, self.n), axis=1)
-        return np.bitwise_count(packed).sum(axis=1, dtype=np.int32)
 
     def record(self, week: int, s: AgentState, cost: np.ndarray) -> None:
         """Record ``week``; ``cost`` is each run's programme cost of the week per cell, hours,
@@ -185,52 +237,46 @@ class Records:
 
         A week keeps sums and counts per run (``SUMS``); the shares and means of the weekly
         table are formed from them when it is read (``weekly``), for all weeks at once."""
-        runs = self.runs
-        active = s.active
-        value = np.add(s.value_personal, s.value_strategic, dtype=np.float64)
-        # the week's code of each row: active, ever adopted and stage (small numbers, added in
-        # int8), then its cell among every run's cells; the counts of the codes, grouped by
-        # them first, have margins that are sums of whole blocks
-        flags = active * np.int8(2 * _STAGES)
-        flags += s.ever * np.int8(_STAGES)
-        flags += s.stage
-        all_cells = runs * self.n_cells
-        code = np.multiply(flags, all_cells, out=self._code, dtype=np.int64)
-        code += self._global_cell
-        counts = np.bincount(code, minlength=4 * _STAGES * all_cells)
-        counts = counts.reshape(2, 2, _STAGES, runs, self.n_cells)
-        by_stage = counts.sum(axis=(0, 1))  # stages × runs × cells
-        cell_active, cell_ever = counts[1].sum(axis=(0, 1)), counts[:, 1].sum(axis=(0, 1))
+        runs, cells = self.runs, self.n_cells
+        # each run's people by active, ever adopted, stage and cell: the margins of this table
+        # (sums of whole blocks) give the stage mix and the role and department rows
+        codes = np.zeros((runs, 2, 2, _STAGES, cells), np.int64)
+        cell_value = np.zeros((runs, cells))
+        floats = np.zeros((runs, len(FLOAT_SUMS)))
+        counts = np.zeros((runs, len(COUNTS)), np.int64)
+        _tally(
+            self.n,
+            self.cell_index,
+            *(flags.view(np.uint8) for flags in (s.active, s.ever, s.stage, s.user)),
+            s.value_personal,
+            s.value_strategic,
+            s.time_spent,
+            s.posts,
+            s.low_quality,  # 0 for everyone not active: the hollow share of the active
+            tuple(getattr(s, name) for name in MEAN_STATES),
+            self._year_posts,
+            self._year_active.view(np.uint8),
+            codes,
+            cell_value,
+            floats,
+            counts,
+        )
+        by_stage = codes.sum(axis=(1, 2)).transpose(1, 0, 2)  # stages × runs × cells
+        cell_active, cell_ever = codes[:, 1].sum(axis=(1, 2)), codes[:, :, 1].sum(axis=(1, 2))
         n_active, n_ever = cell_active.sum(axis=1), cell_ever.sum(axis=1)
-        self._year_posts += s.posts
-        self._year_active |= active
-        creates = value > 0
-        cost = np.asarray(cost, float).reshape(runs, self.n_cells)
+        cost = np.asarray(cost, float).reshape(runs, cells)
         sums = {
             "active": n_active,
             "ever": n_ever,
-            "users": self._count(s.user),
             **{f"stage_{k}": c for k, c in zip(STAGE_NAMES, by_stage.sum(axis=2), strict=True)},
-            "value_personal": self._per_run(s.value_personal),
-            "value_strategic": self._per_run(s.value_strategic),
-            "value_total": self._per_run(value),
-            "value_creators": self._count(creates),
-            "user_value_creators": self._count(s.user & creates),
-            "time_spent": self._per_run(s.time_spent),
-            "posts": self._per_run(s.posts),
-            "noise": self._per_run(s.posts * s.low_quality),
-            "observers": self._count(active & (s.posts == 0)),
-            "hollow": self._per_run(s.low_quality),  # 0 for everyone not active
-            "year_active": self._count(self._year_active),
-            "year_observers": self._count(self._year_active & (self._year_posts == 0)),
+            **dict(zip(FLOAT_SUMS, floats.T, strict=True)),
+            **dict(zip(COUNTS, counts.T, strict=True)),
             **self._posts_ranked(s.total_posts, n_ever),
-            **{f"mean_{k}": self._per_run(getattr(s, k)) for k in MEAN_STATES},
             "cost": _in_order(cost, axis=1),
         }
         self._weeks.append(week)
         self._sums.append(np.array([sums[k] for k in SUMS], dtype=np.float64))
         self._columns = None
-        cell_value = (self._cell_matrix @ value).reshape(runs, self.n_cells)
         cell_stage = np.einsum("k,krc->rc", np.arange(_STAGES), by_stage)
         self._cells.append(np.stack([cell_active, cell_ever, cell_value, cell_stage, cost]))
         if week % WEEKS_IN_LAST_YEAR == 0:
@@ -246,7 +292,7 @@ class Records:
         n = self.n
         x = np.sort(total_posts.astype(np.int32).reshape(self.runs, n), axis=1)
         k = np.minimum(np.maximum(1, np.ceil(TOP * n_ever)), n).astype(np.int64)
-        from_top = np.cumsum(x[:, : n - int(k.max()) - 1 : -1], axis=1, dtype=np.float64)
+        from_top = np.cumsum(x[:, ::-1][:, : int(k.max())], axis=1, dtype=np.float64)
         return {
             "posts_total": x.sum(axis=1, dtype=np.float64),
             "posts_weighted": np.einsum("rn,n->r", x, self._ranks),  # whole numbers, no BLAS

@@ -12,6 +12,7 @@ PACKAGES = (
     "mesa",
     "numpy",
     "scipy",
+    "numba",
     "pandas",
     "pyarrow",
     "networkx",
