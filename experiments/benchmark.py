@@ -462,20 +462,20 @@ def work_profile(
     noisy = state.posts * state.low_quality
 
     def products():
-        net.contacts(source, flags + values, engaged)
-        net.to_champions @ coach
+        net.contacts(source, flags, values, engaged)
+        net.coaching(coach)
         if noisy.any():
             net.sums(noisy > 0, noisy)
 
     # the same sums as SciPy's full products, one a vector (what the step made before the
     # pass), for comparison
     columns = [f.astype(REAL) for f in flags] + values
-    cross_team = _cross_team(net)
+    cross_team, to_champions = _cross_team(net), net.adjacency[:, c].tocsc()
 
     def full_products():
         for v in columns:
             net.adjacency @ v
-        net.to_champions @ coach
+        to_champions @ coach
         cross_team @ columns[1]
 
     def step():  # the engine's own step, on a copy of this week's state

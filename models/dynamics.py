@@ -131,10 +131,14 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
     passing = np.asarray(b.spillover).any()
     good_posts = state.posts * (1 - state.low_quality)
     values = (good_posts, state.benefit, state.read) if passing else (good_posts, state.benefit)
-    counts = (a, engaged, state.user) if joining else (a, engaged)
-    sums, cross = net.contacts(a | state.user if joining else a, counts + values, engaged)
-    n_active, engaged_contacts, *joined = sums[: len(counts)]  # joined: [users] when joining
-    direct, heard, *read = sums[len(counts) :]  # read: [what contacts read] when passing
+    counts, sums, cross = net.contacts(
+        a | state.user if joining else a,
+        (a, engaged, state.user) if joining else (a, engaged),
+        values,
+        engaged,
+    )
+    n_active, engaged_contacts, *joined = counts  # joined: [users] when joining
+    direct, heard, *read = sums  # read: [what contacts read] when passing
     c = net.champions
     coaching = net.coaching(a[c] * state.sense[c] * levers.coaching[c])
     noisy = state.posts * state.low_quality

@@ -24,6 +24,9 @@ import scipy.sparse as sp
 
 from models.state import CHAMPION, REAL
 
+#: Whole numbers up to 2**24 are exact in float32: the bits packed counts may fill.
+EXACT_BITS = 24
+
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
 def _scatter(indptr, ends, rows, values, cross, cross_values, out):  # pragma: no cover
@@ -73,15 +76,19 @@ def contact_sums(
     (0 or 1 a tie, uint8), the same product of ``cross_values`` over the ties ``cross`` marks;
     float32, the same bits as SciPy's products. With no source the sums are zeros, and no tie
     is visited."""
-    n = source.size
-    width = len(values) + (cross is not None)
     if not source.any():
-        return list(np.zeros((width, n), REAL))
-    out = np.zeros((n, width), REAL)
+        return list(np.zeros((len(values) + (cross is not None), source.size), REAL))
+    return sums_from(ties, np.flatnonzero(source), values, cross, cross_values)
+
+
+def sums_from(ties: Ties, rows: np.ndarray, values, cross=None, cross_values=None) -> list:
+    """``contact_sums`` with the sources given as their rows, ascending."""
+    n = ties.indptr.size - 1
+    out = np.zeros((n, len(values) + (cross is not None)), REAL)
     _scatter(
         ties.indptr,
         ties.ends,
-        np.flatnonzero(source).view(np.uint64),
+        rows.astype(np.uint64, copy=False),
         tuple(np.asarray(v, REAL) for v in values),
         np.zeros(0, np.uint8) if cross is None else cross,
         np.zeros(0, REAL) if cross_values is None else np.asarray(cross_values, REAL),
@@ -98,18 +105,17 @@ class Network:
     contacts, posts, hours) need no more precision. ``cross`` marks, tie by tie in the
     adjacency's order, the ties that leave a team (``Organisation.leaves_team``), so that the
     sums over cross-team contacts come from the same pass as the others. Champions' coaching
-    comes from the adjacency's champion columns only, a product over a few percent of the
-    ties, kept column by column (CSC): the product then visits the champions' ties alone.
+    comes from a pass over the coaching champions' ties alone, a few percent of the ties.
     """
 
     adjacency: sp.csr_array  # (n, n) float32
     ties: Ties  # the adjacency as the pass over contacts reads it
     cross: np.ndarray  # uint8, one a stored tie of ``adjacency``: 1 if it leaves a team
-    to_champions: sp.csc_array  # (n, champions) float32, ties to each champion
     champions: np.ndarray  # rows of the champions
     degree: np.ndarray  # float, number of contacts (at least 1, to divide by)
     manager: np.ndarray  # int64, own manager's row (0 where there is none)
     has_manager: np.ndarray  # bool
+    bits: int  # bits per packed count (``digit_bits``)
     runs: int = 1  # stacked runs of equal size (``stack``)
 
     @classmethod
@@ -125,11 +131,11 @@ class Network:
             adjacency=adjacency,
             ties=Ties.of(adjacency),
             cross=org.leaves_team.astype(np.uint8),
-            to_champions=sp.csr_array(adjacency[champions]).T,  # symmetric: its columns
             champions=champions,
             degree=np.maximum(org.degree, 1).astype(REAL),
             manager=np.where(has_manager, org.manager_of, 0),
             has_manager=has_manager,
+            bits=digit_bits(adjacency),
         )
 
     @classmethod
@@ -160,27 +166,42 @@ class Network:
             ties=Ties.of(adjacency),
             # each row keeps its ties in order, so the ties' marks follow run after run
             cross=np.concatenate([x.cross for x in networks]),
-            # the champions' rows (the transposes) side by side, transposed back
-            to_champions=_block_diagonal(
-                [x.to_champions.T for x in networks], offsets, n * len(networks)
-            ).T,
             champions=np.concatenate(
                 [x.champions + o for x, o in zip(networks, offsets, strict=True)]
             ),
             degree=np.concatenate([x.degree for x in networks]),
             manager=manager,
             has_manager=np.concatenate([x.has_manager for x in networks]),
+            bits=max(x.bits for x in networks),
             runs=len(networks),
         )
 
     def contacts(
-        self, source: np.ndarray, values: Sequence[np.ndarray], engaged: np.ndarray
-    ) -> tuple[list[np.ndarray], np.ndarray]:
-        """Over each person's contacts, the sum of each of ``values`` (float32, or bool to
-        count; zero or False outside ``source``), and how many of them are ``engaged`` and in
-        another team (``engaged`` within ``source``): one pass over the sources' ties."""
-        *sums, cross = contact_sums(self.ties, source, values, self.cross, engaged)
-        return sums, cross
+        self,
+        source: np.ndarray,
+        flags: Sequence[np.ndarray],
+        values: Sequence[np.ndarray],
+        engaged: np.ndarray,
+    ) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
+        """Over each person's contacts: how many have each of ``flags`` (bool), the sum of
+        each of ``values`` (float32), all False or zero outside ``source``; and how many are
+        ``engaged`` and in another team (``engaged`` within ``source``). One pass over the
+        sources' ties.
+
+        The counts take few columns of the pass: the flags are packed as the digits, base
+        2**bits, of one float32 number a person, as many as ``EXACT_BITS`` hold, and the pass
+        sums the digits separately (no digit can carry: a count is at most one's degree,
+        below 2**bits). The packed sums are whole numbers below 2**24, so exact in float32:
+        the counts are those of one product per flag."""
+        per = max(EXACT_BITS // self.bits, 1)  # one flag a column at the very least
+        groups = [flags[i : i + per] for i in range(0, len(flags), per)]
+        columns = [_packed(g, self.bits) for g in groups] + list(values)
+        *sums, cross = contact_sums(self.ties, source, columns, self.cross, engaged)
+        packed, sums = sums[: len(groups)], sums[len(groups) :]
+        counts = [
+            c for p, g in zip(packed, groups, strict=True) for c in _digits(p, len(g), self.bits)
+        ]
+        return counts, sums, cross
 
     def sums(self, source: np.ndarray, values: np.ndarray) -> np.ndarray:
         """Sum of ``values`` over each person's contacts (``values`` zero outside ``source``)."""
@@ -192,8 +213,38 @@ class Network:
 
     def coaching(self, strength: np.ndarray) -> np.ndarray:
         """Sum of the champions' coaching strength (one value per champion) over each person's
-        champion contacts."""
-        return self.to_champions @ strength
+        champion contacts: a pass over the ties of the champions who coach this week."""
+        coaching = strength != 0
+        if not coaching.any():
+            return np.zeros(self.degree.size, REAL)
+        values = np.zeros(self.degree.size, REAL)
+        values[self.champions] = strength
+        return sums_from(self.ties, self.champions[coaching], [values])[0]
+
+
+def digit_bits(adjacency: sp.csr_array) -> int:
+    """Bits per packed count (``Network.contacts``): enough for the largest degree, as no one
+    has more contacts with a flag than contacts."""
+    return max(int(np.diff(adjacency.indptr).max(initial=0)).bit_length(), 1)
+
+
+def _packed(flags: Sequence[np.ndarray], bits: int) -> np.ndarray:
+    """The flags as the digits of one float32 number a person: Σ flag_k · 2**(bits·k)."""
+    code = flags[0].astype(REAL)
+    for k, flag in enumerate(flags[1:], 1):
+        code += flag * REAL(1 << bits * k)
+    return code
+
+
+def _digits(packed_sums: np.ndarray, k: int, bits: int) -> list[np.ndarray]:
+    """The ``k`` counts held in the digits of ``packed_sums`` (float32). Every step is exact
+    in float32 (whole numbers below 2**24, scaled by powers of two)."""
+    base, rest, counts = REAL(1 << bits), packed_sums, []
+    for _ in range(k - 1):
+        higher = np.floor(rest * (1 / base))
+        counts.append(rest - higher * base)
+        rest = higher
+    return [*counts, rest]
 
 
 def run_totals(values: np.ndarray, runs: int) -> np.ndarray:
@@ -204,10 +255,10 @@ def run_totals(values: np.ndarray, runs: int) -> np.ndarray:
     return np.repeat(totals, n, axis=0).astype(values.dtype)
 
 
-def _block_diagonal(matrices: list, offsets, columns: int | None = None) -> sp.csr_array:
-    """CSR matrices side by side on the diagonal, the k-th one's columns shifted by
-    ``offsets[k]``: each row keeps its entries in the same order (so products sum them in the
-    same order as the matrix alone)."""
+def _block_diagonal(matrices: list, offsets) -> sp.csr_array:
+    """Square CSR matrices on the diagonal, the k-th one's columns shifted by ``offsets[k]``:
+    each row keeps its entries in the same order (so products sum them in the same order as
+    the matrix alone)."""
     nnz = np.cumsum([0] + [m.nnz for m in matrices])
     indptr = np.concatenate(
         [m.indptr[:-1] + z for m, z in zip(matrices, nnz[:-1], strict=True)] + [nnz[-1:]]
@@ -215,9 +266,8 @@ def _block_diagonal(matrices: list, offsets, columns: int | None = None) -> sp.c
     indices = np.concatenate([m.indices + o for m, o in zip(matrices, offsets, strict=True)])
     data = np.concatenate([m.data for m in matrices])
     rows = sum(m.shape[0] for m in matrices)
-    width = sum(m.shape[1] for m in matrices) if columns is None else columns
     return sp.csr_array(
-        (data, indices.astype(np.int64), indptr.astype(np.int64)), shape=(rows, width)
+        (data, indices.astype(np.int64), indptr.astype(np.int64)), shape=(rows, rows)
     )
 
 
@@ -273,10 +323,11 @@ class MeanField:
             has_manager=np.zeros(n * len(fields_), bool),
         )
 
-    def contacts(self, source, values, engaged) -> tuple[list[np.ndarray], np.ndarray]:
-        """As ``Network.contacts``: with everyone a contact, each sum is one's run's total less
-        one's own; with no teams, every tie leaves one's team."""
-        return [self.sums(source, v) for v in values], self.sums(source, engaged)
+    def contacts(self, source, flags, values, engaged):
+        """As ``Network.contacts``: with everyone a contact, each count and sum is one's run's
+        total less one's own; with no teams, every tie leaves one's team."""
+        counts = [self.sums(f, f) for f in flags]
+        return counts, [self.sums(source, v) for v in values], self.sums(source, engaged)
 
     def sums(self, source: np.ndarray, values: np.ndarray) -> np.ndarray:
         values = np.asarray(values, REAL)

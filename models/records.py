@@ -130,6 +130,34 @@ def _tally(
             counts[r, q] = c
 
 
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def _ranked(n, total_posts, largest, top, out):  # pragma: no cover  (run compiled)
+    """For each run: with its ``n`` counts ``total_posts`` (whole numbers up to ``largest``)
+    sorted ascending at positions 1..n, their total (``out[0]``), Σ position × count
+    (``out[1]``) and the total of the ``top[r]`` largest (``out[2]``), from the histogram of
+    the counts: the ``h`` counts equal to ``v`` above ``below`` smaller ones hold positions
+    below + 1 … below + h."""
+    histogram = np.zeros(largest + 1, np.int64)
+    for r in range(out.shape[1]):
+        histogram[:] = 0
+        for i in range(r * n, (r + 1) * n):
+            histogram[np.int64(total_posts[i])] += 1
+        below = total = weighted = 0
+        for v in range(largest + 1):
+            h = histogram[v]
+            total += v * h
+            weighted += v * (h * below + h * (h + 1) // 2)
+            below += h
+        left, best = top[r], 0
+        for v in range(largest, -1, -1):
+            take = min(histogram[v], left)
+            best += v * take
+            left -= take
+            if left == 0:
+                break
+        out[0, r], out[1, r], out[2, r] = total, weighted, best
+
+
 def _in_order(values: np.ndarray, axis: int) -> np.ndarray:
     """Sum along ``axis`` one element after the other (the order of ``np.cumsum``).
 
@@ -225,7 +253,6 @@ class Records:
         self._weeks: list[int] = []
         self._sums: list[np.ndarray] = []  # per week: (SUMS, runs)
         self._cells: list[np.ndarray] = []  # per week: (quantities, runs, cells)
-        self._ranks = np.arange(1, n + 1)
         self._year_posts = np.zeros(self.runs * n, np.float32)
         self._year_active = np.zeros(self.runs * n, bool)
         self._last_year: tuple[np.ndarray, np.ndarray] | None = None
@@ -287,17 +314,12 @@ class Records:
     def _posts_ranked(self, total_posts, n_ever) -> dict[str, np.ndarray]:
         """What the Gini and top-1% share of each run's cumulative contributions need
         (``_inequality``): the total, the rank-weighted total of the counts sorted ascending,
-        and the total of the largest ``ceil(TOP × adopters)``. All are sums of whole numbers
-        below 2⁵³, so exact in float64 whatever the order of the additions."""
-        n = self.n
-        x = np.sort(total_posts.astype(np.int32).reshape(self.runs, n), axis=1)
-        k = np.minimum(np.maximum(1, np.ceil(TOP * n_ever)), n).astype(np.int64)
-        from_top = np.cumsum(x[:, ::-1][:, : int(k.max())], axis=1, dtype=np.float64)
-        return {
-            "posts_total": x.sum(axis=1, dtype=np.float64),
-            "posts_weighted": np.einsum("rn,n->r", x, self._ranks),  # whole numbers, no BLAS
-            "posts_top": from_top[np.arange(self.runs), k - 1],
-        }
+        and the total of the largest ``ceil(TOP × adopters)``, from each run's histogram of
+        the counts (``_ranked``). All are whole numbers below 2⁵³, so exact in float64."""
+        top = np.minimum(np.maximum(1, np.ceil(TOP * n_ever)), self.n).astype(np.int64)
+        out = np.zeros((3, self.runs), np.int64)
+        _ranked(self.n, total_posts, int(total_posts.max(initial=0)), top, out)
+        return dict(zip(("posts_total", "posts_weighted", "posts_top"), out, strict=True))
 
     # --- reading the records back, run by run ------------------------------------------------
 

@@ -177,3 +177,56 @@ def test_the_stacked_network_marks_each_runs_cross_team_ties():
         )
         for a, b in zip(alone, together, strict=True):
             np.testing.assert_array_equal(a, b[rows])
+
+
+def bare_network(matrix: sp.csr_array) -> Network:
+    """A ``Network`` of the adjacency ``matrix`` alone (no teams, managers or champions)."""
+    n = matrix.shape[0]
+    return Network(
+        adjacency=matrix,
+        ties=Ties.of(matrix),
+        cross=np.zeros(matrix.nnz, np.uint8),
+        champions=np.zeros(0, np.int64),
+        degree=np.ones(n, np.float32),
+        manager=np.zeros(n, np.int64),
+        has_manager=np.zeros(n, bool),
+        bits=neighbours.digit_bits(matrix),
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    n=st.integers(2, 80),
+    degree=st.floats(0.0, 30.0),
+    flags=st.integers(1, 7),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_packed_counts_are_the_counts_of_one_product_per_flag(n, degree, flags, seed):
+    """Any symmetric 0/1 graph (dense ones too, whose degrees need more bits a digit: several
+    packed columns) and any 0/1 flags: ``Network.contacts`` counts each flag's contacts as its
+    own product would, and sums the values as ``A @ v``.
+
+    Mutation tried: one bit fewer a digit (``digit_bits`` without the largest degree's top
+    bit): counts carry into the next digit and fail."""
+    rng = np.random.default_rng(seed)
+    matrix = random_graph(rng, n, degree)
+    source, values = sources_and_values(rng, n, 0.7, 4)
+    marks = [source & (rng.random(n) < 0.6) for _ in range(flags)]
+    counts, sums, cross = bare_network(matrix).contacts(source, marks, values[2:], marks[0])
+    assert_products(matrix, marks, counts)
+    assert_products(matrix, values[2:], sums)
+    assert not cross.any()  # no tie leaves a team
+
+
+def test_degrees_beyond_a_packed_digit_take_one_column_per_flag():
+    """A hub with 5,000 contacts needs 13 bits a digit: one flag a float32 column (24 bits),
+    and the counts are still exact."""
+    n = 5_001
+    matrix = symmetric_01(n, np.zeros(n - 1, np.int64), np.arange(1, n))
+    net = bare_network(matrix)
+    assert net.bits == 13 and neighbours.EXACT_BITS // net.bits == 1
+    flags = [np.ones(n, bool), np.arange(n) % 2 == 0, np.arange(n) % 3 == 0]
+    with mock.patch.object(neighbours, "_scatter", wraps=neighbours._scatter) as scatter:
+        counts, sums, _ = net.contacts(flags[0], flags, [], flags[1])
+    assert len(scatter.call_args.args[3]) == len(flags) and sums == []
+    assert_products(matrix, flags, counts)
