@@ -25,13 +25,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from models import fused
 from models.neighbours import Network
 from models.params import WEEKS_PER_YEAR, Behaviour
 from models.state import (
     CONNECT,
     INNOVATE,
     REAL,
-    REWARD_BASES,
     SHARE,
     SOLVE,
     AgentState,
@@ -43,7 +43,6 @@ from models.state import (
 DRAWS = ("trial", "activity", "posts", "stage", "abandon")
 TRIAL, ACTIVITY, POSTS, STAGE, ABANDON = range(len(DRAWS))
 N_DRAWS = len(DRAWS)
-ENGAGEMENT, COMPLETION, PERFORMANCE = (REWARD_BASES.index(k) for k in REWARD_BASES[1:])
 
 
 def at(value, rows: np.ndarray):
@@ -401,24 +400,52 @@ def advance(
     # with (Solve), engaged contacts in other teams to combine ideas with (Innovate) — scaled
     # by how relevant it is to one's job and one's sense, and for the strategic stages by
     # one's alignment. Reading what is shown takes time (limited attention: ``read_time``).
-    act = active.astype(REAL)
-    skill = act * state.relevance * (b.skill_floor + (1 - b.skill_floor) * state.sense)
-    personal = skill * (
-        b.benefit_connect * ex.g_reading + (stage >= SHARE) * ex.g_active * b.benefit_share
+    # One compiled pass (``models.fused.experience``) does, row by row, exactly these float32
+    # operations:
+    #   skill = act · relevance · (skill_floor + (1 - skill_floor) · sense)
+    #   personal = skill · (benefit_connect · g_reading + [stage ≥ Share] · g_active ·
+    #              benefit_share)
+    #   strategic = skill · alignment · ([stage ≥ Solve] · g_engaged · benefit_solve +
+    #               [stage ≥ Innovate] · g_cross · benefit_innovate)
+    #   noise_cost = act · noise_hours · noise
+    #   time_spent = act · (time_cost + post_time · posts + read_time · reading)
+    #   benefit = personal + strategic - noise_cost
+    #   value_personal = personal - noise_cost - time_spent;  value_strategic = strategic
+    benefit, time_spent = np.empty(state.n, REAL), np.empty(state.n, REAL)
+    state.value_personal, state.value_strategic = np.empty(state.n, REAL), np.empty(state.n, REAL)
+    fused.experience(
+        active,
+        stage,
+        state.relevance,
+        state.sense,
+        state.alignment,
+        state.time_cost,
+        posts,
+        ex.g_reading,
+        ex.g_active,
+        ex.g_engaged,
+        ex.g_cross,
+        ex.noise,
+        ex.reading,
+        tuple(
+            fused.scalar(x)
+            for x in (
+                b.skill_floor,
+                1 - b.skill_floor,
+                b.benefit_connect,
+                b.benefit_share,
+                b.benefit_solve,
+                b.benefit_innovate,
+                b.noise_hours,
+                b.post_time,
+                b.read_time,
+            )
+        ),
+        benefit,
+        time_spent,
+        state.value_personal,
+        state.value_strategic,
     )
-    strategic = (
-        skill
-        * state.alignment
-        * (
-            (stage >= SOLVE) * ex.g_engaged * b.benefit_solve
-            + (stage >= INNOVATE) * ex.g_cross * b.benefit_innovate
-        )
-    )
-    noise_cost = act * b.noise_hours * ex.noise
-    time_spent = act * (state.time_cost + b.post_time * posts + b.read_time * ex.reading)
-    benefit = personal + strategic - noise_cost
-    state.value_personal = personal - noise_cost - time_spent
-    state.value_strategic = strategic
 
     if b.value_dynamics:
         _learn(state, traits, ex, b, levers, active, benefit, low_quality)
@@ -436,7 +463,7 @@ def advance(
     state.idle = (state.idle + 1) * ~active  # 0 if active (int32)
     state.posts = posts
     state.time_spent = time_spent
-    state.read = act * ex.direct
+    state.read = ex.direct * active  # 0 where not active
     state.total_posts += posts
     state.low_quality = low_quality
     state.event_share = events
@@ -459,25 +486,50 @@ def _learn(state, traits, ex, b, levers, active, benefit, low_quality) -> None:
     from value stories); sense grows with one's own genuine use (not with hollow use), with
     coaching, leader-led sense-making and training, and fades with disuse; alignment grows
     when managers lead value conversations and with strategic-alignment work (DESIGN §3
-    step 4)."""
-    state.perceived += choose(
+    step 4).
+
+    One compiled pass (``models.fused.learn``) does, row by row, exactly these float32
+    operations (a lever nobody holds is left out):
+      perceived += value_learning · (benefit - perceived) if active, else
+                   hearsay_learning · share · (heard - perceived)
+      perceived += stories · (heard - perceived) · [active contacts > 0]
+      gain = (1 - hollow) · active · use_learning + coaching_learning · (1 - e^-coaching)
+             + leading_learning · leading + sense_push
+      sense += (1 - sense) · min(gain, 1) - sense · (not active) · sense_forgetting
+      push = alignment_learning · leading + alignment_push
+      alignment += (1 - alignment) · min(push, 1) - alignment_decay · (alignment - base)
+    """
+    unheld = np.zeros(0, REAL)
+    fused.learn(
         active,
-        b.value_learning * (benefit - state.perceived),
-        b.hearsay_learning * ex.share * (ex.heard - state.perceived),
-    )
-    if levers.stories.any():
-        state.perceived += levers.stories * (ex.heard - state.perceived) * (ex.active > 0)
-    use = (1 - low_quality) * active * b.use_learning
-    gain = use + b.coaching_learning * (1 - np.exp(-ex.coaching)) + b.leading_learning * ex.leading
-    if levers.sense_push.any():
-        gain += levers.sense_push
-    forget = (state.sense * ~active) * b.sense_forgetting
-    state.sense += (1 - state.sense) * np.minimum(gain, 1) - forget
-    push = b.alignment_learning * ex.leading
-    if levers.alignment_push.any():
-        push += levers.alignment_push
-    state.alignment += (1 - state.alignment) * np.minimum(push, 1) - b.alignment_decay * (
-        state.alignment - traits.alignment_base
+        benefit,
+        low_quality,
+        ex.share,
+        ex.heard,
+        ex.active,
+        1 - np.exp(-ex.coaching),  # NumPy's exp (see ``models.fused``)
+        ex.leading,
+        traits.alignment_base,
+        *(
+            x if x.any() else unheld
+            for x in (levers.stories, levers.sense_push, levers.alignment_push)
+        ),  # fmt: skip
+        tuple(
+            fused.scalar(x)
+            for x in (
+                b.value_learning,
+                b.hearsay_learning,
+                b.use_learning,
+                b.coaching_learning,
+                b.leading_learning,
+                b.sense_forgetting,
+                b.alignment_learning,
+                b.alignment_decay,
+            )
+        ),
+        state.perceived,
+        state.sense,
+        state.alignment,
     )
 
 
@@ -521,42 +573,56 @@ def _move_stages(state, ex, b, active, u, who) -> None:
     state.stage = (stage + up - down).astype(np.int8)
 
 
-def rewarded(levers: Levers, active, posts, low_quality) -> np.ndarray:
-    """Who received a reward this week, by what rewards are contingent on: taking part
-    (engagement), posting (completion), or posting something good (performance)."""
-    basis = levers.reward_basis
-    good = posts * (1 - low_quality) >= 1
-    return (levers.reward > 0) & (
-        ((basis == ENGAGEMENT) & active)
-        | ((basis == COMPLETION) & (posts > 0))
-        | ((basis == PERFORMANCE) & good)
-    )
-
-
 def _motivate(state, traits, b, levers, active, posts, low_quality, benefit, time_spent) -> None:
     """Intrinsic motivation follows satisfaction, is crowded out in people who receive rewards
     and eroded by reactance; extrinsic motivation tracks rewards and decays after them;
-    reactance grows under pressure in people who see little value (DESIGN §3 step 6). Terms
-    that are zero for everyone this week (no rewards, no pressure, no reactance) are skipped."""
-    spent = np.maximum(time_spent, state.time_cost)
-    satisfaction = np.clip((benefit - spent) / spent, -1, 1)
-    room = choose(satisfaction > 0, 1 - state.intrinsic, state.intrinsic)
-    state.intrinsic += satisfaction * room * active * b.intrinsic_learning
-    if levers.reward.any():
-        received = rewarded(levers, active, posts, low_quality)
-        state.intrinsic -= received * levers.crowding * levers.reward * state.intrinsic
-        state.extrinsic_hollow = choose(
-            levers.reward > 0, levers.reward_hollow, state.extrinsic_hollow
-        )
-    if state.reactance.any():
-        state.intrinsic -= b.reactance_erosion * state.reactance * state.intrinsic
-        state.perceived -= b.reactance_erosion * state.reactance * np.maximum(state.perceived, 0)
-    if levers.reward.any() or state.extrinsic.any():
-        state.extrinsic = np.maximum(levers.reward, state.extrinsic * (1 - b.extrinsic_decay))
-    if levers.pressure.any():
-        seen = np.clip(state.perceived / state.time_cost, 0, 1)
-        state.reactance += b.reactance_gain * levers.pressure * (1 - seen) * (1 - state.reactance)
-    if state.reactance.any():
-        state.reactance -= b.reactance_decay * state.reactance
-    np.clip(state.intrinsic, 0, 1, out=state.intrinsic)
-    np.clip(state.reactance, 0, 1, out=state.reactance)
+    reactance grows under pressure in people who see little value (DESIGN §3 step 6).
+
+    One compiled pass (``models.fused.motivate``) does, row by row, exactly these float32
+    operations, leaving out the terms that are zero for everyone this week (no rewards, no
+    pressure, no reactance, no extrinsic motivation):
+      spent = max(time_spent, time_cost);  s = clip((benefit - spent) / spent, -1, 1)
+      intrinsic += s · (1 - intrinsic if s > 0 else intrinsic) · active · intrinsic_learning
+      intrinsic -= received · crowding · reward · intrinsic, where received: the reward is
+                   contingent on taking part (active), on posting (posts > 0) or on posting
+                   something good (posts · (1 - hollow) ≥ 1); extrinsic_hollow = the
+                   reward's hollow weight where a reward runs
+      intrinsic -= reactance_erosion · reactance · intrinsic
+      perceived -= reactance_erosion · reactance · max(perceived, 0)
+      extrinsic = max(reward, extrinsic · (1 - extrinsic_decay))
+      reactance += reactance_gain · pressure · (1 - clip(perceived / time_cost, 0, 1)) ·
+                   (1 - reactance);  reactance -= reactance_decay · reactance
+      intrinsic, reactance clipped to [0, 1]
+    """
+    unheld = np.zeros(0, REAL)
+    paying, pressing = levers.reward.any(), levers.pressure.any()
+    fused.motivate(
+        active,
+        posts,
+        low_quality,
+        benefit,
+        time_spent,
+        state.time_cost,
+        levers.reward if paying else unheld,
+        levers.reward_basis,
+        levers.crowding,
+        levers.reward_hollow,
+        levers.pressure if pressing else unheld,
+        bool(state.reactance.any()),
+        bool(state.extrinsic.any()),
+        tuple(
+            fused.scalar(x)
+            for x in (
+                b.intrinsic_learning,
+                b.reactance_erosion,
+                1 - b.extrinsic_decay,
+                b.reactance_gain,
+                b.reactance_decay,
+            )
+        ),
+        state.intrinsic,
+        state.extrinsic,
+        state.extrinsic_hollow,
+        state.reactance,
+        state.perceived,
+    )

@@ -1,0 +1,149 @@
+"""Weekly rules that are a long chain of element-wise operations, each as one compiled pass
+over the rows (Numba) instead of a NumPy pass per operation.
+
+At 10,000 people a NumPy operation over the rows costs 1–3 µs, most of it reading and
+writing the arrays; a rule of twenty such operations is then several times the cost of one
+pass that does them all on each row while its values are at hand. Each pass here does, row
+by row, exactly the float32 operations of the NumPy expressions it replaces, in their order
+(``models/dynamics.py`` gives each one beside its call), so the results are the same to the
+bit: a number the rules use (a parameter) is rounded to float32 as NumPy rounds a Python
+number it combines with a float32 array (``scalar``), and a parameter with one value per
+row (an ensemble whose runs differ in it) is read at the row (``row``). The transcendental
+functions stay in NumPy, whose float32 ``exp`` and ``log`` differ in their last bits from the
+compiled ones: their results come in as arrays.
+"""
+
+import numba
+import numpy as np
+from numba.extending import overload
+
+from models.state import INNOVATE, REAL, REWARD_BASES, SHARE, SOLVE
+
+ENGAGEMENT, COMPLETION, PERFORMANCE = (REWARD_BASES.index(k) for k in REWARD_BASES[1:])
+
+
+def scalar(value):
+    """A parameter as the passes take it: a number as NumPy rounds it against float32 arrays
+    (``np.float32``), an array (one value per row, float32) as it is."""
+    return value if isinstance(value, np.ndarray) else REAL(value)
+
+
+def row(value, i):
+    """A parameter's value at row ``i``: itself if it is one number, else ``value[i]``."""
+    return value[i] if isinstance(value, np.ndarray) else value
+
+
+@overload(row)
+def _row(value, i):  # pragma: no cover  (compiled)
+    if isinstance(value, numba.types.Array):
+        return lambda value, i: value[i]
+    return lambda value, i: value
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def experience(
+    active, stage, relevance, sense, alignment, time_cost, posts, g_reading, g_active, g_engaged,
+    g_cross, noise, reading, p, benefit, time_spent, value_personal, value_strategic,
+):  # pragma: no cover  (compiled)  # fmt: skip
+    """Experienced value and time of the week (``dynamics.advance``, step 3), into
+    ``benefit``, ``time_spent``, ``value_personal`` and ``value_strategic``. ``p``:
+    skill_floor, 1 - skill_floor, benefit_connect, benefit_share, benefit_solve,
+    benefit_innovate, noise_hours, post_time, read_time (``scalar``)."""
+    floor, rest, connect, share, solve, innovate, noise_hours, post_time, read_time = p
+    for i in range(active.size):
+        act, s = REAL(active[i]), stage[i]
+        skill = act * relevance[i] * (row(floor, i) + row(rest, i) * sense[i])
+        personal = skill * (
+            row(connect, i) * g_reading[i] + REAL(s >= SHARE) * g_active[i] * row(share, i)
+        )
+        strategic = (
+            skill
+            * alignment[i]
+            * (
+                REAL(s >= SOLVE) * g_engaged[i] * row(solve, i)
+                + REAL(s >= INNOVATE) * g_cross[i] * row(innovate, i)
+            )
+        )
+        noise_cost = act * row(noise_hours, i) * noise[i]
+        spent = act * (time_cost[i] + row(post_time, i) * posts[i] + row(read_time, i) * reading[i])
+        benefit[i] = personal + strategic - noise_cost
+        time_spent[i] = spent
+        value_personal[i] = personal - noise_cost - spent
+        value_strategic[i] = strategic
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def learn(
+    active, benefit, low_quality, share, heard, contacts, coached, leading, alignment_base,
+    stories, sense_push, alignment_push, p, perceived, sense, alignment,
+):  # pragma: no cover  (compiled)  # fmt: skip
+    """Learning of the week (``dynamics._learn``), in place in ``perceived``, ``sense`` and
+    ``alignment``. ``coached`` is 1 - exp(-coaching); a lever nobody holds comes as an empty
+    array. ``p``: value_learning, hearsay_learning, use_learning, coaching_learning,
+    leading_learning, sense_forgetting, alignment_learning, alignment_decay (``scalar``)."""
+    value_l, hearsay_l, use_l, coaching_l, leading_l, forgetting, align_l, align_decay = p
+    one = REAL(1)
+    for i in range(active.size):
+        a = active[i]
+        if a:
+            perceived[i] += row(value_l, i) * (benefit[i] - perceived[i])
+        else:
+            perceived[i] += row(hearsay_l, i) * share[i] * (heard[i] - perceived[i])
+        if stories.size:
+            perceived[i] += stories[i] * (heard[i] - perceived[i]) * REAL(contacts[i] > 0)
+        use = (one - low_quality[i]) * REAL(a) * row(use_l, i)
+        gain = use + row(coaching_l, i) * coached[i] + row(leading_l, i) * leading[i]
+        if sense_push.size:
+            gain += sense_push[i]
+        forget = (sense[i] * REAL(not a)) * row(forgetting, i)
+        sense[i] += (one - sense[i]) * min(gain, one) - forget
+        push = row(align_l, i) * leading[i]
+        if alignment_push.size:
+            push += alignment_push[i]
+        alignment[i] += (one - alignment[i]) * min(push, one) - row(align_decay, i) * (
+            alignment[i] - alignment_base[i]
+        )
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def motivate(
+    active, posts, low_quality, benefit, time_spent, time_cost, reward, reward_basis, crowding,
+    reward_hollow, pressure, reacting, rewarded_before, p, intrinsic, extrinsic,
+    extrinsic_hollow, reactance, perceived,
+):  # pragma: no cover  (compiled)  # fmt: skip
+    """Motivation and reactance of the week (``dynamics._motivate``), in place. A lever nobody
+    holds (``reward``, ``pressure``) comes as an empty array; ``reacting``: someone has
+    reactance; ``rewarded_before``: someone has extrinsic motivation. ``p``:
+    intrinsic_learning, reactance_erosion, 1 - extrinsic_decay, reactance_gain,
+    reactance_decay (``scalar``)."""
+    learning, erosion, keep, gain, decay = p
+    zero, one = REAL(0), REAL(1)
+    paying, pressing = reward.size > 0, pressure.size > 0
+    for i in range(active.size):
+        spent = max(time_spent[i], time_cost[i])
+        satisfaction = min(max((benefit[i] - spent) / spent, -one), one)
+        room = one - intrinsic[i] if satisfaction > 0 else intrinsic[i]
+        intrinsic[i] += satisfaction * room * REAL(active[i]) * row(learning, i)
+        paid = reward[i] if paying else zero
+        if paying:
+            basis, good = reward_basis[i], posts[i] * (one - low_quality[i]) >= 1
+            received = paid > 0 and (
+                (basis == ENGAGEMENT and active[i])
+                or (basis == COMPLETION and posts[i] > 0)
+                or (basis == PERFORMANCE and good)
+            )
+            intrinsic[i] -= REAL(received) * crowding[i] * paid * intrinsic[i]
+            if paid > 0:
+                extrinsic_hollow[i] = reward_hollow[i]
+        if reacting:
+            intrinsic[i] -= row(erosion, i) * reactance[i] * intrinsic[i]
+            perceived[i] -= row(erosion, i) * reactance[i] * max(perceived[i], zero)
+        if paying or rewarded_before:
+            extrinsic[i] = max(paid, extrinsic[i] * row(keep, i))
+        if pressing:
+            seen = min(max(perceived[i] / time_cost[i], zero), one)
+            reactance[i] += row(gain, i) * pressure[i] * (one - seen) * (one - reactance[i])
+        if reacting or pressing:
+            reactance[i] -= row(decay, i) * reactance[i]
+        intrinsic[i] = min(max(intrinsic[i], zero), one)
+        reactance[i] = min(max(reactance[i], zero), one)
