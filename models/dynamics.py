@@ -45,6 +45,59 @@ TRIAL, ACTIVITY, POSTS, STAGE, ABANDON = range(len(DRAWS))
 N_DRAWS = len(DRAWS)
 
 
+#: The parameters of the compiled passes (``models.fused``), in the order each takes them.
+EXPERIENCE_TERMS = (
+    "skill_floor",
+    lambda b: 1 - b.skill_floor,
+    "benefit_connect",
+    "benefit_share",
+    "benefit_solve",
+    "benefit_innovate",
+    "noise_hours",
+    "post_time",
+    "read_time",
+)
+LEARNING_TERMS = (
+    "value_learning",
+    "hearsay_learning",
+    "use_learning",
+    "coaching_learning",
+    "leading_learning",
+    "sense_forgetting",
+    "alignment_learning",
+    "alignment_decay",
+)
+HAZARD_TERMS = (
+    "threshold_count",
+    "imitation_q",
+    "complex_prob",
+    "return_contagion",
+    "innovation_p",
+    "manager_pull",
+    "coaching_pull",
+    "leading_pull",
+    lambda b: WEEKS_PER_YEAR,
+)
+LOGIT_TERMS = (
+    "activity_base",
+    "value_weight",
+    "time_cost",
+    "sense_weight",
+    "intrinsic_weight",
+    "social_weight",
+    "manager_weight",
+    "habit_weight",
+    "reactance_weight",
+)
+MOTIVATION_TERMS = (
+    "intrinsic_learning",
+    "reactance_erosion",
+    lambda b: 1 - b.extrinsic_decay,
+    "reactance_gain",
+    "reactance_decay",
+)
+
+
 def at(value, rows: np.ndarray):
     """A parameter at ``rows``: itself if it is one number, else its values there."""
     return value[rows] if isinstance(value, np.ndarray) else value
@@ -223,20 +276,29 @@ def trial_probability(
     for the network (the trait ``need``): someone who rarely needs it also tries it late, or
     never, however many contacts use it; the levers act in any week.
     """
-    met = (ex.signals >= b.threshold_count) & (ex.signal_share >= traits.threshold)
-    imitation = b.imitation_q * ex.share
-    reinforced = met.astype(REAL) * b.complex_prob
-    if np.any(np.asarray(b.return_contagion) < 1):  # contacts' use is news only once
-        news = choose(state.ever, np.asarray(b.return_contagion, REAL), REAL(1))
-        imitation, reinforced = imitation * news, reinforced * news
-    hazard = (
-        b.innovation_p
-        + imitation
-        + b.manager_pull * ex.manager_active
-        + b.coaching_pull * ex.coaching
-        + b.leading_pull * ex.leading
-    ) / WEEKS_PER_YEAR
-    own = np.exp(-hazard) * (1 - reinforced)
+    # One compiled pass (``models.fused.trial_hazard``) does, row by row, exactly these
+    # float32 operations:
+    #   met = signals ≥ threshold_count and signal_share ≥ threshold
+    #   imitation = imitation_q · share;  reinforced = met · complex_prob
+    #   both times return_contagion for those who used it before, if it is below 1 anywhere
+    #   hazard = (innovation_p + imitation + manager_pull · manager_active
+    #             + coaching_pull · coaching + leading_pull · leading) / 52
+    hazard, keep = np.empty(state.n, REAL), np.empty(state.n, REAL)
+    fused.trial_hazard(
+        ex.signals,
+        ex.signal_share,
+        traits.threshold,
+        ex.share,
+        state.ever,
+        ex.manager_active,
+        ex.coaching,
+        ex.leading,
+        bool(np.any(np.asarray(b.return_contagion) < 1)),  # contacts' use is news only once
+        fused.parameters(b, *HAZARD_TERMS),
+        hazard,
+        keep,
+    )
+    own = np.exp(-hazard) * keep  # keep = 1 - reinforced
     if levers.role_model.any():
         own = own * (1 - levers.role_model)
     alone = traits.need * (1 - own)
@@ -275,15 +337,26 @@ def activity_probability(
     weight says how much of it is hollow (``Decision``). A mandated person who already sees
     value was going to be active anyway: the lever adds (almost) nothing, and nothing hollow.
     """
-    own = (
-        b.activity_base
-        + b.value_weight * (state.perceived - state.time_cost) / b.time_cost
-        + b.sense_weight * state.sense
-        + b.intrinsic_weight * state.intrinsic
-        + b.social_weight * ex.share
-        + b.manager_weight * ex.manager_active
-        + b.habit_weight * (state.active & (state.benefit >= state.time_spent)).astype(REAL)
-        - b.reactance_weight * state.reactance
+    # One compiled pass (``models.fused.activity_logit``) does, row by row, exactly these
+    # float32 operations:
+    #   own = activity_base + value_weight · (perceived - time_cost) / time_cost (the
+    #         parameter) + sense_weight · sense + intrinsic_weight · intrinsic
+    #         + social_weight · share + manager_weight · manager_active
+    #         + habit_weight · [active and benefit ≥ time_spent] - reactance_weight · reactance
+    own = np.empty(state.n, REAL)
+    fused.activity_logit(
+        state.perceived,
+        state.time_cost,
+        state.sense,
+        state.intrinsic,
+        ex.share,
+        ex.manager_active,
+        state.active,
+        state.benefit,
+        state.time_spent,
+        state.reactance,
+        fused.parameters(b, *LOGIT_TERMS),
+        own,
     )
     if levers.role_model.any():
         own = own + b.role_model_weight * levers.role_model
@@ -427,20 +500,7 @@ def advance(
         ex.g_cross,
         ex.noise,
         ex.reading,
-        tuple(
-            fused.scalar(x)
-            for x in (
-                b.skill_floor,
-                1 - b.skill_floor,
-                b.benefit_connect,
-                b.benefit_share,
-                b.benefit_solve,
-                b.benefit_innovate,
-                b.noise_hours,
-                b.post_time,
-                b.read_time,
-            )
-        ),
+        fused.parameters(b, *EXPERIENCE_TERMS),
         benefit,
         time_spent,
         state.value_personal,
@@ -513,20 +573,8 @@ def _learn(state, traits, ex, b, levers, active, benefit, low_quality) -> None:
         *(
             x if x.any() else unheld
             for x in (levers.stories, levers.sense_push, levers.alignment_push)
-        ),  # fmt: skip
-        tuple(
-            fused.scalar(x)
-            for x in (
-                b.value_learning,
-                b.hearsay_learning,
-                b.use_learning,
-                b.coaching_learning,
-                b.leading_learning,
-                b.sense_forgetting,
-                b.alignment_learning,
-                b.alignment_decay,
-            )
         ),
+        fused.parameters(b, *LEARNING_TERMS),
         state.perceived,
         state.sense,
         state.alignment,
@@ -610,16 +658,7 @@ def _motivate(state, traits, b, levers, active, posts, low_quality, benefit, tim
         levers.pressure if pressing else unheld,
         bool(state.reactance.any()),
         bool(state.extrinsic.any()),
-        tuple(
-            fused.scalar(x)
-            for x in (
-                b.intrinsic_learning,
-                b.reactance_erosion,
-                1 - b.extrinsic_decay,
-                b.reactance_gain,
-                b.reactance_decay,
-            )
-        ),
+        fused.parameters(b, *MOTIVATION_TERMS),
         state.intrinsic,
         state.extrinsic,
         state.extrinsic_hollow,

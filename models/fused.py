@@ -28,6 +28,23 @@ def scalar(value):
     return value if isinstance(value, np.ndarray) else REAL(value)
 
 
+#: terms → (the Behaviour they were last worked out for, its parameters): ``parameters``.
+_KEPT: dict = {}
+
+
+def parameters(b, *terms) -> tuple:
+    """The parameters ``terms`` of the Behaviour ``b`` — names of its fields, or functions of
+    it (``1 - skill_floor``) — as the passes take them (``scalar``). Kept for the last
+    Behaviour asked about (a run steps with one Behaviour throughout): a step would otherwise
+    spend more on converting them than a pass spends on a thousand rows. The Behaviour is
+    held while kept, so the identity test cannot mistake a new one for it."""
+    kept = _KEPT.get(terms)
+    if kept is None or kept[0] is not b:
+        values = tuple(scalar(term(b) if callable(term) else getattr(b, term)) for term in terms)
+        kept = _KEPT[terms] = (b, values)
+    return kept[1]
+
+
 def row(value, i):
     """A parameter's value at row ``i``: itself if it is one number, else ``value[i]``."""
     return value[i] if isinstance(value, np.ndarray) else value
@@ -147,3 +164,56 @@ def motivate(
             reactance[i] -= row(decay, i) * reactance[i]
         intrinsic[i] = min(max(intrinsic[i], zero), one)
         reactance[i] = min(max(reactance[i], zero), one)
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def trial_hazard(
+    signals, signal_share, threshold, share, ever, manager_active, coaching, leading, fading,
+    p, hazard, keep,
+):  # pragma: no cover  (compiled)  # fmt: skip
+    """The weekly hazard of trying the network from one's own reasons (before ``exp``) and
+    1 - the complex-contagion route (``dynamics.trial_probability``), into ``hazard`` and
+    ``keep``; ``fading``: contacts' use counts at ``return_contagion`` for those who used it
+    before. ``p``: threshold_count, imitation_q, complex_prob, return_contagion,
+    innovation_p, manager_pull, coaching_pull, leading_pull, weeks a year (``scalar``)."""
+    count, q, complex_prob, returning, p0, manager, coach, lead, weeks = p
+    one = REAL(1)
+    for i in range(share.size):
+        met = signals[i] >= row(count, i) and signal_share[i] >= threshold[i]
+        imitation = row(q, i) * share[i]
+        reinforced = REAL(met) * row(complex_prob, i)
+        if fading:
+            news = row(returning, i) if ever[i] else one
+            imitation, reinforced = imitation * news, reinforced * news
+        hazard[i] = (
+            row(p0, i)
+            + imitation
+            + row(manager, i) * manager_active[i]
+            + row(coach, i) * coaching[i]
+            + row(lead, i) * leading[i]
+        ) / row(weeks, i)
+        keep[i] = one - reinforced
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def activity_logit(
+    perceived, time_cost, sense, intrinsic, share, manager_active, active, benefit, time_spent,
+    reactance, p, own,
+):  # pragma: no cover  (compiled)  # fmt: skip
+    """The logit of one's own reasons to be active this week (``dynamics.activity_probability``,
+    before any lever), into ``own``. ``p``: activity_base, value_weight, time_cost (the
+    parameter), sense_weight, intrinsic_weight, social_weight, manager_weight, habit_weight,
+    reactance_weight (``scalar``)."""
+    base, value_w, hours, sense_w, intrinsic_w, social_w, manager_w, habit_w, reactance_w = p
+    for i in range(own.size):
+        habit = REAL(active[i] and benefit[i] >= time_spent[i])
+        own[i] = (
+            row(base, i)
+            + row(value_w, i) * (perceived[i] - time_cost[i]) / row(hours, i)
+            + row(sense_w, i) * sense[i]
+            + row(intrinsic_w, i) * intrinsic[i]
+            + row(social_w, i) * share[i]
+            + row(manager_w, i) * manager_active[i]
+            + row(habit_w, i) * habit
+            - row(reactance_w, i) * reactance[i]
+        )
