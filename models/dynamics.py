@@ -89,6 +89,13 @@ LOGIT_TERMS = (
     "habit_weight",
     "reactance_weight",
 )
+EXPOSURE_TERMS = (
+    "joined_signal",
+    "spillover",
+    "curation_reading_gain",
+    "half_contacts",
+    "half_posts",
+)
 MOTIVATION_TERMS = (
     "intrinsic_learning",
     "reactance_erosion",
@@ -137,7 +144,7 @@ class Exposure:
     heard: np.ndarray  # mean benefit of active contacts
     manager_active: np.ndarray  # own manager active (0 or 1)
     leading: np.ndarray  # sense-making led by one's manager
-    # Diminishing returns of the above, used by several sub-steps (see ``saturating``).
+    # Diminishing returns of the above, x / (x + half), used by several sub-steps.
     g_active: np.ndarray
     g_engaged: np.ndarray
     g_cross: np.ndarray
@@ -148,11 +155,6 @@ class Exposure:
 #: What moving up from Connect, Share and Solve needs: returns of active contacts, of engaged
 #: contacts, of engaged contacts in other teams (the rows of ``Exposure.returns``).
 STAGE_RETURNS = (CONNECT, SHARE, SOLVE)
-
-
-def saturating(x: np.ndarray, half, out: np.ndarray | None = None) -> np.ndarray:
-    """x / (x + half): diminishing returns, half the maximum at x = half."""
-    return np.divide(x, np.add(x, half, out=out), out=out)
 
 
 def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exposure:
@@ -179,8 +181,8 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
     same results."""
     a = state.active
     engaged = a & (state.stage >= SHARE)
-    joining = np.asarray(b.joined_signal).any()  # only then do users who are idle count
-    passing = np.asarray(b.spillover).any()
+    joining = held_by(b.joined_signal)  # only then do users who are idle count
+    passing = held_by(b.spillover)
     good_posts = state.posts * (1 - state.low_quality)
     values = (good_posts, state.benefit, state.read) if passing else (good_posts, state.benefit)
     counts, sums, cross = net.contacts(
@@ -195,41 +197,78 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
     coaching = net.coaching(a[c] * state.sense[c] * levers.coaching[c])
     noisy = state.posts * state.low_quality
     noise = net.sums(noisy > 0, noisy)
-    reading = direct + b.spillover * read[0] if passing else direct
-    if np.asarray(b.community_reach).any():  # the organisation's posts, through communities
-        reading = reading + b.community_reach * net.everyone(good_posts)
-    if levers.curation.any():
-        reading = reading * (1 + b.curation_reading_gain * levers.curation)
+    if held := levers.curation.any():
         noise = noise * (1 - b.curation_noise_cut * levers.curation)
-    cross = cross * levers.cross_reach
-    signals = n_active + b.joined_signal * (joined[0] - n_active) if joining else n_active
-    # the diminishing returns of contacts, as the rows of one table (``_move_stages`` picks
-    # each person's by stage with one ``take``)
-    g = np.empty((len(STAGE_RETURNS), a.size), REAL)
-    for row, x in zip(g, (n_active, engaged_contacts, cross), strict=True):
-        saturating(x, b.half_contacts, out=row)
+    # One compiled pass (``models.fused.exposure``) does, row by row, exactly these float32
+    # operations (a term nobody has this week left out):
+    #   share = active contacts / degree;  signals = active + joined_signal · (joined - active)
+    #   signal_share = signals / degree;  heard = heard / max(active contacts, 1)
+    #   manager_active = [has a manager and the manager was active]
+    #   leading = (leading lever · sense) of one's manager · [has a manager]
+    #   reading = (direct + spillover · read + community_reach · everyone's good posts)
+    #             · (1 + curation_reading_gain · curation)
+    #   cross = cross · cross_reach;  the returns x / (x + half_contacts) of active contacts,
+    #   engaged ones and cross, and g_reading = reading / (reading + half_posts)
+    unheld, n = np.zeros(0, REAL), a.size
+    share, signals, signal_share, heard_mean, manager_active, leading, reading, g_reading = (
+        np.empty(n, REAL) for _ in range(8)
+    )
+    g = np.empty((len(STAGE_RETURNS), n), REAL)
+    fused.exposure(
+        n_active,
+        engaged_contacts,
+        joined[0] if joining else unheld,
+        direct,
+        heard,
+        read[0] if passing else unheld,
+        # the organisation's posts, through communities
+        b.community_reach * net.everyone(good_posts) if held_by(b.community_reach) else unheld,
+        levers.curation if held else unheld,
+        cross,
+        levers.cross_reach,
+        net.degree,
+        net.has_manager,
+        net.manager,
+        a,
+        levers.leading,
+        state.sense,
+        fused.parameters(b, *EXPOSURE_TERMS),
+        share,
+        signals,
+        signal_share,
+        heard_mean,
+        manager_active,
+        leading,
+        reading,
+        g,
+        g_reading,
+    )
     g_active, g_engaged, g_cross = g
     return Exposure(
         active=n_active,
-        share=n_active / net.degree,
+        share=share,
         signals=signals,
-        signal_share=signals / net.degree,
+        signal_share=signal_share,
         engaged=engaged_contacts,
         reading=reading,
         direct=direct,
         cross=cross,
         coaching=coaching,
         noise=noise,
-        heard=heard / np.maximum(n_active, 1),
-        manager_active=(net.has_manager & a[net.manager]).astype(REAL),
-        # (leading × sense)[manager] × has_manager: the same products, one gather fewer
-        leading=(levers.leading * state.sense)[net.manager] * net.has_manager,
+        heard=heard_mean,
+        manager_active=manager_active,
+        leading=leading,
         g_active=g_active,
         g_engaged=g_engaged,
         g_cross=g_cross,
-        g_reading=saturating(reading, b.half_posts),
+        g_reading=g_reading,
         returns=g,
     )
+
+
+def held_by(parameter) -> bool:
+    """Whether a parameter that is a number or one value a row is non-zero anywhere."""
+    return bool(np.asarray(parameter).any())
 
 
 @dataclass(frozen=True, eq=False)
@@ -588,7 +627,7 @@ def _fit_to_work(state, traits, b, levers, events) -> None:
     events); both drift back to their baseline at ``work_drift``. Skipped while nothing has
     moved them."""
     pushed = levers.relevance_push.any() or levers.time_cut.any()
-    backfire = np.asarray(b.event_relevance_loss).any() and events.any()
+    backfire = held_by(b.event_relevance_loss) and events.any()
     moved = pushed or backfire or (state.relevance != traits.relevance_base).any()
     if moved:
         state.relevance += np.minimum(levers.relevance_push, 1) * (1 - state.relevance)

@@ -217,3 +217,42 @@ def activity_logit(
             + row(habit_w, i) * habit
             - row(reactance_w, i) * reactance[i]
         )
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def exposure(
+    n_active, engaged, joined, direct, heard, read, community, curation, cross, cross_reach, degree,
+    has_manager, manager, active, leading_lever, sense, p, share, signals, signal_share,
+    heard_mean, manager_active, leading, reading, returns, g_reading,
+):  # pragma: no cover  (compiled)  # fmt: skip
+    """What the step reads of one's contacts, from the sums over them (``dynamics.expose``).
+    ``joined``, ``read``, ``community``, ``curation``: empty when nobody counts idle users,
+    passes posts on, reads the organisation's posts or curates. ``returns`` gets the
+    diminishing returns of active contacts, of engaged ones and of ``cross`` (engaged ones in
+    other teams, multiplied in place by ``cross_reach``) as its rows.
+    ``p``: joined_signal, spillover, curation_reading_gain, half_contacts, half_posts
+    (``scalar``)."""
+    joined_signal, spillover, curation_gain, half_contacts, half_posts = p
+    one = REAL(1)
+    for i in range(n_active.size):
+        count = n_active[i]
+        signal = count + row(joined_signal, i) * (joined[i] - count) if joined.size else count
+        share[i] = count / degree[i]
+        signals[i] = signal
+        signal_share[i] = signal / degree[i]
+        heard_mean[i] = heard[i] / max(count, one)
+        m = manager[i]
+        manager_active[i] = REAL(has_manager[i] and active[m])
+        leading[i] = leading_lever[m] * sense[m] * REAL(has_manager[i])
+        seen = direct[i] + row(spillover, i) * read[i] if read.size else direct[i]
+        if community.size:
+            seen = seen + community[i]
+        if curation.size:
+            seen = seen * (one + row(curation_gain, i) * curation[i])
+        reading[i] = seen
+        g_reading[i] = seen / (seen + row(half_posts, i))
+        cross[i] = cross[i] * cross_reach[i]
+        half = row(half_contacts, i)
+        returns[0, i] = count / (count + half)
+        returns[1, i] = engaged[i] / (engaged[i] + half)
+        returns[2, i] = cross[i] / (cross[i] + half)

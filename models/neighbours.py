@@ -59,9 +59,7 @@ class Ties:
     @classmethod
     def of(cls, adjacency: sp.csr_array) -> "Ties":
         narrow = np.uint32 if adjacency.shape[1] <= np.iinfo(np.uint32).max else np.uint64
-        return cls(
-            indptr=adjacency.indptr.astype(np.uint64), ends=adjacency.indices.astype(narrow)
-        )
+        return cls(indptr=adjacency.indptr.astype(np.uint64), ends=adjacency.indices.astype(narrow))
 
 
 def contact_sums(
