@@ -1,14 +1,19 @@
-"""The weekly step, as array operations over all agents at once.
+"""The weekly step, over all agents at once.
 
 Every agent updates synchronously from last week's state of its contacts: one pass over the
 ties of last week's sources gives every sum over contacts (active, engaged and joined
 contacts; posts to read; what contacts say it is worth; what they read and can pass on; the
-engaged contacts in other teams, whom innovation needs), the products of the adjacency matrix
-with those state vectors (``models.neighbours``), plus a product with the champions' columns
-(coaching). Role
+engaged contacts in other teams, whom innovation needs; coaching from champions), the
+products of the adjacency matrix with those state vectors (``models.neighbours``). Role
 behaviour is array work over role rows: managers' activity and sense reach their team by
-indexing with ``manager``; champions' coaching is a product over their columns
-(``models.neighbours``).
+indexing with ``manager``.
+
+The rules that are long chains of element-wise operations (what one reads of one's
+contacts, the trial hazard, the activity logit, experienced value, learning, stage moves,
+motivation, the mean of one's posts) run as one compiled pass over the rows each
+(``models.fused``), doing exactly the float32 operations of the NumPy expressions written
+beside each call, so that the results are the same to the bit; the rest (the draws'
+decisions, ``exp`` and ``log``, the levers' rarer terms) are NumPy array operations.
 
 The random numbers a week needs are drawn before the step as one ``(N_DRAWS, n)`` array of
 uniforms, one row per decision. That keeps the step a pure function of (state, draws), which
@@ -16,7 +21,7 @@ is what lets the per-agent oracle in the tests replay exactly the same week.
 
 Every number the rules use is a parameter (``models.registry``); literals here are structural
 (0, 1, stage codes). A parameter may be a number or, in an ensemble whose runs differ in it,
-an array with one value per agent (``at`` picks the rows a rule works on).
+an array with one value per agent (``models.fused.row`` reads it at a row).
 
 Equations, symbols and parameter sources: docs/MODEL.md, "Submodels".
 """
@@ -30,7 +35,6 @@ from models.neighbours import Network
 from models.params import WEEKS_PER_YEAR, Behaviour
 from models.state import (
     CONNECT,
-    INNOVATE,
     REAL,
     SHARE,
     SOLVE,
@@ -96,6 +100,14 @@ EXPOSURE_TERMS = (
     "half_contacts",
     "half_posts",
 )
+POSTING_TERMS = (
+    "posting_connect",
+    "posting_share",
+    "posting_solve",
+    "posting_innovate",
+    "feedback_gain",
+    "role_model_posting",
+)
 MOTIVATION_TERMS = (
     "intrinsic_learning",
     "reactance_erosion",
@@ -103,11 +115,6 @@ MOTIVATION_TERMS = (
     "reactance_gain",
     "reactance_decay",
 )
-
-
-def at(value, rows: np.ndarray):
-    """A parameter at ``rows``: itself if it is one number, else its values there."""
-    return value[rows] if isinstance(value, np.ndarray) else value
 
 
 def choose(condition: np.ndarray, if_true, if_false) -> np.ndarray:
@@ -441,12 +448,21 @@ def contributions(
     """Posts this week: geometric counts (inverse transform of ``u``) with a mean that grows
     with propensity, stage, the feedback engaged contacts give (Brzozowski et al. 2009),
     rewards per post and a leader's commitment to work out loud. Only active people post, so
-    only their rows (``who``) are computed."""
-    mean = traits.propensity[who] * posting_factor(stage[who], b, who)
-    mean *= 1 + at(b.feedback_gain, who) * ex.g_engaged[who]
-    mean *= levers.posting[who]
-    if levers.role_model.any():
-        mean *= 1 + at(b.role_model_posting, who) * levers.role_model[who]
+    only their rows (``who``) are computed: their means in one compiled pass
+    (``models.fused.posting_means``, the float32 operations of ``mean = propensity ·
+    posting factor of one's stage · (1 + feedback_gain · g_engaged) · posting · (1 +
+    role_model_posting · role_model)``), their counts with NumPy's ``log1p``."""
+    mean = np.empty(who.size, REAL)
+    fused.posting_means(
+        who,
+        traits.propensity,
+        stage,
+        ex.g_engaged,
+        levers.posting,
+        levers.role_model if levers.role_model.any() else np.zeros(0, REAL),
+        fused.parameters(b, *POSTING_TERMS),
+        mean,
+    )
     with np.errstate(divide="ignore"):
         # log(mean / (1 + mean)), written so that it stays below 0 for any mean in float32
         counts = np.floor(np.log1p(-u[who]) / -np.log1p(1 / mean))
@@ -455,16 +471,6 @@ def contributions(
     # ``np.where(mean > 0, counts, 0)`` for any mean, without a pass over the mean
     posts[who] = np.fmax(counts, 0, out=counts)
     return posts
-
-
-def posting_factor(stage: np.ndarray, b: Behaviour, rows: np.ndarray) -> np.ndarray:
-    """Posting factor of each of ``rows`` at its stage (0 before Connect)."""
-    if not any(isinstance(f, np.ndarray) for f in b.stage_posting):  # a table lookup
-        return np.asarray((0, *b.stage_posting), REAL)[stage]
-    factors = [at(f, rows) for f in b.stage_posting]
-    return np.select(
-        [stage == CONNECT, stage == SHARE, stage == SOLVE, stage == INNOVATE], factors, 0
-    ).astype(REAL)
 
 
 def advance(
@@ -548,7 +554,7 @@ def advance(
 
     if b.value_dynamics:
         _learn(state, traits, ex, b, levers, active, benefit, low_quality)
-        _move_stages(state, ex, b, active, draws[STAGE], who)
+        _move_stages(state, ex, b, active, draws[STAGE])
         _motivate(state, traits, b, levers, active, posts, low_quality, benefit, time_spent)
         dissatisfied = state.perceived < state.time_cost
         leave = (
@@ -640,24 +646,33 @@ def _fit_to_work(state, traits, b, levers, events) -> None:
         state.time_cost += b.work_drift * (traits.time_cost_base - state.time_cost)
 
 
-def _move_stages(state, ex, b, active, u, who) -> None:
+def _move_stages(state, ex, b, active, u) -> None:
     """Up one stage with sense, alignment and the right contacts; down after idle weeks
     (DESIGN §3 step 5). Sharing needs an audience (active contacts), solving needs engaged
     contacts and alignment, innovating needs engaged contacts in other teams.
 
     Only active people (``who``) move up: readiness is computed for their rows alone, as
     sense (at Connect) or sense × alignment times the returns of the contacts their stage
-    needs (``Exposure.returns``, one ``take``), and 0 at the top stage."""
-    stage = state.stage
-    at_stage, sense = stage[who], state.sense[who]
-    aligned = sense * state.alignment[who]
-    need = np.minimum(at_stage, SOLVE).astype(np.intp) - CONNECT  # row of ``returns``
-    returns = ex.returns.take(need * stage.size + who)
-    readiness = choose(at_stage == CONNECT, sense, aligned) * returns * (at_stage < INNOVATE)
-    up = np.zeros(stage.size, bool)
-    up[who] = u[who] < at(b.stage_up, who) * np.minimum(readiness, 1)
-    down = ~active & (state.idle + 1 >= b.idle_weeks) & (stage >= SHARE) & (u < b.stage_down)
-    state.stage = (stage + up - down).astype(np.int8)
+    needs (``Exposure.returns``), and 0 at the top stage.
+
+    One compiled pass (``models.fused.move_stages``) does, row by row, exactly these float32
+    operations:
+      the active: up one stage if u < stage_up · min(readiness, 1), where readiness =
+                  (sense at Connect, else sense · alignment) · the returns of the contacts
+                  the stage needs · [below Innovate]
+      the others: down one stage if idle + 1 ≥ idle_weeks, at Share or above, and
+                  u < stage_down
+    """
+    fused.move_stages(
+        state.stage,
+        active,
+        state.sense,
+        state.alignment,
+        ex.returns,
+        state.idle,
+        u,
+        fused.parameters(b, "stage_up", "idle_weeks", "stage_down"),
+    )
 
 
 def _motivate(state, traits, b, levers, active, posts, low_quality, benefit, time_spent) -> None:

@@ -17,7 +17,7 @@ import numba
 import numpy as np
 from numba.extending import overload
 
-from models.state import INNOVATE, REAL, REWARD_BASES, SHARE, SOLVE
+from models.state import CONNECT, INNOVATE, REAL, REWARD_BASES, SHARE, SOLVE
 
 ENGAGEMENT, COMPLETION, PERFORMANCE = (REWARD_BASES.index(k) for k in REWARD_BASES[1:])
 
@@ -256,3 +256,55 @@ def exposure(
         returns[0, i] = count / (count + half)
         returns[1, i] = engaged[i] / (engaged[i] + half)
         returns[2, i] = cross[i] / (cross[i] + half)
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def move_stages(
+    stage, active, sense, alignment, returns, idle, u, p,
+):  # pragma: no cover  (compiled)  # fmt: skip
+    """Stage moves of the week (``dynamics._move_stages``), in place in ``stage``: up for the
+    active with the readiness their stage needs (``returns``' row for it), down after idle
+    weeks. ``p``: stage_up, idle_weeks, stage_down (``scalar``)."""
+    stage_up, idle_weeks, stage_down = p
+    one = REAL(1)
+    for i in range(stage.size):
+        s = stage[i]
+        if active[i]:
+            ready = sense[i] if s == CONNECT else sense[i] * alignment[i]
+            readiness = ready * returns[min(s, SOLVE) - CONNECT, i] * REAL(s < INNOVATE)
+            if u[i] < row(stage_up, i) * min(readiness, one):
+                stage[i] = s + 1
+        elif idle[i] + 1 >= row(idle_weeks, i) and s >= SHARE and u[i] < row(stage_down, i):
+            stage[i] = s - 1
+
+
+@numba.njit(cache=True, nogil=True, boundscheck=False)
+def posting_means(
+    who, propensity, stage, g_engaged, posting, role_model, p, mean,
+):  # pragma: no cover  (compiled)  # fmt: skip
+    """The mean number of posts this week of each active person (rows ``who``), into
+    ``mean`` (``dynamics.contributions``): propensity · the stage's posting factor · (1 +
+    feedback_gain · returns of engaged contacts) · the posting lever · (1 +
+    role_model_posting · role_model; ``role_model`` empty when nobody holds it). ``p``:
+    posting_connect, posting_share, posting_solve, posting_innovate, feedback_gain,
+    role_model_posting (``scalar``)."""
+    connect, share, solve, innovate, feedback, modelled = p
+    one = REAL(1)
+    for k in range(who.size):
+        i, s = who[k], stage[who[k]]
+        if s == CONNECT:
+            factor = row(connect, i)
+        elif s == SHARE:
+            factor = row(share, i)
+        elif s == SOLVE:
+            factor = row(solve, i)
+        elif s == INNOVATE:
+            factor = row(innovate, i)
+        else:
+            factor = REAL(0)
+        m = propensity[i] * factor
+        m = m * (one + row(feedback, i) * g_engaged[i])
+        m = m * posting[i]
+        if role_model.size:
+            m = m * (one + row(modelled, i) * role_model[i])
+        mean[k] = m
