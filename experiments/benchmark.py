@@ -60,8 +60,10 @@ time, as ratios of things measured side by side in one process.
    state: pyinstrument, a breakdown into levers, draws (a block of weeks drawn at once, per
    week), neighbour sums, the rest of ``advance`` and the record (CPU time, the parts timed
    in turn), ``advance``'s own parts (its CPU time split as pyinstrument's samples split it),
-   and the *practical limit*: the cost of the sparse products the step makes (as it makes
-   them) plus its random draws. The ratio step / limit says how much is left to gain.
+   and the *practical limit*: the cost of the sums over contacts the step makes (its pass
+   over the sources' ties, as it makes it) plus its random draws; the same sums as SciPy's
+   full sparse products, one a vector, are timed beside it. The ratio step / limit says how
+   much is left to gain.
 6. **Compare** — ``python -m sim experiment=compare`` (every programme × 30 replications ×
    1,000 agents × 260 weeks, 2 worker processes), timed end to end (wall time, and the CPU
    time of the command and its workers). With ``--compare-against DIR`` (a checkout of
@@ -425,7 +427,7 @@ def _advance_parts(root, out: dict[str, float]) -> None:
 def work_profile(
     size: int, warmup: int, repeats: int, out: str, seed: int = 0, runs: int = 1
 ) -> dict:
-    """Where one step's time goes, and how far it is from its sparse products and draws: one
+    """Where one step's time goes, and how far it is from its sums over contacts and draws: one
     run of ``size`` people, or an ensemble of ``runs`` such runs stepped together."""
     from models.dynamics import advance, expose
     from models.ensemble import DRAW_AHEAD
@@ -842,8 +844,8 @@ def measure_profile(size: int, warmup: int, repeats: int, out: Path, say, runs: 
     for part, ms in row["advance_parts_ms"].items():
         say(f"    {part:<32} {ms:>7.2f} ms  {ms / advance_ms:>5.0%}")
     say(
-        f"  practical limit: sparse products {row['products_ms']:.2f} ms (all full products "
-        f"{row['full_products_ms']:.2f} ms) + draws {row['parts_ms']['draws']:.2f} ms "
+        f"  practical limit: sums over contacts {row['products_ms']:.2f} ms (as SciPy's full "
+        f"products {row['full_products_ms']:.2f} ms) + draws {row['parts_ms']['draws']:.2f} ms "
         f"= {row['limit_ms']:.2f} ms; step / limit = {row['step_over_limit']:.1f}×"
     )
     say(f"  pyinstrument profile: {out}")

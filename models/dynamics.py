@@ -217,9 +217,8 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
     #   cross = cross · cross_reach;  the returns x / (x + half_contacts) of active contacts,
     #   engaged ones and cross, and g_reading = reading / (reading + half_posts)
     unheld, n = np.zeros(0, REAL), a.size
-    share, signals, signal_share, heard_mean, manager_active, leading, reading, g_reading = (
-        np.empty(n, REAL) for _ in range(8)
-    )
+    share, signals, signal_share, heard_mean = (np.empty(n, REAL) for _ in "abcd")
+    manager_active, leading, reading, g_reading = (np.empty(n, REAL) for _ in "abcd")
     g = np.empty((len(STAGE_RETURNS), n), REAL)
     fused.exposure(
         n_active,

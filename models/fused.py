@@ -20,6 +20,9 @@ from numba.extending import overload
 from models.state import CONNECT, INNOVATE, REAL, REWARD_BASES, SHARE, SOLVE
 
 ENGAGEMENT, COMPLETION, PERFORMANCE = (REWARD_BASES.index(k) for k in REWARD_BASES[1:])
+#: The rows of the returns table (``dynamics.Exposure.returns``) that moving up from Connect,
+#: Share and Solve reads: those of active contacts, engaged ones, engaged ones in other teams.
+FROM_CONNECT, FROM_SHARE, FROM_SOLVE = (s - CONNECT for s in (CONNECT, SHARE, SOLVE))
 
 
 def scalar(value):
@@ -253,9 +256,9 @@ def exposure(
         g_reading[i] = seen / (seen + row(half_posts, i))
         cross[i] = cross[i] * cross_reach[i]
         half = row(half_contacts, i)
-        returns[0, i] = count / (count + half)
-        returns[1, i] = engaged[i] / (engaged[i] + half)
-        returns[2, i] = cross[i] / (cross[i] + half)
+        returns[FROM_CONNECT, i] = count / (count + half)
+        returns[FROM_SHARE, i] = engaged[i] / (engaged[i] + half)
+        returns[FROM_SOLVE, i] = cross[i] / (cross[i] + half)
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)

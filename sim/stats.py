@@ -78,8 +78,8 @@ def rng_for(seed: int, *keys: str) -> np.random.Generator:
 def _resample_weights(n: int, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
     """(B, n) weights: how often each of n observations is drawn in each resample, over n."""
     draws = rng.integers(0, n, (n_resamples, n))
-    counts = np.zeros((n_resamples, n))
-    np.add.at(counts, (np.arange(n_resamples)[:, None], draws), 1.0)
+    draws += np.arange(n_resamples)[:, None] * n  # each resample's own n bins
+    counts = np.bincount(draws.ravel(), minlength=n_resamples * n).reshape(n_resamples, n)
     return counts / n
 
 

@@ -75,7 +75,9 @@ def decisive_literals(path: Path) -> list[tuple[int, object]]:
     ]
 
 
-@pytest.mark.parametrize("module", ["models/dynamics.py", "models/interventions.py"])
+@pytest.mark.parametrize(
+    "module", ["models/dynamics.py", "models/fused.py", "models/interventions.py"]
+)
 def test_no_numeric_literal_in_the_rules(module):
     """Every number the weekly rules and the interventions use comes from the registry."""
     assert decisive_literals(ROOT / module) == []
