@@ -68,8 +68,10 @@ STUDY_ROW_BYTES = 2_000
 #: weights, then the resampled weekly means and their sorted copy).
 RESAMPLE_REPLICATION_BYTES = 16
 RESAMPLE_WEEK_BYTES = 16
-#: Private memory of one worker process before its run (interpreter, NumPy, pandas, Mesa).
-WORKER_BYTES = 100 * MIB
+#: Private memory of one worker process before its run (interpreter, NumPy, pandas, Mesa, and
+#: Numba's compiler with the step's compiled passes): 283 MiB measured (2026-11-30, USS after
+#: a week of 50 people; 146 MiB before the step was compiled with Numba).
+WORKER_BYTES = 280 * MIB
 #: Bytes per run of the runs table a study keeps for every run (one summary row: about 70
 #: numbers and labels), with the frames concatenated into it. The budget search keeps one per
 #: run of every trial. Checked with ``measure`` of a search of 20 trials × 30 replications at
