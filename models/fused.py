@@ -17,6 +17,7 @@ import numba
 import numpy as np
 from numba.extending import overload
 
+from models.compiled import compiled
 from models.state import CONNECT, INNOVATE, REAL, REWARD_BASES, SHARE, SOLVE
 
 ENGAGEMENT, COMPLETION, PERFORMANCE = (REWARD_BASES.index(k) for k in REWARD_BASES[1:])
@@ -60,7 +61,7 @@ def _row(value, i):  # pragma: no cover  (compiled)
     return lambda value, i: value
 
 
-@numba.njit(cache=True, nogil=True, boundscheck=False)
+@compiled
 def experience(
     active, stage, relevance, sense, alignment, time_cost, posts, g_reading, g_active, g_engaged,
     g_cross, noise, reading, p, benefit, time_spent, value_personal, value_strategic,
@@ -92,7 +93,7 @@ def experience(
         value_strategic[i] = strategic
 
 
-@numba.njit(cache=True, nogil=True, boundscheck=False)
+@compiled
 def learn(
     active, benefit, low_quality, share, heard, contacts, coached, leading, alignment_base,
     stories, sense_push, alignment_push, p, perceived, sense, alignment,
@@ -125,7 +126,7 @@ def learn(
         )
 
 
-@numba.njit(cache=True, nogil=True, boundscheck=False)
+@compiled
 def motivate(
     active, posts, low_quality, benefit, time_spent, time_cost, reward, reward_basis, crowding,
     reward_hollow, pressure, reacting, rewarded_before, p, intrinsic, extrinsic,
@@ -169,7 +170,7 @@ def motivate(
         reactance[i] = min(max(reactance[i], zero), one)
 
 
-@numba.njit(cache=True, nogil=True, boundscheck=False)
+@compiled
 def trial_hazard(
     signals, signal_share, threshold, share, ever, manager_active, coaching, leading, fading,
     p, hazard, keep,
@@ -198,7 +199,7 @@ def trial_hazard(
         keep[i] = one - reinforced
 
 
-@numba.njit(cache=True, nogil=True, boundscheck=False)
+@compiled
 def activity_logit(
     perceived, time_cost, sense, intrinsic, share, manager_active, active, benefit, time_spent,
     reactance, p, own,
@@ -222,7 +223,7 @@ def activity_logit(
         )
 
 
-@numba.njit(cache=True, nogil=True, boundscheck=False)
+@compiled
 def exposure(
     n_active, engaged, joined, direct, heard, read, community, curation, cross, cross_reach, degree,
     has_manager, manager, active, leading_lever, sense, p, share, signals, signal_share,
@@ -261,7 +262,7 @@ def exposure(
         returns[FROM_SOLVE, i] = cross[i] / (cross[i] + half)
 
 
-@numba.njit(cache=True, nogil=True, boundscheck=False)
+@compiled
 def move_stages(
     stage, active, sense, alignment, returns, idle, u, p,
 ):  # pragma: no cover  (compiled)  # fmt: skip
@@ -281,7 +282,7 @@ def move_stages(
             stage[i] = s - 1
 
 
-@numba.njit(cache=True, nogil=True, boundscheck=False)
+@compiled
 def posting_means(
     who, propensity, stage, g_engaged, posting, role_model, p, mean,
 ):  # pragma: no cover  (compiled)  # fmt: skip

@@ -18,17 +18,17 @@ the same terms in the same order (ascending source row), bar terms that are exac
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 import scipy.sparse as sp
 
+from models.compiled import compiled
 from models.state import CHAMPION, REAL
 
 #: Whole numbers up to 2**24 are exact in float32: the bits packed counts may fill.
 EXACT_BITS = 24
 
 
-@numba.njit(cache=True, nogil=True, boundscheck=False)
+@compiled
 def _scatter(indptr, ends, rows, values, cross, cross_values, out):  # pragma: no cover
     """For each source ``j`` in ``rows`` (ascending) and each of its ties ``e`` to a contact
     ``i = ends[e]``: ``out[i, c] += values[c][j]`` for every vector ``c``, and, if ``cross``

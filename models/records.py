@@ -18,10 +18,10 @@ Value and cost share one unit throughout: hours of productive work per week.
 
 from collections.abc import Sequence
 
-import numba
 import numpy as np
 import pandas as pd
 
+from models.compiled import compiled
 from models.metrics import HEAVY_WEEKLY, TOP, WEEKS_IN_LAST_YEAR, participation_split
 from models.state import ROLE_NAMES, STAGE_NAMES, AgentState
 
@@ -82,7 +82,7 @@ COUNTS = (
 )
 
 
-@numba.njit(cache=True, nogil=True, boundscheck=False)
+@compiled
 def _tally(
     n, cell, active, ever, stage, user, personal, strategic, time_spent, posts, hollow, means,
     year_posts, year_active, codes, cell_value, sums, counts,
@@ -130,7 +130,7 @@ def _tally(
             counts[r, q] = c
 
 
-@numba.njit(cache=True, nogil=True, boundscheck=False)
+@compiled
 def _ranked(n, total_posts, largest, top, out):  # pragma: no cover  (run compiled)
     """For each run: with its ``n`` counts ``total_posts`` (whole numbers up to ``largest``)
     sorted ascending at positions 1..n, their total (``out[0]``), Σ position × count
