@@ -159,6 +159,17 @@ class Exposure:
     returns: np.ndarray  # (3, n): g_active, g_engaged, g_cross as rows (``STAGE_RETURNS``)
 
 
+#: What ``fused.exposure`` works out for each person, one row each, in its order.
+EXPOSED = (
+    "share",
+    "signals",
+    "signal_share",
+    "heard",
+    "manager_active",
+    "leading",
+    "reading",
+    "g_reading",
+)
 #: What moving up from Connect, Share and Solve needs: returns of active contacts, of engaged
 #: contacts, of engaged contacts in other teams (the rows of ``Exposure.returns``).
 STAGE_RETURNS = (CONNECT, SHARE, SOLVE)
@@ -168,7 +179,7 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
     """Neighbour effects from last week's state (DESIGN §3 step 1): sums over one's contacts
     from one pass over the sources' ties (the counts of active, engaged and joined contacts;
     good posts; what contacts got out of it; what they read; engaged contacts in other teams),
-    a product with the champions' columns, and a sum of noise only in weeks when someone
+    a pass over the coaching champions' ties, and a sum of noise only in weeks when someone
     posted hollow content.
 
     Communities: a share ``community_reach`` of the good posts made anywhere in the
@@ -217,8 +228,9 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
     #   cross = cross · cross_reach;  the returns x / (x + half_contacts) of active contacts,
     #   engaged ones and cross, and g_reading = reading / (reading + half_posts)
     unheld, n = np.zeros(0, REAL), a.size
-    share, signals, signal_share, heard_mean = (np.empty(n, REAL) for _ in "abcd")
-    manager_active, leading, reading, g_reading = (np.empty(n, REAL) for _ in "abcd")
+    share, signals, signal_share, heard_mean, manager_active, leading, reading, g_reading = (
+        np.empty((len(EXPOSED), n), REAL)
+    )
     g = np.empty((len(STAGE_RETURNS), n), REAL)
     fused.exposure(
         n_active,
