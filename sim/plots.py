@@ -132,13 +132,16 @@ def save_figure(fig, stem: str | Path, dpi: int = 110, **options) -> list[Path]:
     for its ids). The SVG keeps its text as text (searchable, editable on a slide), not as
     glyph outlines. ``options`` go to both ``savefig`` calls (``bbox_inches``).
 
-    The figure is laid out once, for the PNG: its layout engine is then switched off, so the
-    SVG (and any later page, ``save_all``) keeps the same positions rather than laying the
-    figure out again (a constrained layout costs about as much as drawing the figure)."""
+    The figure is laid out once, for the PNG: its layout engine is then removed, so the SVG
+    (and any later page, ``save_all``) keeps the same positions rather than laying the figure
+    out again (a constrained layout costs about as much as drawing the figure)."""
     stem = Path(stem)
     paths = [stem.with_name(f"{stem.name}.png"), stem.with_name(f"{stem.name}.svg")]
     fig.savefig(paths[0], dpi=dpi, **options)
-    fig.set_layout_engine("none")
+    # no layout engine at all: ``"none"`` would leave a placeholder engine, for which every
+    # later ``savefig`` first draws the whole figure without output, to lay out nothing
+    with plt.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+        fig.set_layout_engine(None)
     with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": SVG_HASH_SALT}):
         fig.savefig(paths[1], metadata={"Date": None}, **options)
     plt.close(fig)
