@@ -444,7 +444,7 @@ def work_profile(
 ) -> dict:
     """Where one step's time goes, and how far it is from its sums over contacts and draws: one
     run of ``size`` people, or an ensemble of ``runs`` such runs stepped together."""
-    from models.dynamics import advance, expose
+    from models.dynamics import advance, expose, held_by
     from models.ensemble import DRAW_AHEAD
     from models.state import REAL, SHARE
 
@@ -465,12 +465,12 @@ def work_profile(
     # The sums over contacts a step makes, made as the step makes them (one pass over the
     # sources' ties, ``contact_sums``), on this week's state: the counts of active, engaged
     # (and joined) contacts, the sums of posts and benefit (and what contacts read), and the
-    # engaged contacts in other teams; then the champions' product and, in weeks with hollow
-    # posts, the noise.
+    # engaged contacts in other teams; then the coaching champions' pass and, in weeks with
+    # hollow posts, the noise.
     a = state.active
     engaged = a & (state.stage >= SHARE)
     b = engine.behaviour
-    joining, passing = np.asarray(b.joined_signal).any(), np.asarray(b.spillover).any()
+    joining, passing = held_by(b.joined_signal), held_by(b.spillover)
     source = a | state.user if joining else a
     flags = [a, engaged, state.user] if joining else [a, engaged]
     values = [state.posts, state.benefit] + ([state.read] if passing else [])

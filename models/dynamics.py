@@ -215,8 +215,9 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
     coaching = net.coaching(a[c] * state.sense[c] * levers.coaching[c])
     noisy = state.posts * state.low_quality
     noise = net.sums(noisy > 0, noisy)
-    if held := levers.curation.any():
-        noise = noise * (1 - b.curation_noise_cut * levers.curation)
+    curation = fused.if_held(levers.curation)
+    if curation.size:
+        noise = noise * (1 - b.curation_noise_cut * curation)
     # One compiled pass (``models.fused.exposure``) does, row by row, exactly these float32
     # operations (a term nobody has this week left out):
     #   share = active contacts / degree;  signals = active + joined_signal · (joined - active)
@@ -227,7 +228,7 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
     #             · (1 + curation_reading_gain · curation)
     #   cross = cross · cross_reach;  the returns x / (x + half_contacts) of active contacts,
     #   engaged ones and cross, and g_reading = reading / (reading + half_posts)
-    unheld, n = np.zeros(0, REAL), a.size
+    n = a.size
     share, signals, signal_share, heard_mean, manager_active, leading, reading, g_reading = (
         np.empty((len(EXPOSED), n), REAL)
     )
@@ -235,13 +236,17 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
     fused.exposure(
         n_active,
         engaged_contacts,
-        joined[0] if joining else unheld,
+        joined[0] if joining else fused.NOBODY,
         direct,
         heard,
-        read[0] if passing else unheld,
+        read[0] if passing else fused.NOBODY,
         # the organisation's posts, through communities
-        b.community_reach * net.everyone(good_posts) if held_by(b.community_reach) else unheld,
-        levers.curation if held else unheld,
+        (
+            b.community_reach * net.everyone(good_posts)
+            if held_by(b.community_reach)
+            else fused.NOBODY
+        ),
+        curation,
         cross,
         levers.cross_reach,
         net.degree,
@@ -470,7 +475,7 @@ def contributions(
         stage,
         ex.g_engaged,
         levers.posting,
-        levers.role_model if levers.role_model.any() else np.zeros(0, REAL),
+        fused.if_held(levers.role_model),
         fused.parameters(b, *POSTING_TERMS),
         mean,
     )
@@ -615,7 +620,6 @@ def _learn(state, traits, ex, b, levers, active, benefit, low_quality) -> None:
       push = alignment_learning · leading + alignment_push
       alignment += (1 - alignment) · min(push, 1) - alignment_decay · (alignment - base)
     """
-    unheld = np.zeros(0, REAL)
     fused.learn(
         active,
         benefit,
@@ -626,10 +630,9 @@ def _learn(state, traits, ex, b, levers, active, benefit, low_quality) -> None:
         1 - np.exp(-ex.coaching),  # NumPy's exp (see ``models.fused``)
         ex.leading,
         traits.alignment_base,
-        *(
-            x if x.any() else unheld
-            for x in (levers.stories, levers.sense_push, levers.alignment_push)
-        ),
+        fused.if_held(levers.stories),
+        fused.if_held(levers.sense_push),
+        fused.if_held(levers.alignment_push),
         fused.parameters(b, *LEARNING_TERMS),
         state.perceived,
         state.sense,
@@ -662,7 +665,7 @@ def _move_stages(state, ex, b, active, u) -> None:
     (DESIGN §3 step 5). Sharing needs an audience (active contacts), solving needs engaged
     contacts and alignment, innovating needs engaged contacts in other teams.
 
-    Only active people (``who``) move up: readiness is computed for their rows alone, as
+    Only active people move up: readiness is computed for their rows alone, as
     sense (at Connect) or sense × alignment times the returns of the contacts their stage
     needs (``Exposure.returns``), and 0 at the top stage.
 
@@ -707,8 +710,6 @@ def _motivate(state, traits, b, levers, active, posts, low_quality, benefit, tim
                    (1 - reactance);  reactance -= reactance_decay · reactance
       intrinsic, reactance clipped to [0, 1]
     """
-    unheld = np.zeros(0, REAL)
-    paying, pressing = levers.reward.any(), levers.pressure.any()
     fused.motivate(
         active,
         posts,
@@ -716,11 +717,11 @@ def _motivate(state, traits, b, levers, active, posts, low_quality, benefit, tim
         benefit,
         time_spent,
         state.time_cost,
-        levers.reward if paying else unheld,
+        fused.if_held(levers.reward),
         levers.reward_basis,
         levers.crowding,
         levers.reward_hollow,
-        levers.pressure if pressing else unheld,
+        fused.if_held(levers.pressure),
         bool(state.reactance.any()),
         bool(state.extrinsic.any()),
         fused.parameters(b, *MOTIVATION_TERMS),

@@ -26,6 +26,16 @@ ENGAGEMENT, COMPLETION, PERFORMANCE = (REWARD_BASES.index(k) for k in REWARD_BAS
 FROM_CONNECT, FROM_SHARE, FROM_SOLVE = (s - CONNECT for s in (CONNECT, SHARE, SOLVE))
 
 
+#: What a pass gets for a lever or a term nobody has this week: no values, and it leaves the
+#: term out (a pass tests ``.size``).
+NOBODY = np.zeros(0, REAL)
+
+
+def if_held(lever: np.ndarray) -> np.ndarray:
+    """``lever`` if anyone holds it this week, else ``NOBODY``."""
+    return lever if lever.any() else NOBODY
+
+
 def scalar(value):
     """A parameter as the passes take it: a number as NumPy rounds it against float32 arrays
     (``np.float32``), an array (one value per row, float32) as it is."""

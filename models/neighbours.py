@@ -329,7 +329,7 @@ class MeanField:
 
     def sums(self, source: np.ndarray, values: np.ndarray) -> np.ndarray:
         values = np.asarray(values, REAL)
-        return (run_totals(values, self.runs) - values).astype(values.dtype)
+        return run_totals(values, self.runs) - values
 
     def everyone(self, values: np.ndarray) -> np.ndarray:
         """Sum of ``values`` over everyone else in one's run: everyone is a contact here."""

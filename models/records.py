@@ -3,7 +3,7 @@ week whatever the number of runs.
 
 Records are cheap enough to take every week at any size: a week keeps counts and sums per run
 (the stage, activity and adoption counts of every cell, float64 sums, and what participation
-inequality needs from the sorted post counts); the shares and means of the weekly table are
+inequality needs from the post counts); the shares and means of the weekly table are
 formed from them when it is read, for all weeks at once. They never keep agent-level arrays,
 so memory grows with weeks × runs, not with agents × weeks.
 
@@ -239,14 +239,12 @@ class Records:
     ):
         self.n = n
         self.runs = len(department_names)
-        self.run = np.repeat(np.arange(self.runs), n)
         self._names = department_names
         self._departments = max(len(d) for d in department_names)
         #: cells per run: role × department (the same layout for every run)
         self.n_cells = len(ROLE_NAMES) * self._departments
         self.cell = role.astype(np.int64) * self._departments + department
-        self.cell_index = self.cell.view(np.uint64)  # unsigned: Numba indexes without a test
-        global_cell = self.run * self.n_cells + self.cell
+        global_cell = np.repeat(np.arange(self.runs), n) * self.n_cells + self.cell
         self._sizes = np.bincount(global_cell, minlength=self.runs * self.n_cells).reshape(
             self.runs, self.n_cells
         )
@@ -273,7 +271,7 @@ class Records:
         counts = np.zeros((runs, len(COUNTS)), np.int64)
         _tally(
             self.n,
-            self.cell_index,
+            self.cell.view(np.uint64),  # unsigned: Numba indexes without a test
             *(flags.view(np.uint8) for flags in (s.active, s.ever, s.stage, s.user)),
             s.value_personal,
             s.value_strategic,
