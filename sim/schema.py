@@ -30,6 +30,7 @@ from omegaconf import MISSING, OmegaConf
 from models import generators
 from models.interventions import Intervention
 from models.params import Behaviour
+from sim.replicate import BATCH_ROWS
 
 
 def _omegaconf_type(hint):
@@ -107,7 +108,7 @@ class ExperimentConfig:
     scenarios: list[str] = field(default_factory=list)  # compare: programmes; [] = all
     jobs: int = 2  # compare: worker processes
     # studies: the largest ensemble, in agent rows (runs × people), stepped together
-    batch_rows: int = 200_000
+    batch_rows: int = BATCH_ROWS
     bootstrap: int = 2000  # compare: bootstrap resamples for confidence intervals
     dir: str = "results/compare"  # compare: where its folder is written
     # compare: named variants, {name: {base: <programme>, set: {<scenario key>: value}}}

@@ -30,7 +30,6 @@ import zlib
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 CONFIDENCE = 0.95
 ALPHA = 0.05  # family-wise error rate for "beyond noise" (after Holm's correction)
@@ -153,6 +152,8 @@ def paired_test(x, y) -> tuple[float, float]:
         return np.nan, np.nan
     if not np.any(d):
         return 0.0, 1.0
+    from scipy import stats  # half a second to import: here, not for every user of this module
+
     result = stats.wilcoxon(d)
     return float(result.statistic), float(result.pvalue)
 

@@ -393,6 +393,38 @@ def test_each_figure_is_drawn_once_for_its_png_svg_and_pdf_page(tmp_path):
         plt.close(alone)
 
 
+def _titled(title: str):
+    """A small figure (here, not in a test: worker processes import it to draw it)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3), layout="constrained")
+    ax.plot([0, 1], [0, 1000])
+    ax.set_title(title)
+    return fig
+
+
+def test_figures_drawn_by_workers_are_the_files_drawn_here_and_pages_keep_their_order(tmp_path):
+    """With worker processes each figure is drawn whole in one of them while this process does
+    other work (``meanwhile``); the files are the same bytes, and the PDF's pages, joined from
+    one file a figure, come in the order of the figures, not the order they were finished."""
+    from pypdf import PdfReader
+
+    figures = {f"f{i}": partial(_titled, f"figure {i}") for i in (3, 1, 2, 0)}
+    here, there = tmp_path / "here", tmp_path / "there"
+    here.mkdir()
+    there.mkdir()
+    called = []
+    plots.save_all(figures, here, "pages.pdf", meanwhile=lambda: called.append("here"))
+    paths = plots.save_all(figures, there, "pages.pdf", 2, lambda: called.append("there"))
+    assert called == ["here", "there"]
+    assert sorted(p.name for p in there.iterdir()) == sorted(p.name for p in paths)
+    assert sorted(p.name for p in here.iterdir()) == sorted(p.name for p in paths)
+    for path in here.iterdir():
+        assert (there / path.name).read_bytes() == path.read_bytes(), path.name
+    pages = PdfReader(there / "pages.pdf").pages
+    assert [page.extract_text().split()[-1] for page in pages] == ["3", "1", "2", "0"]
+
+
 # --- refused comparisons ------------------------------------------------------------------
 
 
