@@ -168,11 +168,18 @@ def save_all(
     as a one-page file and the pages are joined in the order of ``figures`` (pypdf), so the
     PDF is the same bytes however many processes drew them."""
     pages = {stem: folder / f".{stem}.page.pdf" if pdf else None for stem in figures}
-    tasks = [delayed(_save)(draw, folder / stem, pages[stem]) for stem, draw in figures.items()]
-    drawing = Parallel(n_jobs=n_jobs, return_as="generator")(tasks) if n_jobs > 1 else None
-    if meanwhile is not None:
-        meanwhile()
-    paths = [p for saved in (drawing or (task() for task in _calls(tasks))) for p in saved]
+    calls = [partial(_save, draw, folder / stem, pages[stem]) for stem, draw in figures.items()]
+    drawing = (
+        Parallel(n_jobs=n_jobs, return_as="generator")(delayed(call)() for call in calls)
+        if n_jobs > 1
+        else None
+    )
+    try:
+        if meanwhile is not None:
+            meanwhile()
+    finally:  # the workers are done with the folder before anything else happens to it
+        saved = list(drawing) if drawing is not None else None
+    paths = [p for written in (saved or [call() for call in calls]) for p in written]
     if not pdf:
         return paths
     from pypdf import PdfWriter
@@ -185,11 +192,6 @@ def save_all(
     for page in pages.values():
         page.unlink()
     return paths + [folder / pdf]
-
-
-def _calls(tasks):
-    """joblib's delayed calls as plain calls, for drawing in this process."""
-    return (partial(f, *args, **kwargs) for f, args, kwargs in tasks)
 
 
 def _save(draw, stem: Path, page: Path | None) -> list[Path]:
