@@ -32,3 +32,8 @@ def __getattr__(name: str):
     if name in _API:
         return getattr(importlib.import_module(_API[name]), name)
     raise AttributeError(f"module 'sim' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The API's names too, for completion in a notebook, before they are first asked for."""
+    return sorted({*globals(), *_API})

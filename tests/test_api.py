@@ -167,3 +167,15 @@ def test_compose_refuses_what_hydra_refuses_with_input_error(data, case):
         assert re.search(pattern, str(raised.value)), f"{pattern!r} not in:\n{raised.value}"
     # A refused compose leaves Hydra ready for the next one.
     assert sim.compose(["weeks=5"]).weeks == 5
+
+
+def test_the_package_offers_its_api_by_name_before_importing_it():
+    """``sim`` imports its API when first asked for (worker processes import ``sim.*``
+    modules without it), yet ``dir`` and ``from sim import ...`` see every name."""
+    import sim as package
+
+    assert set(package.__all__) <= set(dir(package))
+    for name in package.__all__:
+        assert getattr(package, name).__name__ == name
+    with pytest.raises(AttributeError, match="no attribute 'simulat'"):
+        package.simulat  # noqa: B018
