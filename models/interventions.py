@@ -100,13 +100,8 @@ class Intervention:
             bad("intensity", "it must be between 0 and 1" if bounded else "it must be non-negative")
         if not (isinstance(self.cadence, int) and self.cadence >= 1):
             bad("cadence", "it must be a whole number of weeks, at least 1")
-        for field in (
-            "cost_fixed",
-            "cost_per_week",
-            "cost_per_person",
-            "cost_per_reward",
-            "training_hours",
-        ):
+        for field in ("cost_fixed", "cost_per_week", "cost_per_person", "cost_per_reward",
+                      "training_hours"):
             if not getattr(self, field) >= 0:
                 bad(field, "a cost must be non-negative (hours)")
         if self.contingency not in CONTINGENCIES:
@@ -260,7 +255,9 @@ class Schedule:
             if iv.runs(week) or (iv.kind == "campaign" and self.awareness(iv, week) > 0)
         ]
 
-    def levers(self, week: int, baseline: Levers, state: AgentState) -> tuple[Levers, np.ndarray]:
+    def levers(
+        self, week: int, baseline: Levers, state: AgentState
+    ) -> tuple[Levers, np.ndarray]:
         """The levers and the cost (hours, per cell) of ``week``. Without anything running, the
         baseline levers themselves are returned (nothing is copied)."""
         live = self.live(week)

@@ -53,9 +53,8 @@ def inequality_of_histograms(freq: np.ndarray, top: float = TOP) -> tuple[np.nda
     return gini, share
 
 
-def participation_split(
-    posts: np.ndarray, heavy_weekly: float = HEAVY_WEEKLY, period: int = WEEKS_IN_LAST_YEAR
-) -> dict:
+def participation_split(posts: np.ndarray, heavy_weekly: float = HEAVY_WEEKLY,
+                        period: int = WEEKS_IN_LAST_YEAR) -> dict:
     """Observers (no post in the period), occasional contributors (some, fewer than
     ``heavy_weekly`` a week on average) and heavy contributors, among the people whose posts
     over the period are ``posts`` (those active in it); the Gini of their posts and the
@@ -63,15 +62,8 @@ def participation_split(
     posts = np.sort(np.asarray(posts, float))
     n = len(posts)
     if n == 0:
-        return {
-            "people": 0,
-            "observers": 0.0,
-            "occasional": 0.0,
-            "heavy": 0.0,
-            "gini": 0.0,
-            "top1_share_of_posts": 0.0,
-            "heavy_share_of_posts": 0.0,
-        }
+        return {"people": 0, "observers": 0.0, "occasional": 0.0, "heavy": 0.0, "gini": 0.0,
+                "top1_share_of_posts": 0.0, "heavy_share_of_posts": 0.0}
     heavy = posts >= heavy_weekly * period
     observer = posts == 0
     total = posts.sum()
@@ -114,7 +106,6 @@ def summarise(
     (``Records.columns``: the same sums without building a table, which costs more than the
     summary itself for a small run).
     """
-
     def col(name: str) -> np.ndarray:
         return np.asarray(weekly[name])
 
@@ -164,3 +155,4 @@ def summarise(
     for key, value in (participation or {}).items():
         out[f"year_{key}"] = float(value)
     return out
+

@@ -35,7 +35,10 @@ def _from_mapping(cls, values):
 Behaviour = make_dataclass(
     "Behaviour",
     [(name, bool, field(default=default)) for name, (default, _) in SWITCHES.items()]
-    + [(p.name, int if p.whole else float, field(default=p.default)) for p in PARAMETERS.values()],
+    + [
+        (p.name, int if p.whole else float, field(default=p.default))
+        for p in PARAMETERS.values()
+    ],
     namespace={
         "__doc__": "The behavioural parameters (models.registry gives each one's meaning).",
         "__module__": __name__,
