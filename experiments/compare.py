@@ -614,9 +614,12 @@ AFTER_THE_RUNS = ("scipy.stats", "sim.plots")
 def prefetch(modules: tuple[str, ...]) -> None:
     """Import ``modules`` in a background thread (their first user then finds them imported,
     or waits for the import to end)."""
-    threading.Thread(
-        target=lambda: [importlib.import_module(m) for m in modules], name="prefetch", daemon=True
-    ).start()
+
+    def load() -> None:
+        for name in modules:
+            importlib.import_module(name)
+
+    threading.Thread(target=load, name="prefetch", daemon=True).start()
 
 
 def simulate(jobs: list[tuple], n_jobs: int, progress: bool, cache: RunCache):

@@ -178,8 +178,10 @@ def save_all(
         if meanwhile is not None:
             meanwhile()
     finally:  # the workers are done with the folder before anything else happens to it
-        saved = list(drawing) if drawing is not None else None
-    paths = [p for written in (saved or [call() for call in calls]) for p in written]
+        drawn = list(drawing) if drawing is not None else None
+    if drawn is None:  # no workers: drawn here
+        drawn = [call() for call in calls]
+    paths = [p for written in drawn for p in written]
     if not pdf:
         return paths
     from pypdf import PdfWriter

@@ -8,11 +8,23 @@ import time
 from functools import partial
 from pathlib import Path
 
+import pytest
 from joblib import Parallel, delayed
 
 from sim.workers import warm_up
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True, scope="module")
+def workers_stopped_after():
+    """Stop the workers these tests start. Their first tasks are tiny, and loky measures a
+    worker's memory after its first task and restarts, with a warning, a worker grown 300 MB
+    beyond it: what later tests' imports into the same reusable workers would do."""
+    yield
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=True)
 
 
 def _mark(folder: Path) -> None:
@@ -36,6 +48,7 @@ def test_workers_warmed_up_are_the_ones_the_next_tasks_run_in(tmp_path):
     assert warmed <= set(Parallel(n_jobs=2)(delayed(_pid)() for _ in range(8)))
 
 
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
 def test_a_failed_warm_up_is_left_to_the_tasks_that_follow(capfd):
     thread = warm_up(2, partial(int, "not a number"))
     thread.join(120)
