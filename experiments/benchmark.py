@@ -112,7 +112,6 @@ PEER_SIZES = (1_000, 10_000, 100_000)
 TIE_DEGREES = (0.0, 4.0, 16.0, 40.0)  # informal ties per person (4 is the default)
 PROFILE_SIZE = 100_000
 FIRST_YEAR = 52  # the scaling figure compares sizes over the same weeks: the first year
-SMALLEST = 50  # people in the week that loads the compiled passes before a timing
 MIB = 2**20
 
 #: The issues' targets (issues 6 and 13), checked against the measurements.
@@ -186,7 +185,7 @@ def work_step(size: int, weeks: int, seed: int = 0, informal_degree: float | Non
     org = {"generator": "hierarchy", "size": size}
     if informal_degree is not None:
         org["informal_degree"] = informal_degree
-    loaded = load_compiled(org, seed)
+    loaded = load_compiled()
     baseline = _peak_mib()
     t0 = time.perf_counter()
     model = AdoptionModel(org=org, rng=seed)
@@ -218,15 +217,15 @@ def work_step(size: int, weeks: int, seed: int = 0, informal_degree: float | Non
     }
 
 
-def load_compiled(org: dict, seed: int) -> float:
+def load_compiled() -> float:
     """Load the step's compiled passes (``models.fused`` and the others, compiled once and
-    cached by Numba) in this process, as a week of a small organisation of the same kind
-    does, so that the weeks timed after it are the step's own; returns the seconds it took,
-    the cost a fresh process pays once (reported beside the steps)."""
-    from models.model import AdoptionModel
+    cached by Numba) in this process as a study's worker does (``sim.replicate.ready``), so
+    that the weeks timed after it are the step's own; returns the seconds it took, the cost a
+    fresh process pays once (reported beside the steps)."""
+    from sim.replicate import ready
 
     t0 = time.perf_counter()
-    AdoptionModel(org={**org, "size": SMALLEST}, rng=seed).run(1)
+    ready()
     return time.perf_counter() - t0
 
 
@@ -393,12 +392,14 @@ def work_virus(size: int, weeks: int, seed: int = 0) -> dict:
     }
 
 
-def _cross_team(net) -> sp.csr_array:
-    """The cross-team ties of a (stacked) network as a matrix of their own, as SciPy would
-    need them for a product of its own."""
-    a, keep = net.adjacency, net.cross > 0
-    rows = np.repeat(np.arange(a.shape[0]), np.diff(a.indptr))
-    return sp.csr_array((a.data[keep], (rows[keep], a.indices[keep])), shape=a.shape)
+def _cross_team(net, adjacency: sp.csr_array) -> sp.csr_array:
+    """The cross-team ties of a (stacked) network (``adjacency``, its ties as a matrix) as a
+    matrix of their own, as SciPy would need them for a product of its own."""
+    keep = net.cross > 0
+    rows = np.repeat(np.arange(adjacency.shape[0]), np.diff(adjacency.indptr))
+    return sp.csr_array(
+        (adjacency.data[keep], (rows[keep], adjacency.indices[keep])), shape=adjacency.shape
+    )
 
 
 def _median_times(fns: dict, repeats: int) -> dict[str, float]:
@@ -487,11 +488,12 @@ def work_profile(
     # the same sums as SciPy's full products, one a vector (what the step made before the
     # pass), for comparison
     columns = [f.astype(REAL) for f in flags] + values
-    cross_team, to_champions = _cross_team(net), net.adjacency[:, c].tocsc()
+    adjacency = net.ties.matrix()
+    cross_team, to_champions = _cross_team(net, adjacency), adjacency[:, c].tocsc()
 
     def full_products():
         for v in columns:
-            net.adjacency @ v
+            adjacency @ v
         to_champions @ coach
         cross_team @ columns[1]
 
@@ -551,7 +553,7 @@ def work_profile(
         "agents": size,
         "runs": runs,
         "rows": n,
-        "ties": int(net.adjacency.nnz // 2),
+        "ties": int(net.ties.ends.size // 2),
         "warmup_weeks": warmup,
         "active_share": float(a.mean()),
         "step_ms": 1e3 * step_s,

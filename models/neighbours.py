@@ -58,8 +58,33 @@ class Ties:
 
     @classmethod
     def of(cls, adjacency: sp.csr_array) -> "Ties":
-        narrow = np.uint32 if adjacency.shape[1] <= np.iinfo(np.uint32).max else np.uint64
-        return cls(indptr=adjacency.indptr.astype(np.uint64), ends=adjacency.indices.astype(narrow))
+        return cls._of(adjacency.indptr, adjacency.indices, adjacency.shape[1])
+
+    @classmethod
+    def _of(cls, indptr: np.ndarray, ends: np.ndarray, n: int) -> "Ties":
+        narrow = np.uint32 if n <= np.iinfo(np.uint32).max else np.uint64
+        return cls(indptr=indptr.astype(np.uint64), ends=ends.astype(narrow))
+
+    @property
+    def n(self) -> int:
+        return self.indptr.size - 1
+
+    @classmethod
+    def stack(cls, ties: list["Ties"]) -> "Ties":
+        """The ties of several runs of one size as one block-diagonal matrix (no tie between
+        runs), each run's rows offset by its position: every row keeps its ties in order."""
+        n = ties[0].n
+        first = np.cumsum([0] + [t.ends.size for t in ties], dtype=np.uint64)
+        indptr = np.concatenate(
+            [t.indptr[:-1] + z for t, z in zip(ties, first[:-1], strict=True)] + [first[-1:]]
+        )
+        ends = np.concatenate([t.ends.astype(np.uint64) + r * n for r, t in enumerate(ties)])
+        return cls._of(indptr, ends, n * len(ties))
+
+    def matrix(self) -> sp.csr_array:
+        """The ties as SciPy's float32 0/1 matrix (to compare the pass with its products)."""
+        indices, indptr = self.ends.astype(np.int64), self.indptr.astype(np.int64)
+        return sp.csr_array((np.ones(indices.size, REAL), indices, indptr), shape=(self.n,) * 2)
 
 
 def contact_sums(
@@ -99,16 +124,16 @@ def sums_from(ties: Ties, rows: np.ndarray, values, cross=None, cross_values=Non
 class Network:
     """What the step needs from the organisation and the roles, prepared once.
 
-    The adjacency is float32: it holds 0/1 ties, and the sums it produces (counts of
-    contacts, posts, hours) need no more precision. ``cross`` marks, tie by tie in the
-    adjacency's order, the ties that leave a team (``Organisation.leaves_team``), so that the
-    sums over cross-team contacts come from the same pass as the others. Champions' coaching
-    comes from a pass over the coaching champions' ties alone, a few percent of the ties.
+    The ties are kept as the pass over contacts reads them (``Ties``): the sums they produce
+    (counts of contacts, posts, hours) are float32, which needs no more precision. ``cross``
+    marks, tie by tie in the ties' order, the ties that leave a team
+    (``Organisation.leaves_team``), so that the sums over cross-team contacts come from the
+    same pass as the others. Champions' coaching comes from a pass over the coaching
+    champions' ties alone, a few percent of the ties.
     """
 
-    adjacency: sp.csr_array  # (n, n) float32
     ties: Ties  # the adjacency as the pass over contacts reads it
-    cross: np.ndarray  # uint8, one a stored tie of ``adjacency``: 1 if it leaves a team
+    cross: np.ndarray  # uint8, one a stored tie of ``ties``: 1 if it leaves a team
     champions: np.ndarray  # rows of the champions
     degree: np.ndarray  # float, number of contacts (at least 1, to divide by)
     manager: np.ndarray  # int64, own manager's row (0 where there is none)
@@ -122,18 +147,16 @@ class Network:
         stored)."""
         if org.complete:
             return MeanField.build(org, role)
-        adjacency = org.adjacency.astype(np.float32)
         champions = np.flatnonzero(role == CHAMPION)
         has_manager = org.manager_of >= 0
         return cls(
-            adjacency=adjacency,
-            ties=Ties.of(adjacency),
+            ties=Ties.of(org.adjacency),
             cross=org.leaves_team.astype(np.uint8),
             champions=champions,
             degree=np.maximum(org.degree, 1).astype(REAL),
             manager=np.where(has_manager, org.manager_of, 0),
             has_manager=has_manager,
-            bits=digit_bits(adjacency),
+            bits=digit_bits(org.adjacency),
         )
 
     @classmethod
@@ -158,10 +181,8 @@ class Network:
                 for x, o in zip(networks, offsets, strict=True)
             ]
         )
-        adjacency = _block_diagonal([x.adjacency for x in networks], offsets)
         return cls(
-            adjacency=adjacency,
-            ties=Ties.of(adjacency),
+            ties=Ties.stack([x.ties for x in networks]),
             # each row keeps its ties in order, so the ties' marks follow run after run
             cross=np.concatenate([x.cross for x in networks]),
             champions=np.concatenate(
@@ -251,22 +272,6 @@ def run_totals(values: np.ndarray, runs: int) -> np.ndarray:
     n = values.shape[0] // runs
     totals = values.reshape((runs, n) + values.shape[1:]).sum(axis=1, dtype=np.float64)
     return np.repeat(totals, n, axis=0).astype(values.dtype)
-
-
-def _block_diagonal(matrices: list, offsets) -> sp.csr_array:
-    """Square CSR matrices on the diagonal, the k-th one's columns shifted by ``offsets[k]``:
-    each row keeps its entries in the same order (so products sum them in the same order as
-    the matrix alone)."""
-    nnz = np.cumsum([0] + [m.nnz for m in matrices])
-    indptr = np.concatenate(
-        [m.indptr[:-1] + z for m, z in zip(matrices, nnz[:-1], strict=True)] + [nnz[-1:]]
-    )
-    indices = np.concatenate([m.indices + o for m, o in zip(matrices, offsets, strict=True)])
-    data = np.concatenate([m.data for m in matrices])
-    rows = sum(m.shape[0] for m in matrices)
-    return sp.csr_array(
-        (data, indices.astype(np.int64), indptr.astype(np.int64)), shape=(rows, rows)
-    )
 
 
 @dataclass(frozen=True, eq=False)

@@ -135,7 +135,7 @@ def test_the_model_visits_only_the_sources_ties_and_gets_the_products():
     net, cross_team = model.network, model.org.cross_team
     visited = []
 
-    adjacency = net.adjacency
+    adjacency = net.ties.matrix()
 
     def checked(ties, source, values, cross=None, cross_values=None):
         with mock.patch.object(neighbours, "_scatter", wraps=neighbours._scatter) as scatter:
@@ -183,7 +183,6 @@ def bare_network(matrix: sp.csr_array) -> Network:
     """A ``Network`` of the adjacency ``matrix`` alone (no teams, managers or champions)."""
     n = matrix.shape[0]
     return Network(
-        adjacency=matrix,
         ties=Ties.of(matrix),
         cross=np.zeros(matrix.nnz, np.uint8),
         champions=np.zeros(0, np.int64),
