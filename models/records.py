@@ -130,31 +130,55 @@ def _tally(
             counts[r, q] = c
 
 
+#: Counts below this are tallied in a histogram (``_ranked``); the few above it are sorted.
+DENSE_COUNTS = 512
+
+
 @compiled
 def _ranked(n, total_posts, largest, top, out):  # pragma: no cover  (run compiled)
     """For each run: with its ``n`` counts ``total_posts`` (whole numbers up to ``largest``)
     sorted ascending at positions 1..n, their total (``out[0]``), Σ position × count
-    (``out[1]``) and the total of the ``top[r]`` largest (``out[2]``), from the histogram of
-    the counts: the ``h`` counts equal to ``v`` above ``below`` smaller ones hold positions
-    below + 1 … below + h."""
-    histogram = np.zeros(largest + 1, np.int64)
+    (``out[1]``) and the total of the ``top[r]`` largest (``out[2]``).
+
+    Counts below ``DENSE_COUNTS`` come from a histogram: the ``h`` counts equal to ``v`` above
+    ``below`` smaller ones hold positions below + 1 … below + h. The larger ones, a few
+    prolific posters' (cumulative counts reach 10,000 in five years), are sorted and follow
+    one by one: a histogram up to the largest count cost more than the run's rows. Whole
+    numbers throughout, so the sums are exact whatever the grouping."""
+    dense = min(largest + 1, DENSE_COUNTS)
+    histogram = np.zeros(dense, np.int64)
+    above = np.empty(n, np.int64)
     for r in range(out.shape[1]):
         histogram[:] = 0
+        k = 0
         for i in range(r * n, (r + 1) * n):
-            histogram[np.int64(total_posts[i])] += 1
+            v = np.int64(total_posts[i])
+            if v < dense:
+                histogram[v] += 1
+            else:
+                above[k] = v
+                k += 1
+        tail = np.sort(above[:k])
         below = total = weighted = 0
-        for v in range(largest + 1):
+        for v in range(dense):
             h = histogram[v]
             total += v * h
             weighted += v * (h * below + h * (h + 1) // 2)
             below += h
+        for j in range(k):
+            below += 1
+            total += tail[j]
+            weighted += tail[j] * below
         left, best = top[r], 0
-        for v in range(largest, -1, -1):
+        for j in range(k - 1, max(k - left, 0) - 1, -1):
+            best += tail[j]
+        left -= min(left, k)
+        for v in range(dense - 1, -1, -1):
+            if left == 0:
+                break
             take = min(histogram[v], left)
             best += v * take
             left -= take
-            if left == 0:
-                break
         out[0, r], out[1, r], out[2, r] = total, weighted, best
 
 

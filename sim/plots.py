@@ -1,7 +1,7 @@
 """Figures of a run. Matplotlib with the Agg backend, so plots work with no display."""
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -134,20 +134,34 @@ def save_figure(fig, stem: str | Path, dpi: int = 110, **options) -> list[Path]:
     for its ids). The SVG keeps its text as text (searchable, editable on a slide), not as
     glyph outlines. ``options`` go to both ``savefig`` calls (``bbox_inches``).
 
-    The figure is laid out once, for the PNG: its layout engine is then removed, so the SVG
-    (and any later page, ``save_all``) keeps the same positions rather than laying the figure
-    out again (a constrained layout costs about as much as drawing the figure)."""
+    The figure is laid out once, at the PNG's resolution, and its layout engine is then
+    removed, so the PNG, the SVG (and any later page, ``save_all``) keep the same positions
+    rather than laying the figure out again (a constrained layout costs about as much as
+    drawing the figure). Laid out here rather than by ``savefig``, which would draw the whole
+    figure once more, without output, to do it: the same layout, the same PNG to the byte."""
     stem = Path(stem)
     paths = [stem.with_name(f"{stem.name}.png"), stem.with_name(f"{stem.name}.svg")]
+    engine = fig.get_layout_engine()
+    if engine is not None and not options:  # (with ``bbox_inches``, savefig lays it out)
+        shown = fig.get_dpi()
+        fig.set_dpi(dpi)  # text measured at the PNG's resolution, as savefig would
+        engine.execute(fig)
+        fig.set_dpi(shown)
+        _no_layout_engine(fig)
     fig.savefig(paths[0], dpi=dpi, **options)
-    # no layout engine at all: ``"none"`` would leave a placeholder engine, for which every
-    # later ``savefig`` first draws the whole figure without output, to lay out nothing
-    with plt.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
-        fig.set_layout_engine(None)
+    _no_layout_engine(fig)
     with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": SVG_HASH_SALT}):
         fig.savefig(paths[1], metadata={"Date": None}, **options)
     plt.close(fig)
     return paths
+
+
+def _no_layout_engine(fig) -> None:
+    """Remove the figure's layout engine: not ``"none"``, which would leave a placeholder
+    engine, for which every later ``savefig`` first draws the whole figure without output, to
+    lay out nothing."""
+    with plt.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+        fig.set_layout_engine(None)
 
 
 def save_all(
@@ -156,6 +170,7 @@ def save_all(
     pdf: str | None = None,
     n_jobs: int = 1,
     meanwhile: Callable[[], None] | None = None,
+    first: Sequence[str] = (),
 ) -> list[Path]:
     """Draw each figure (stem → function returning a figure) once and write it as PNG and SVG
     and, with ``pdf``, as one page of a PDF for slides (no creation date, so the file is the
@@ -164,11 +179,14 @@ def save_all(
 
     With ``n_jobs`` > 1 the figures are drawn at the same time in ``n_jobs`` worker processes
     (joblib), each whole in one process, while this process calls ``meanwhile`` (other files
-    of the same folder); with one, here, after ``meanwhile``. Either way each page is written
-    as a one-page file and the pages are joined in the order of ``figures`` (pypdf), so the
-    PDF is the same bytes however many processes drew them."""
+    of the same folder); with one, here, after ``meanwhile``. The figures named in ``first``
+    (the slowest to draw) are started first, so that no worker is left drawing a large
+    figure alone at the end. Either way each page is written as a one-page file and the pages
+    are joined in the order of ``figures`` (pypdf), so the PDF is the same bytes however many
+    processes drew them, and in whatever order; the paths come in that order too."""
     pages = {stem: folder / f".{stem}.page.pdf" if pdf else None for stem in figures}
-    calls = [partial(_save, draw, folder / stem, pages[stem]) for stem, draw in figures.items()]
+    order = [s for s in first if s in figures] + [s for s in figures if s not in first]
+    calls = [partial(_save, figures[stem], folder / stem, pages[stem]) for stem in order]
     drawing = (
         Parallel(n_jobs=n_jobs, return_as="generator")(delayed(call)() for call in calls)
         if n_jobs > 1
@@ -181,7 +199,8 @@ def save_all(
         drawn = list(drawing) if drawing is not None else None
     if drawn is None:  # no workers: drawn here
         drawn = [call() for call in calls]
-    paths = [p for written in drawn for p in written]
+    written = dict(zip(order, drawn, strict=True))
+    paths = [p for stem in figures for p in written[stem]]
     if not pdf:
         return paths
     from pypdf import PdfWriter
@@ -194,6 +213,11 @@ def save_all(
     for page in pages.values():
         page.unlink()
     return paths + [folder / pdf]
+
+
+def ready() -> None:
+    """Nothing: what a worker about to draw figures is sent first, so that it imports this
+    module (Matplotlib, about 0.3 s) while there is nothing yet to draw."""
 
 
 def _save(draw, stem: Path, page: Path | None) -> list[Path]:

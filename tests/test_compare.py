@@ -393,6 +393,28 @@ def test_each_figure_is_drawn_once_for_its_png_svg_and_pdf_page(tmp_path):
         plt.close(alone)
 
 
+def test_the_slowest_figures_are_drawn_first_and_their_files_keep_the_figures_order(tmp_path):
+    """``first`` changes the order in which figures are drawn, not the order of the paths or
+    of the PDF's pages (a name that is not a figure is ignored)."""
+    from pypdf import PdfReader
+
+    started = []
+
+    def draw(title):
+        started.append(title)
+        return _titled(title)
+
+    figures = {f"f{i}": partial(draw, f"figure {i}") for i in range(3)}
+    paths = plots.save_all(figures, tmp_path, "pages.pdf", first=("f2", "none", "f1"))
+    assert started == ["figure 2", "figure 1", "figure 0"]
+    assert [p.name for p in paths] == [
+        *(f"f{i}.{ext}" for i in range(3) for ext in ("png", "svg")),
+        "pages.pdf",
+    ]
+    pages = PdfReader(tmp_path / "pages.pdf").pages
+    assert [page.extract_text().split()[-1] for page in pages] == ["0", "1", "2"]
+
+
 def _titled(title: str):
     """A small figure (here, not in a test: worker processes import it to draw it)."""
     import matplotlib.pyplot as plt
@@ -600,6 +622,47 @@ def test_value_after_the_window_is_compared_over_the_same_weeks():
 
 
 # --- in-process: the folder is written whole or not at all ---------------------------------
+
+
+def test_the_analysis_runs_its_matrix_products_in_one_thread(tmp_path, monkeypatch):
+    """The bootstrap's BLAS runs in one thread while the analysis runs (the comparison's
+    workers use the other CPUs), and as many as before afterwards."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads() -> set[int]:
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    seen = []
+    bands = stats.weekly_bands
+
+    def watched(*args, **kwargs):
+        seen.append(blas_threads())
+        return bands(*args, **kwargs)
+
+    monkeypatch.setattr(stats, "weekly_bands", watched)
+    overrides = [*TINY[:-2], "experiment.scenarios=[baseline]", "experiment.replications=2"]
+    overrides += ["experiment.jobs=1", "weeks=10", f"experiment.dir={tmp_path}/out"]
+    with threadpool_limits(2, user_api="blas"):  # two, whatever the machine's default
+        compare.main(sim.compose(overrides), overrides)
+        assert blas_threads() == {2}
+    assert seen == [{1}]
+
+
+def test_with_workers_the_figures_code_loads_during_the_analysis(tmp_path, monkeypatch):
+    """With two workers, one writes the weekly table and the other imports the figures' code
+    (``plots.ready``) as the analysis starts, before any figure is sent."""
+    sent = []
+    start = compare.in_a_worker
+
+    def recorded(n_jobs, task, *args):
+        sent.append(task)
+        return start(n_jobs, task, *args)
+
+    monkeypatch.setattr(compare, "in_a_worker", recorded)
+    overrides = [*TINY[:-2], "experiment.scenarios=[baseline]", "experiment.replications=2"]
+    overrides += ["experiment.jobs=2", "weeks=10", f"experiment.dir={tmp_path}/out"]
+    compare.main(sim.compose(overrides), overrides)
+    assert sent == [compare.write_weekly, plots.ready]
 
 
 def test_a_failure_while_writing_leaves_nothing(tmp_path, monkeypatch):

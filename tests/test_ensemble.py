@@ -378,6 +378,18 @@ def test_batches_group_runs_of_one_size_within_the_row_budget_and_give_every_wor
     assert len(batches(JOBS, 10**6, 2)) == 4  # each size split between the two workers
 
 
+def test_batches_are_even_and_as_many_as_a_multiple_of_the_workers():
+    """300 runs of one size at 20 a batch over two workers: 16 batches of 18 or 19 runs
+    (not 15 of 20, the last run by one worker while the other idles)."""
+    jobs = [(JOBS[0][0], r, r) for r in range(300)]
+    groups = batches(jobs, 20 * 120, 2)
+    assert len(groups) == 16
+    assert {len(g) for g in groups} == {18, 19}
+    assert [i for g in groups for i in g] == list(range(300))  # consecutive, in order
+    assert len(batches(jobs, 20 * 120, 1)) == 15  # one worker: as full as allowed
+    assert [len(g) for g in batches(jobs[:5], 20 * 120, 3)] == [2, 2, 1]
+
+
 def test_batching_and_workers_never_change_the_results():
     """Every run alone (one worker, an ensemble per run) and runs stacked by size over two
     workers give identical tables, in the order of the jobs; and a run alone through

@@ -78,3 +78,34 @@ def test_summary_definitions():
     discount = 1.05 ** (-weekly["week"] / 52)
     assert np.isclose(summary["discounted_value"], (weekly["value_total"] * discount).sum())
     assert summary["cost_total"] == 0 and summary["net_value"] == summary["long_run_value"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(1, 40).flatmap(
+        lambda n: st.tuples(
+            st.just(n),
+            st.lists(
+                st.lists(st.integers(0, 3) | st.integers(400, 3000), min_size=n, max_size=n),
+                min_size=1,
+                max_size=4,
+            ),
+            st.integers(1, n),
+        )
+    )
+)
+def test_ranked_sums_of_posts_match_a_sort(case):
+    """Records' sums for the Gini and top share (``_ranked``) — the total, Σ position × count
+    of the counts sorted ascending, and the total of the ``top`` largest — equal those of a
+    sort, for counts on both sides of the histogram's bound (``DENSE_COUNTS``)."""
+    from models.records import _ranked
+
+    n, runs, top = case
+    counts = np.array([c for run in runs for c in run], np.float32)
+    out = np.zeros((3, len(runs)), np.int64)
+    _ranked(n, counts, int(counts.max()), np.full(len(runs), top, np.int64), out)
+    for r, run in enumerate(runs):
+        x = np.sort(np.array(run, np.int64))
+        assert out[0, r] == x.sum()
+        assert out[1, r] == (np.arange(1, n + 1) * x).sum()
+        assert out[2, r] == x[::-1][:top].sum()
