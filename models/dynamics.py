@@ -9,11 +9,12 @@ behaviour is array work over role rows: managers' activity and sense reach their
 indexing with ``manager``.
 
 The rules that are long chains of element-wise operations (what one reads of one's
-contacts, the trial hazard, the activity logit, experienced value, learning, stage moves,
-motivation, the mean of one's posts) run as one compiled pass over the rows each
-(``models.fused``), doing exactly the float32 operations of the NumPy expressions written
-beside each call, so that the results are the same to the bit; the rest (the draws'
-decisions, ``exp`` and ``log``, the levers' rarer terms) are NumPy array operations.
+contacts, the trial hazard, the activity logit, who tries and uses it, experienced value,
+learning, stage moves, motivation, the mean of one's posts, the week's end: leaving, idle
+weeks and running totals) run as one compiled pass over the rows each (``models.fused``),
+doing exactly the float32 operations of the NumPy expressions written beside each call, so
+that the results are the same to the bit; the rest (``exp`` and ``log``, the levers' rarer
+terms) are NumPy array operations.
 
 The random numbers a week needs are drawn before the step as one ``(N_DRAWS, n)`` array of
 uniforms, one row per decision. That keeps the step a pure function of (state, draws), which
@@ -503,17 +504,31 @@ def advance(
 
     # Trial and activity (DESIGN §3 step 2), and the share of it the levers made hollow.
     trial = trial_probability(state, traits, ex, b, levers)
-    new = ~was_user & (draws[TRIAL] < trial.probability)
-    if b.value_dynamics:
-        use = activity_probability(state, traits, ex, b, levers)
-        stays = was_user & (draws[ACTIVITY] < use.probability)
-    else:
-        use = Decision(np.ones(state.n, REAL))
-        stays = was_user
-    active = stays | new
-    user = was_user | new
-    state.ever |= new
-    np.maximum(state.stage, new * np.int8(CONNECT), out=state.stage)  # newcomers at least Connect
+    use = (
+        activity_probability(state, traits, ex, b, levers)
+        if b.value_dynamics
+        else Decision(np.ones(state.n, REAL))
+    )
+    # One compiled pass (``models.fused.decide``) does, row by row, what these did:
+    #   new = not a user and u_trial < trial probability
+    #   stays = a user and (u_activity < activity probability, with value dynamics)
+    #   active = stays or new;  user = a user or new;  ever |= new
+    #   stage = max(stage, Connect) for newcomers
+    new, stays = np.empty(state.n, bool), np.empty(state.n, bool)
+    active, user = np.empty(state.n, bool), np.empty(state.n, bool)
+    fused.decide(
+        was_user,
+        draws[TRIAL],
+        trial.probability,
+        draws[ACTIVITY],
+        use.probability if b.value_dynamics else fused.NOBODY,
+        new,
+        stays,
+        active,
+        user,
+        state.ever,
+        state.stage,
+    )
     stage = state.stage
     if trial.hollow is not None and use.own is not None:
         # A newcomer a lever brought in is hollow only as far as their own reasons would not
@@ -572,24 +587,46 @@ def advance(
         _learn(state, traits, ex, b, levers, active, benefit, low_quality)
         _move_stages(state, ex, b, active, draws[STAGE])
         _motivate(state, traits, b, levers, active, posts, low_quality, benefit, time_spent)
-        dissatisfied = state.perceived < state.time_cost
-        leave = (
-            was_user & ~active & dissatisfied & (draws[ABANDON] < b.abandon_rate * (1 - ex.share))
-        )
-        user &= ~leave
+
+    # One compiled pass (``models.fused.close_week``) does, row by row, these float32 and
+    # integer operations (the first only with value dynamics):
+    #   user &= not (was a user, not active, perceived < time_cost,
+    #                u_abandon < abandon_rate · (1 - share of contacts active))
+    #   idle = (idle + 1) · not active;  read = direct · active
+    #   total_posts += posts;  total_value += value_personal + value_strategic
+    # before the network's fit to work moves time_cost for next week
+    idle, read = np.empty(state.n, np.int32), np.empty(state.n, REAL)
+    fused.close_week(
+        active,
+        was_user,
+        state.perceived if b.value_dynamics else fused.NOBODY,
+        state.time_cost,
+        draws[ABANDON],
+        ex.share,
+        fused.parameters(b, "abandon_rate"),
+        state.idle,
+        ex.direct,
+        posts,
+        state.value_personal,
+        state.value_strategic,
+        user,
+        idle,
+        read,
+        state.total_posts,
+        state.total_value,
+    )
+    if b.value_dynamics:
         _fit_to_work(state, traits, b, levers, events)
 
     state.user = user
     state.active = active
-    state.idle = (state.idle + 1) * ~active  # 0 if active (int32)
+    state.idle = idle  # 0 if active
     state.posts = posts
     state.time_spent = time_spent
-    state.read = ex.direct * active  # 0 where not active
-    state.total_posts += posts
+    state.read = read  # 0 where not active
     state.low_quality = low_quality
     state.event_share = events
     state.benefit = benefit
-    state.total_value += state.value_personal + state.value_strategic
 
 
 def _of_the_week(new, stays, for_new, for_stays) -> np.ndarray:

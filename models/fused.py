@@ -322,3 +322,55 @@ def posting_means(
         if role_model.size:
             m = m * (one + row(modelled, i) * role_model[i])
         mean[k] = m
+
+
+@compiled
+def decide(
+    was_user, u_trial, trial, u_use, use, new, stays, active, user, ever, stage,
+):  # pragma: no cover  (compiled)  # fmt: skip
+    """Who tries the network and which users use it this week (``dynamics.advance``), into
+    ``new``, ``stays``, ``active`` and ``user``; newcomers are marked in ``ever`` and put at
+    least at Connect in ``stage`` (in place). ``use`` empty: no value dynamics (every user
+    stays active)."""
+    dynamic = use.size > 0
+    for i in range(was_user.size):
+        w = was_user[i]
+        n = (not w) and u_trial[i] < trial[i]
+        s = w and (u_use[i] < use[i] if dynamic else True)
+        new[i] = n
+        stays[i] = s
+        active[i] = s or n
+        user[i] = w or n
+        if n:
+            ever[i] = True
+            if stage[i] < CONNECT:
+                stage[i] = CONNECT
+
+
+@compiled
+def close_week(
+    active, was_user, perceived, time_cost, u_leave, share, p, idle, direct, posts, personal,
+    strategic, user, idle_next, read, total_posts, total_value,
+):  # pragma: no cover  (compiled)  # fmt: skip
+    """The end of the week (``dynamics.advance``): users who were idle, value it below the time
+    it costs and draw below abandon_rate · (1 - share of contacts active) stop being users
+    (``user``, in place; ``perceived`` empty: no value dynamics, nobody leaves); weeks idle
+    into ``idle_next`` (0 if active), what one read of one's contacts into ``read`` (0 if not
+    active); the cumulative posts and value, in place. ``p``: abandon_rate (``scalar``)."""
+    (abandon,) = p
+    one = REAL(1)
+    leaving = perceived.size > 0
+    for i in range(active.size):
+        a = active[i]
+        if (
+            leaving
+            and was_user[i]
+            and not a
+            and perceived[i] < time_cost[i]
+            and u_leave[i] < row(abandon, i) * (one - share[i])
+        ):
+            user[i] = False
+        idle_next[i] = (idle[i] + 1) * (not a)
+        read[i] = direct[i] * REAL(a)
+        total_posts[i] += posts[i]
+        total_value[i] += personal[i] + strategic[i]

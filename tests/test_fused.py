@@ -359,3 +359,56 @@ def test_posting_means(seed, n, per_row, modelled):
         tuple(fused.scalar(p[k]) for k in names), got,
     )  # fmt: skip
     same((got, want))
+
+
+@pytest.mark.parametrize("dynamic", [True, False], ids=["value dynamics", "no value dynamics"])
+@given_inputs
+def test_decide(seed, n, per_row, dynamic):
+    d = Draw(seed, n, per_row)
+    was_user, ever, stage = d.flag(), d.flag(), d.stage()
+    u_trial, trial, u_use, use = d.unit(0), d.unit(), d.unit(0), d.unit()
+    new = ~was_user & (u_trial < trial)
+    stays = was_user & (u_use < use) if dynamic else was_user
+    want = (
+        new,
+        stays,
+        stays | new,
+        was_user | new,
+        ever | new,
+        np.maximum(stage, new * np.int8(CONNECT)),
+    )
+    got = [np.empty(n, bool) for _ in range(4)]
+    fused.decide(
+        was_user, u_trial, trial, u_use, use if dynamic else fused.NOBODY, *got, ever, stage
+    )
+    same(*zip([*got, ever, stage], want, strict=True))
+
+
+@pytest.mark.parametrize("dynamic", [True, False], ids=["value dynamics", "no value dynamics"])
+@given_inputs
+def test_close_week(seed, n, per_row, dynamic):
+    d = Draw(seed, n, per_row)
+    active, was_user, user = d.flag(), d.flag(), d.flag()
+    perceived, time_cost, u, share = d.signed(), d.positive(), d.unit(0), d.unit()
+    idle = d.rng.integers(0, 30, n).astype(np.int32)
+    direct, posts, personal, strategic = d.counts(), d.counts(), d.signed(), d.positive()
+    total_posts, total_value = d.counts(300), d.signed(50)
+    abandon = d.parameter()
+    want_user = user.copy()
+    if dynamic:
+        dissatisfied = perceived < time_cost
+        want_user &= ~(was_user & ~active & dissatisfied & (u < abandon * (1 - share)))
+    want = (
+        want_user,
+        (idle + 1) * ~active,
+        direct * active,
+        total_posts + posts,
+        total_value + (personal + strategic),
+    )
+    got = [np.empty(n, np.int32), np.empty(n, REAL)]
+    fused.close_week(
+        active, was_user, perceived if dynamic else fused.NOBODY, time_cost, u, share,
+        (fused.scalar(abandon),), idle, direct, posts, personal, strategic, user, *got,
+        total_posts, total_value,
+    )  # fmt: skip
+    same(*zip([user, *got, total_posts, total_value], want, strict=True))
