@@ -21,15 +21,17 @@ import inspect
 from collections.abc import Callable
 from itertools import chain
 from numbers import Integral, Real
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
 from models.errors import InputError
 from models.loaders import load_network, load_orgchart
 from models.organisation import Organisation, climb
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 #: The most ties an organisation may store (12.5 million: about 0.3 GiB of float32 matrices,
 #: with their indices, for the adjacency and the cross-team ties): a hierarchy's team ties and
@@ -220,6 +222,8 @@ def small_world(
         src = np.tile(np.arange(size), k // 2)
         dst = (src + np.repeat(np.arange(1, k // 2 + 1), size)) % size
         return Organisation.from_edges(size, src, dst, kind="small_world")
+    import networkx as nx  # here: the default organisation (a hierarchy) needs none of it
+
     graph = nx.watts_strogatz_graph(size, k, rewire, seed=seed)
     return _from_networkx(graph, "small_world")
 
@@ -228,6 +232,8 @@ def scale_free(rng: np.random.Generator, size: int = 1000, m: int = 5) -> Organi
     """Barabási–Albert preferential attachment: each newcomer ties to m existing people."""
     size = whole("size", size, 2)
     m = whole("m", m, 1, size - 1)
+    import networkx as nx
+
     return _from_networkx(nx.barabasi_albert_graph(size, m, seed=_seed(rng)), "scale_free")
 
 
@@ -238,6 +244,8 @@ def random(rng: np.random.Generator, size: int = 1000, mean_degree: float = 10.0
     p = mean_degree / (size - 1)
     if 1.0 - p == 1.0:  # p below float precision: networkx would divide by log(1 - p) = 0
         p = 0.0
+    import networkx as nx
+
     graph = nx.fast_gnp_random_graph(size, p, seed=_seed(rng))
     return _from_networkx(graph, "random")
 

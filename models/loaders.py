@@ -28,7 +28,6 @@ import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -367,6 +366,8 @@ def _read_ties(
 
 
 def _read_graphml(path: str) -> tuple[np.ndarray, np.ndarray, _People]:
+    import networkx as nx  # here: only GraphML files need it
+
     label = f"org.path: {path}"
     problem = file_problem(label, path)
     if problem:

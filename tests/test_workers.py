@@ -94,10 +94,12 @@ def test_a_process_that_ends_quickly_skips_the_last_collection():
 
 def test_a_worker_imports_neither_hydra_nor_mesa():
     """Workers import ``sim.replicate`` (runs) and ``sim.plots`` (figures): neither brings the
-    configuration machinery or Mesa (each worker would pay for them at its start)."""
+    configuration machinery, Mesa or networkx (needed only for some generators and GraphML
+    files): each worker would pay for them at its start."""
+    heavy = ("hydra", "mesa", "sim.api", "scipy.stats", "networkx")
     code = (
         "import sys, sim.replicate, sim.plots, models.ensemble\n"
-        "print(sorted(m for m in ('hydra', 'mesa', 'sim.api', 'scipy.stats') if m in sys.modules))"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))"
     )
     run = [sys.executable, "-c", code]
     out = subprocess.run(run, cwd=REPO, capture_output=True, text=True, check=True).stdout
