@@ -56,6 +56,7 @@ SUMS = (
 #: Quantities kept per role × department cell each week: active, ever adopted, value, sum of
 #: stages, programme cost.
 CELL_QUANTITIES = ("active", "ever", "value", "stage", "cost")
+ACTIVE, EVER, VALUE, STAGE, COST = range(len(CELL_QUANTITIES))
 #: The kinds of group of ``Records.groups``, and its columns.
 GROUP_TYPES = ("role", "department")
 GROUP_COLUMNS = ["week", "group_type", "group", "size", "active_share", "adopted_share"]
@@ -79,6 +80,13 @@ COUNTS = (
     "observers",
     "year_active",
     "year_observers",
+)
+#: What ``Records._posts_ranked`` gives per run, in its order.
+RANKED = ("posts_total", "posts_weighted", "posts_top")
+#: Where each of a week's sums is kept (its row of ``SUMS``).
+_ROW = {name: k for k, name in enumerate(SUMS)}
+_FLOAT_ROWS, _COUNT_ROWS, _RANKED_ROWS = (
+    [_ROW[name] for name in names] for names in (FLOAT_SUMS, COUNTS, RANKED)
 )
 
 
@@ -182,6 +190,40 @@ def _ranked(n, total_posts, largest, top, out):  # pragma: no cover  (run compil
         out[0, r], out[1, r], out[2, r] = total, weighted, best
 
 
+@compiled
+def _margins(codes, cost, cells, sums, first_stage, cost_row):  # pragma: no cover  (compiled)
+    """The margins of each run's people by active, ever adopted, stage and cell (``codes``):
+    into ``cells`` (``CELL_QUANTITIES`` × runs × cells) the active, the ever adopted and the
+    sum of stages of each cell, and its ``cost``; into ``sums`` (``SUMS`` × runs) the active
+    and the ever adopted (rows 0 and 1), the people at each stage (rows ``first_stage`` …)
+    and the cost (row ``cost_row``), each cell's added in the cells' order. Whole numbers
+    throughout but the cost, so exact; the cost in the order of ``np.cumsum``."""
+    runs, _, _, stages, n_cells = codes.shape
+    for r in range(runs):
+        active = ever = 0
+        spent = 0.0
+        for c in range(n_cells):
+            cell_active = cell_ever = cell_stage = 0
+            for a in range(2):
+                for e in range(2):
+                    for k in range(stages):
+                        count = codes[r, a, e, k, c]
+                        cell_active += a * count
+                        cell_ever += e * count
+                        cell_stage += k * count
+                        sums[first_stage + k, r] += count
+            cells[ACTIVE, r, c] = cell_active
+            cells[EVER, r, c] = cell_ever
+            cells[STAGE, r, c] = cell_stage
+            cells[COST, r, c] = cost[r, c]
+            active += cell_active
+            ever += cell_ever
+            spent = cost[r, c] if c == 0 else spent + cost[r, c]
+        sums[0, r] = active
+        sums[1, r] = ever
+        sums[cost_row, r] = spent
+
+
 def _in_order(values: np.ndarray, axis: int) -> np.ndarray:
     """Sum along ``axis`` one element after the other (the order of ``np.cumsum``).
 
@@ -280,7 +322,7 @@ class Records:
         self._last_year: tuple[np.ndarray, np.ndarray] | None = None
         self._columns: dict[str, np.ndarray] | None = None  # metric → (weeks, runs), cached
 
-    def record(self, week: int, s: AgentState, cost: np.ndarray) -> None:
+    def record(self, week_number: int, s: AgentState, cost: np.ndarray) -> None:
         """Record ``week``; ``cost`` is each run's programme cost of the week per cell, hours,
         shaped (runs, cells).
 
@@ -290,7 +332,8 @@ class Records:
         # each run's people by active, ever adopted, stage and cell: the margins of this table
         # (sums of whole blocks) give the stage mix and the role and department rows
         codes = np.zeros((runs, 2, 2, _STAGES, cells), np.int64)
-        cell_value = np.zeros((runs, cells))
+        week_cells = np.zeros((len(CELL_QUANTITIES), runs, cells))
+        week = np.zeros((len(SUMS), runs))
         floats = np.zeros((runs, len(FLOAT_SUMS)))
         counts = np.zeros((runs, len(COUNTS)), np.int64)
         _tally(
@@ -306,42 +349,34 @@ class Records:
             self._year_posts,
             self._year_active.view(np.uint8),
             codes,
-            cell_value,
+            week_cells[VALUE],
             floats,
             counts,
         )
-        by_stage = codes.sum(axis=(1, 2)).transpose(1, 0, 2)  # stages × runs × cells
-        cell_active, cell_ever = codes[:, 1].sum(axis=(1, 2)), codes[:, :, 1].sum(axis=(1, 2))
-        n_active, n_ever = cell_active.sum(axis=1), cell_ever.sum(axis=1)
         cost = np.asarray(cost, float).reshape(runs, cells)
-        sums = {
-            "active": n_active,
-            "ever": n_ever,
-            **{f"stage_{k}": c for k, c in zip(STAGE_NAMES, by_stage.sum(axis=2), strict=True)},
-            **dict(zip(FLOAT_SUMS, floats.T, strict=True)),
-            **dict(zip(COUNTS, counts.T, strict=True)),
-            **self._posts_ranked(s.total_posts, n_ever),
-            "cost": _in_order(cost, axis=1),
-        }
-        self._weeks.append(week)
-        self._sums.append(np.array([sums[k] for k in SUMS], dtype=np.float64))
+        _margins(codes, cost, week_cells, week, _ROW["stage_none"], _ROW["cost"])
+        week[_FLOAT_ROWS] = floats.T
+        week[_COUNT_ROWS] = counts.T
+        adopters = week[_ROW["ever"]].astype(np.int64)
+        week[_RANKED_ROWS] = self._posts_ranked(s.total_posts, adopters)
+        self._weeks.append(week_number)
+        self._sums.append(week)
         self._columns = None
-        cell_stage = np.einsum("k,krc->rc", np.arange(_STAGES), by_stage)
-        self._cells.append(np.stack([cell_active, cell_ever, cell_value, cell_stage, cost]))
-        if week % WEEKS_IN_LAST_YEAR == 0:
+        self._cells.append(week_cells)
+        if week_number % WEEKS_IN_LAST_YEAR == 0:
             self._last_year = (self._year_posts, self._year_active)
             self._year_posts = np.zeros_like(self._year_posts)
             self._year_active = np.zeros_like(self._year_active)
 
-    def _posts_ranked(self, total_posts, n_ever) -> dict[str, np.ndarray]:
+    def _posts_ranked(self, total_posts, n_ever) -> np.ndarray:
         """What the Gini and top-1% share of each run's cumulative contributions need
-        (``_inequality``): the total, the rank-weighted total of the counts sorted ascending,
-        and the total of the largest ``ceil(TOP × adopters)``, from each run's histogram of
-        the counts (``_ranked``). All are whole numbers below 2⁵³, so exact in float64."""
+        (``_inequality``), ``RANKED`` × runs: the total, the rank-weighted total of the counts
+        sorted ascending, and the total of the largest ``ceil(TOP × adopters)`` (``_ranked``).
+        All are whole numbers below 2⁵³, so exact in float64."""
         top = np.minimum(np.maximum(1, np.ceil(TOP * n_ever)), self.n).astype(np.int64)
-        out = np.zeros((3, self.runs), np.int64)
+        out = np.zeros((len(RANKED), self.runs), np.int64)
         _ranked(self.n, total_posts, int(total_posts.max(initial=0)), top, out)
-        return dict(zip(("posts_total", "posts_weighted", "posts_top"), out, strict=True))
+        return out
 
     # --- reading the records back, run by run ------------------------------------------------
 

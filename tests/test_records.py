@@ -112,3 +112,8 @@ def test_a_weeks_record_is_what_numpy_computes_from_the_state(runs, n, departmen
         np.testing.assert_allclose(cells[2, r], np.bincount(cell[r], value[r], records.n_cells))
         stage = np.bincount(cell[r], s.stage.reshape(runs, n)[r], records.n_cells)
         np.testing.assert_array_equal(cells[3, r], stage)
+        ever = np.bincount(cell[r], s.ever.reshape(runs, n)[r], records.n_cells)
+        np.testing.assert_array_equal(cells[1, r], ever)
+        np.testing.assert_array_equal(cells[4, r], cost[r])
+        # the cells' costs added in their order (as np.cumsum adds them), to the bit
+        assert kept["cost"][r] == np.cumsum(cost[r])[-1]
