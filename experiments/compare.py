@@ -763,9 +763,10 @@ def write(
     (atomically); ``record`` goes into provenance.json. Returns the folder and the comparison.
 
     With worker processes (``experiment.jobs``), what does not wait for this process is done
-    by them at the same time: the weekly table's files (its CSV, the one large file, takes as
-    long to write as the analysis) while this process analyses the runs, then the figures
-    while it writes the other tables."""
+    by them at the same time: the weekly table's files (its CSV, the one large file, takes
+    longer to write than the analysis) while this process analyses the runs, the other worker
+    importing the figures' code meanwhile; then the figures, the slowest first, while this
+    process writes the other tables."""
     n_jobs = int(cfg.experiment.jobs)
     done: dict[str, Comparison] = {}
 
