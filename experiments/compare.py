@@ -663,6 +663,7 @@ class Comparison:
     departments: pd.DataFrame | None = None  # per programme and department (report.departments)
 
 
+@threadpool_limits.wrap(limits=1, user_api="blas")
 def analyse(
     weekly: pd.DataFrame,
     runs: pd.DataFrame,
@@ -679,11 +680,6 @@ def analyse(
     The bootstrap's matrix products run in one thread: the comparison's workers keep the
     other CPUs busy meanwhile (writing files), and a second BLAS thread, spinning while it
     waits, cost 0.4 s of CPU for 0.02 s less time (measured on 2 cores)."""
-    with threadpool_limits(1, user_api="blas"):
-        return _analyse(weekly, runs, seeds, n_resamples, seed, descriptions, about, departments)
-
-
-def _analyse(weekly, runs, seeds, n_resamples, seed, descriptions, about, departments):
     runs = stats.add_gains(stats.add_same_weeks_baseline(runs, weekly))
     summary = stats.summary_table(runs, n_resamples, seed, descriptions)
     leader = summary.loc[summary[f"{stats.HEADLINE}_mean"].idxmax(), "scenario"]
@@ -797,7 +793,7 @@ def write(
 
         weekly_files = in_a_worker(n_jobs, write_weekly, weekly, tmp)
         # the other worker imports the figures' code while this process analyses the runs
-        figure_code = in_a_worker(n_jobs, plots.ready) if n_jobs > 1 else lambda: None
+        figure_code = in_a_worker(n_jobs, plots.ready)
         try:
             c = done["c"] = analysed()
             figure_code()

@@ -88,6 +88,7 @@ _ROW = {name: k for k, name in enumerate(SUMS)}
 _FLOAT_ROWS, _COUNT_ROWS, _RANKED_ROWS = (
     [_ROW[name] for name in names] for names in (FLOAT_SUMS, COUNTS, RANKED)
 )
+_MARGIN_ROWS = tuple(_ROW[name] for name in ("active", "ever", "stage_none", "cost"))
 
 
 @compiled
@@ -191,13 +192,14 @@ def _ranked(n, total_posts, largest, top, out):  # pragma: no cover  (run compil
 
 
 @compiled
-def _margins(codes, cost, cells, sums, first_stage, cost_row):  # pragma: no cover  (compiled)
+def _margins(codes, cost, cells, sums, rows):  # pragma: no cover  (compiled)
     """The margins of each run's people by active, ever adopted, stage and cell (``codes``):
     into ``cells`` (``CELL_QUANTITIES`` × runs × cells) the active, the ever adopted and the
-    sum of stages of each cell, and its ``cost``; into ``sums`` (``SUMS`` × runs) the active
-    and the ever adopted (rows 0 and 1), the people at each stage (rows ``first_stage`` …)
-    and the cost (row ``cost_row``), each cell's added in the cells' order. Whole numbers
+    sum of stages of each cell, and its ``cost``; into ``sums`` (``SUMS`` × runs), at the rows
+    ``rows`` (active, ever adopted, the first stage, cost), the active, the ever adopted, the
+    people at each stage and the cost, each cell's added in the cells' order. Whole numbers
     throughout but the cost, so exact; the cost in the order of ``np.cumsum``."""
+    active_row, ever_row, first_stage, cost_row = rows
     runs, _, _, stages, n_cells = codes.shape
     for r in range(runs):
         active = ever = 0
@@ -219,8 +221,8 @@ def _margins(codes, cost, cells, sums, first_stage, cost_row):  # pragma: no cov
             active += cell_active
             ever += cell_ever
             spent = cost[r, c] if c == 0 else spent + cost[r, c]
-        sums[0, r] = active
-        sums[1, r] = ever
+        sums[active_row, r] = active
+        sums[ever_row, r] = ever
         sums[cost_row, r] = spent
 
 
@@ -322,7 +324,7 @@ class Records:
         self._last_year: tuple[np.ndarray, np.ndarray] | None = None
         self._columns: dict[str, np.ndarray] | None = None  # metric → (weeks, runs), cached
 
-    def record(self, week_number: int, s: AgentState, cost: np.ndarray) -> None:
+    def record(self, week: int, s: AgentState, cost: np.ndarray) -> None:
         """Record ``week``; ``cost`` is each run's programme cost of the week per cell, hours,
         shaped (runs, cells).
 
@@ -333,7 +335,7 @@ class Records:
         # (sums of whole blocks) give the stage mix and the role and department rows
         codes = np.zeros((runs, 2, 2, _STAGES, cells), np.int64)
         week_cells = np.zeros((len(CELL_QUANTITIES), runs, cells))
-        week = np.zeros((len(SUMS), runs))
+        sums = np.zeros((len(SUMS), runs))
         floats = np.zeros((runs, len(FLOAT_SUMS)))
         counts = np.zeros((runs, len(COUNTS)), np.int64)
         _tally(
@@ -354,16 +356,16 @@ class Records:
             counts,
         )
         cost = np.asarray(cost, float).reshape(runs, cells)
-        _margins(codes, cost, week_cells, week, _ROW["stage_none"], _ROW["cost"])
-        week[_FLOAT_ROWS] = floats.T
-        week[_COUNT_ROWS] = counts.T
-        adopters = week[_ROW["ever"]].astype(np.int64)
-        week[_RANKED_ROWS] = self._posts_ranked(s.total_posts, adopters)
-        self._weeks.append(week_number)
-        self._sums.append(week)
+        _margins(codes, cost, week_cells, sums, _MARGIN_ROWS)
+        sums[_FLOAT_ROWS] = floats.T
+        sums[_COUNT_ROWS] = counts.T
+        adopters = sums[_ROW["ever"]].astype(np.int64)
+        sums[_RANKED_ROWS] = self._posts_ranked(s.total_posts, adopters)
+        self._weeks.append(week)
+        self._sums.append(sums)
         self._columns = None
         self._cells.append(week_cells)
-        if week_number % WEEKS_IN_LAST_YEAR == 0:
+        if week % WEEKS_IN_LAST_YEAR == 0:
             self._last_year = (self._year_posts, self._year_active)
             self._year_posts = np.zeros_like(self._year_posts)
             self._year_active = np.zeros_like(self._year_active)

@@ -31,8 +31,8 @@ def write_csv(table: pd.DataFrame, path: str | Path) -> None:
         and len(names) > 1  # one column: the csv module quotes an empty field, "", alone on a row
         and all(isinstance(name, str) and _unquoted(name) for name in names)
     )
-    kinds = [_kind(table[name]) for name in names] if plain else [None]
-    if None in kinds:
+    kinds = [_kind(table[name]) for name in names] if plain else []
+    if not plain or None in kinds:
         table.to_csv(path, index=False)
         return
     with open(path, "w", encoding="utf-8", newline="") as out:

@@ -163,11 +163,11 @@ POSITION_DECIMALS = 6
 
 
 def _snap_positions(fig) -> None:
-    """Round each laid-out axes' position to ``POSITION_DECIMALS``. The constrained layout's
-    solver (kiwisolver) can end a few units in the last place apart from one process to
-    another (about one figure in thirty of the comparison's small multiples): the figure looks
-    the same, but the SVG names each clip path by a hash of its exact rectangle, so the file
-    differed. Rounded, the positions are the same numbers in every process."""
+    """Round each laid-out axes' position to ``POSITION_DECIMALS``. The layout can end a few
+    units in the last place apart from one process to another (seen in about one drawing in
+    thirty of the comparison's small multiples): the figure looks the same, but the SVG names
+    each clip path by a hash of its exact rectangle, so the file differed. Rounded, the
+    positions are the same numbers in every process."""
     for ax in fig.axes:
         if ax.get_axes_locator() is None:  # (a secondary axis follows its parent)
             ax.set_position([round(v, POSITION_DECIMALS) for v in ax.get_position().bounds])
