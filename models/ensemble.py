@@ -342,9 +342,19 @@ class Ensemble:
         return self.department_outcomes([r])[0]
 
     def department_outcomes(self, runs: Sequence[int] | None = None) -> list[pd.DataFrame]:
-        """``departments`` of each of ``runs`` (default: every run), from one grouping of all
-        their rows by run and department: each group's sums and means add the same rows in the
-        same order as a grouping of its run alone, at a fraction of the cost of one a run."""
+        """``departments`` of each of ``runs`` (default: every run)."""
+        table, counts = self.department_table(runs)
+        ends = np.cumsum(counts)
+        return [
+            table.iloc[a:b].reset_index(drop=True)
+            for a, b in zip([0, *ends[:-1]], ends, strict=True)
+        ]
+
+    def department_table(self, runs: Sequence[int] | None = None) -> tuple[pd.DataFrame, list]:
+        """The ``departments`` rows of each of ``runs`` (default: every run), run after run in
+        one table, and how many rows each run has: from one grouping of all their rows by run
+        and department, in which each group's sums and means add the same rows in the same
+        order as a grouping of its run alone, at a fraction of the cost of one a run."""
         runs = range(self.size) if runs is None else runs
         groups = self.records.group_table(runs, "department")
         last = groups[groups["week"] > groups["week"].max() - WEEKS_IN_LAST_YEAR]
@@ -362,8 +372,5 @@ class Ensemble:
                 "net_value": totals["net_value"].to_numpy(),
             }
         )
-        ends = np.cumsum(totals.index.get_level_values("run").value_counts(sort=False).to_numpy())
-        return [
-            table.iloc[a:b].reset_index(drop=True)
-            for a, b in zip([0, *ends[:-1]], ends, strict=True)
-        ]
+        counts = totals.index.get_level_values("run").value_counts(sort=False).to_numpy()
+        return table, counts.tolist()

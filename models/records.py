@@ -16,7 +16,7 @@ added row after row; the counts are exact.
 Value and cost share one unit throughout: hours of productive work per week.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -388,6 +388,17 @@ class Records:
         weeks = len(self._weeks)
         first = {key: np.repeat(value, weeks) for key, value in (ids or {}).items()}
         return pd.DataFrame({**first, **self.columns(r)})
+
+    def table(self, ids: Mapping[str, Sequence]) -> pd.DataFrame:
+        """Every run's ``weekly`` records, run after run, after the columns ``ids`` (name → one
+        value per run): the rows of ``weekly(r, ...)`` for each run in turn, in one table built
+        column by column rather than a table per run joined afterwards."""
+        weeks = len(self._weeks)
+        first = {key: np.repeat(np.asarray(values), weeks) for key, values in ids.items()}
+        self.columns()  # the weekly columns of every run, (weeks, runs) each
+        columns = {"week": np.tile(np.asarray(self._weeks, dtype=np.int64), self.runs)}
+        columns.update({key: values.T.ravel() for key, values in self._columns.items()})
+        return pd.DataFrame({**first, **columns})
 
     def columns(self, r: int = 0) -> dict[str, np.ndarray]:
         """The columns of ``weekly`` as arrays: what a summary reads, without a table."""

@@ -161,8 +161,56 @@ class RunOutput:
 def run_batch(
     jobs: Sequence[tuple[Spec, int, int]], departments: bool = False, groups: bool = False
 ) -> list[RunOutput]:
-    """Runs of one size and horizon, stepped together as one ensemble (``models.ensemble``).
-    The results are those of each run alone."""
+    """Runs of one size and horizon, stepped together as one ensemble (``models.ensemble``),
+    each run's results apart. The results are those of each run alone."""
+    ensemble = _ran(jobs)
+    by_department = ensemble.department_outcomes() if departments else [None] * len(jobs)
+    out = []
+    for r, (spec, replication, seed) in enumerate(jobs):
+        ids = _ids(spec, replication, seed)
+        out.append(
+            RunOutput(
+                weekly=ensemble.weekly(r, ids),
+                summary={**ids, **ensemble.summary(r)},
+                departments=_with_ids(by_department[r], ids) if departments else None,
+                groups=ensemble.groups(r) if groups else None,
+            )
+        )
+    return out
+
+
+@dataclass
+class Tables:
+    """Runs' results as a study collects them (``run_jobs``): the weekly records of each run
+    in turn, with the id columns; each run's summary, with the ids; and, if asked for, each
+    run's per-department outcomes in turn, ``department_rows`` rows a run. The same rows as
+    ``run_batch`` gives run by run, built as whole tables (a table a run, joined afterwards,
+    costs more than the tables' contents; so does saving and sending them one by one)."""
+
+    jobs: list[int]  # where the runs are in the study's list of jobs
+    weekly: pd.DataFrame
+    summaries: list[dict]
+    departments: pd.DataFrame | None = None
+    department_rows: list[int] | None = None
+
+
+def run_tables(jobs: Sequence[tuple[Spec, int, int]], departments: bool = False) -> Tables:
+    """``run_batch`` as tables (``Tables``, its jobs numbered from 0)."""
+    ensemble = _ran(jobs)
+    ids = [_ids(*job) for job in jobs]
+    columns = {key: [i[key] for i in ids] for key in ID_COLUMNS}
+    weekly = ensemble.records.table(columns)
+    summaries = [{**i, **ensemble.summary(r)} for r, i in enumerate(ids)]
+    if not departments:
+        return Tables(list(range(len(jobs))), weekly, summaries)
+    table, rows = ensemble.department_table()
+    for k, key in enumerate(ID_COLUMNS):
+        table.insert(k, key, np.repeat(np.asarray(columns[key]), rows))
+    return Tables(list(range(len(jobs))), weekly, summaries, table, rows)
+
+
+def _ran(jobs: Sequence[tuple[Spec, int, int]]):
+    """The ensemble of ``jobs`` (one size and horizon), built and run."""
     from models.ensemble import Ensemble, build_run  # not at the top: the parent needs neither
 
     setups = [
@@ -179,19 +227,7 @@ def run_batch(
     ]
     ensemble = Ensemble(setups)
     ensemble.run(jobs[0][0].weeks)
-    by_department = ensemble.department_outcomes() if departments else [None] * len(jobs)
-    out = []
-    for r, (spec, replication, seed) in enumerate(jobs):
-        ids = _ids(spec, replication, seed)
-        out.append(
-            RunOutput(
-                weekly=ensemble.weekly(r, ids),
-                summary={**ids, **ensemble.summary(r)},
-                departments=_with_ids(by_department[r], ids) if departments else None,
-                groups=ensemble.groups(r) if groups else None,
-            )
-        )
-    return out
+    return ensemble
 
 
 #: What a fresh worker steps to load the step's compiled passes (``ready``): a week of two runs
@@ -208,16 +244,18 @@ def ready() -> None:
     run_batch([(_WARM_UP, 0, 0), (_WARM_UP, 1, 1)])
 
 
-def _batch_job(indices: list[int], jobs, departments: bool, groups: bool, cache, keys):
+def _batch_job(indices: list[int], jobs, departments: bool, groups: bool):
     start_worker()  # a worker ends when the study's process dies, even by SIGKILL
-    outputs = run_batch(jobs, departments, groups)
+    return indices, run_batch(jobs, departments, groups)
+
+
+def _tables_job(indices: list[int], jobs, departments: bool, cache, keys) -> Tables:
+    start_worker()
+    tables = run_tables(jobs, departments)
+    tables.jobs = list(indices)
     if cache is not None:  # saved here, in the workers, at the same time
-        for key, output in zip(keys, outputs, strict=True):
-            extra = {}
-            if output.departments is not None:
-                extra = {_DEPARTMENTS: output.departments.to_dict("records")}
-            cache.save(key, output.weekly, {**output.summary, **extra})
-    return indices, outputs
+        cache.save(keys, tables)
+    return tables
 
 
 def simulate_jobs(
@@ -228,48 +266,40 @@ def simulate_jobs(
     departments: bool = False,
     groups: bool = False,
     batch_rows: int | None = None,
-    done=None,
-    cache: "RunCache | None" = None,
-    keys: Sequence[str] = (),
 ) -> list[RunOutput]:
     """Every run of ``jobs`` (each ``(spec, replication, seed)``), stepped together in
     ensembles of one size and horizon of up to ``batch_rows`` agent rows (default: the study's
     setting, ``batching``, else ``BATCH_ROWS``), the ensembles spread over ``n_jobs`` worker
-    processes; outputs in the order of ``jobs``, whatever the batching and workers. ``done``,
-    if given, is called with each job's index and output as soon as its batch completes. With
-    a ``cache``, the worker that ran a job saves its output there under ``keys[index]``
-    (``run_jobs``) before returning it."""
-    rows = _batch_rows[-1] if batch_rows is None else batch_rows
-    n_jobs = worker_count(n_jobs, "experiment.jobs")  # lowered already by python -m sim
+    processes; each run's outputs apart, in the order of ``jobs``, whatever the batching and
+    workers."""
     out: list = [None] * len(jobs)
-    chunks = batches(jobs, rows, n_jobs)
-    tasks = (
-        delayed(_batch_job)(
-            c,
-            [jobs[i] for i in c],
-            departments,
-            groups,
-            cache,
-            [keys[i] for i in c] if keys else (),
-        )
-        for c in chunks
-    )
-    outputs = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks) if chunks else ()
-    with tqdm(
-        total=len(jobs),
-        desc=desc,
-        unit="run",
-        file=sys.stderr,
-        disable=not progress,
-        mininterval=0.5,
-    ) as bar:
-        for indices, results in outputs:
-            for index, result in zip(indices, results, strict=True):
-                out[index] = result
-                if done is not None:
-                    done(index, result)
-            bar.update(len(indices))
+    n_jobs = worker_count(n_jobs, "experiment.jobs")  # lowered already by python -m sim
+    tasks = [
+        delayed(_batch_job)(c, [jobs[i] for i in c], departments, groups)
+        for c in batches(jobs, _rows(batch_rows), n_jobs)
+    ]
+    for indices, results in _finished(tasks, n_jobs, len(jobs), progress, desc):
+        for index, result in zip(indices, results, strict=True):
+            out[index] = result
     return out
+
+
+def _rows(batch_rows: int | None) -> int:
+    return _batch_rows[-1] if batch_rows is None else batch_rows
+
+
+def _finished(tasks: list, n_jobs: int, total: int, progress: bool, desc: str):
+    """The results of ``tasks`` (batches of ``total`` runs in all) as they finish, run by
+    ``n_jobs`` worker processes (here, with one), with a progress bar if asked for."""
+    if not tasks:
+        return
+    outputs = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks)
+    with tqdm(
+        total=total, desc=desc, unit="run", file=sys.stderr, disable=not progress, mininterval=0.5
+    ) as bar:
+        for result in outputs:
+            yield result
+            bar.update(len(result.jobs if isinstance(result, Tables) else result[0]))
 
 
 def _size(spec: Spec) -> tuple:
@@ -279,9 +309,6 @@ def _size(spec: Spec) -> tuple:
     where = org.get("size", org.get("path"))
     return (org.get("generator"), where, spec.weeks, spec.behaviour.value_dynamics)
 
-
-#: The key under which a cached run keeps its per-department outcomes.
-_DEPARTMENTS = "__departments__"
 
 #: Largest ensemble studies step together, in agent rows (runs × people): 20 runs of 1,000
 #: people, 2 of 10,000, one run of any larger organisation. Small enough that a step's
@@ -385,56 +412,74 @@ def run_jobs(
     ``departments=True``, a third table: each run's outcomes per department, with the id
     columns); see ``run_replications`` for the tables and the ``cache``.
     """
-    results: list = [None] * len(jobs)
-    depts: list = [None] * len(jobs)
-    keys: list[str | None] = [None] * len(jobs)
+    keys = []
+    pieces: list[Tables] = []
     if cache is not None:
         from sim.resume import run_key
 
-        for i, (spec, r, seed) in enumerate(jobs):
-            keys[i] = run_key(spec, r, seed)
-            loaded = cache.load(keys[i], spec.weeks)
-            if loaded is not None:
-                weekly, summary = loaded
-                saved = summary.pop(_DEPARTMENTS, None)
-                if departments and saved is None:
-                    continue  # saved without its departments: run it again
-                results[i] = (weekly, summary)
-                depts[i] = pd.DataFrame(saved) if saved is not None else None
-    todo = [i for i, done in enumerate(results) if done is None]
-    reused = len(jobs) - len(todo)
-    if reused:
+        keys = [run_key(*job) for job in jobs]
+        pieces = cache.load(keys, [spec.weeks for spec, _, _ in jobs], departments)
+    found = {i for piece in pieces for i in piece.jobs}
+    todo = [i for i in range(len(jobs)) if i not in found]
+    if found:
         print(
-            f"resuming: {reused} of {len(jobs)} runs were already complete in {cache.folder}",
+            f"resuming: {len(found)} of {len(jobs)} runs were already complete in {cache.folder}",
             file=sys.stderr,
             flush=True,
         )
+    n_jobs = worker_count(n_jobs, "experiment.jobs")  # lowered already by python -m sim
+    tasks = [
+        delayed(_tables_job)(
+            [todo[k] for k in c],
+            [jobs[todo[k]] for k in c],
+            departments,
+            cache,
+            [keys[todo[k]] for k in c] if cache is not None else (),
+        )
+        for c in batches([jobs[i] for i in todo], _rows(batch_rows), n_jobs)
+    ]
+    pieces += _finished(tasks, n_jobs, len(todo), progress, desc)
+    return _joined(pieces, jobs, departments)
 
-    def keep(k: int, result: RunOutput) -> None:  # saved in the cache by the worker already
-        index = todo[k]
-        results[index] = (result.weekly, result.summary)
-        depts[index] = result.departments
 
-    simulate_jobs(
-        [jobs[i] for i in todo],
-        n_jobs,
-        progress,
-        desc,
-        departments,
-        False,
-        batch_rows,
-        keep,
-        cache,
-        [keys[i] for i in todo] if cache is not None else (),
+def _joined(pieces: list[Tables], jobs: Sequence, departments: bool) -> tuple[pd.DataFrame, ...]:
+    """The study's tables from its runs' ``pieces`` (simulated in batches or loaded), in the
+    order of ``jobs``."""
+    pieces = sorted(pieces, key=lambda piece: piece.jobs[0])
+    order = [i for piece in pieces for i in piece.jobs]
+    weekly = _in_order(
+        pd.concat([piece.weekly for piece in pieces], ignore_index=True),
+        order,
+        {i: spec.weeks for i, (spec, _, _) in enumerate(jobs)},
     )
-    weekly = pd.concat([w for w, _ in results], ignore_index=True)
-    runs = pd.DataFrame([s for _, s in results])
+    summaries: list = [None] * len(jobs)
+    for piece in pieces:
+        for i, summary in zip(piece.jobs, piece.summaries, strict=True):
+            summaries[i] = summary
+    runs = pd.DataFrame(summaries)
     for column in runs.columns.drop("scenario"):  # None (no value after the window, no cost)
         if runs[column].dtype == object:
             runs[column] = runs[column].astype(float)
-    if departments:
-        return weekly, runs, pd.concat(depts, ignore_index=True)
-    return weekly, runs
+    if not departments:
+        return weekly, runs
+    rows = {
+        i: n for piece in pieces for i, n in zip(piece.jobs, piece.department_rows, strict=True)
+    }
+    table = pd.concat([piece.departments for piece in pieces], ignore_index=True)
+    return weekly, runs, _in_order(table, order, rows)
+
+
+def _in_order(table: pd.DataFrame, order: list[int], rows: dict[int, int]) -> pd.DataFrame:
+    """``table``, which holds the rows of runs ``order`` one run after another (``rows[i]`` rows
+    for run i), with its runs in the order of their numbers."""
+    if order == sorted(order):
+        return table
+    start, starts = 0, {}
+    for i in order:
+        starts[i] = start
+        start += rows[i]
+    taken = np.concatenate([np.arange(starts[i], starts[i] + rows[i]) for i in sorted(order)])
+    return table.take(taken).reset_index(drop=True)
 
 
 def write_study_inputs(

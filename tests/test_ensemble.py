@@ -36,7 +36,7 @@ from models.neighbours import MeanField
 from models.params import Behaviour
 from models.registry import PARAMETERS
 from models.state import STAGE_NAMES, AgentState, Levers
-from sim.replicate import Spec, batches, run_jobs, run_one
+from sim.replicate import Spec, batches, run_batch, run_jobs, run_one, run_tables
 
 SIZE = 150
 WEEKS = 60
@@ -388,6 +388,20 @@ def test_batches_are_even_and_as_many_as_a_multiple_of_the_workers():
     assert [i for g in groups for i in g] == list(range(300))  # consecutive, in order
     assert len(batches(jobs, 20 * 120, 1)) == 15  # one worker: as full as allowed
     assert [len(g) for g in batches(jobs[:5], 20 * 120, 3)] == [2, 2, 1]
+
+
+def test_an_ensembles_tables_hold_each_runs_results_in_turn():
+    """``run_tables`` (what studies collect) builds whole tables of an ensemble's runs: the
+    same rows, types and values as ``run_batch``'s tables, one a run, joined."""
+    jobs = JOBS[:9]  # three programmes of one size, one of them with drawn parameters
+    apart = run_batch(jobs, departments=True)
+    tables = run_tables(jobs, departments=True)
+    for name in ("weekly", "departments"):
+        joined = pd.concat([getattr(o, name) for o in apart], ignore_index=True)
+        pd.testing.assert_frame_equal(getattr(tables, name), joined, check_exact=True, obj=name)
+    assert tables.summaries == [o.summary for o in apart]
+    assert tables.department_rows == [len(o.departments) for o in apart]
+    assert tables.jobs == list(range(len(jobs)))
 
 
 def test_batching_and_workers_never_change_the_results():

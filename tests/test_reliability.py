@@ -52,7 +52,7 @@ from models.interventions import KINDS, Intervention
 from models.model import AdoptionModel
 from models.params import BOUNDS, MAX_MAGNITUDE, NON_NEGATIVE, Behaviour
 from sim import resume, signals
-from sim.replicate import Spec, run_replications
+from sim.replicate import Spec, batching, run_jobs, run_replications
 from sim.run import check, org_problems, write_atomically
 
 # --- running the command line, and stopping it ------------------------------------------------
@@ -165,11 +165,13 @@ def partial_runs(folder: Path) -> list[Path]:
 
 def interrupted_compare(base: Path) -> dict:
     out = base / "results"
-    proc = start([*COMPARE, "experiment.jobs=1", f"experiment.dir={out}"], base / "cwd")
+    # a run an ensemble (200 people), so a file a run: stopped between runs
+    args = [*COMPARE, "experiment.jobs=1", "experiment.batch_rows=200", f"experiment.dir={out}"]
+    proc = start(args, base / "cwd")
     stopped = stop_when(proc, lambda: len(partial_runs(out)) >= 1, signal.SIGTERM)
     left = {p.name for p in out.iterdir()}
     saved = len(partial_runs(out))
-    again = run([*COMPARE, "experiment.jobs=1", f"experiment.dir={out}"], base / "cwd")
+    again = run(args, base / "cwd")
     return {"stopped": stopped, "left": left, "saved": saved, "again": again, "out": out}
 
 
@@ -521,11 +523,12 @@ def test_an_interruption_while_writing_removes_the_temporary_folder(tmp_path, st
 def test_a_damaged_saved_replication_is_simulated_again(tmp_path):
     specs = [Spec.from_config(sim.compose(["org.size=40", "weeks=8", "seed=1"]))]
     cache = resume.RunCache(tmp_path / ".partial")
-    weekly, runs = run_replications(specs, [3, 4, 5], cache=cache)
+    with batching(40):  # a run an ensemble, so a file a run
+        weekly, runs = run_replications(specs, [3, 4, 5], cache=cache)
     files = sorted(cache.folder.glob("*.parquet"))
     assert len(files) == 3
     files[0].write_bytes(files[0].read_bytes()[:50])  # truncated, as by a crash mid-copy
-    other = cache.folder / "0other.parquet"  # a run of another study
+    other = cache.folder / "0other.parquet"  # not named by its runs: not written here
     other.write_bytes(files[1].read_bytes())
     again_weekly, again_runs = run_replications(specs, [3, 4, 5], cache=cache)
     pd.testing.assert_frame_equal(again_weekly, weekly)
@@ -536,6 +539,34 @@ def test_a_damaged_saved_replication_is_simulated_again(tmp_path):
     other.unlink()
     cache.discard([])
     assert not cache.folder.exists()
+
+
+def test_runs_saved_together_are_reused_whatever_runs_a_study_asks_for(tmp_path, capsys):
+    """A file holds an ensemble's runs: a study that wants only some of them, in another
+    order, takes just those, and its tables are those of runs simulated afresh."""
+    specs = [
+        Spec.from_config(sim.compose(["org.size=40", "weeks=8", s]))
+        for s in ("seed=1", "scenario=mandate")
+    ]
+    cache = resume.RunCache(tmp_path / ".partial")
+    run_replications(specs, [3, 4, 5], cache=cache)
+    assert len(list(cache.folder.glob("*.parquet"))) == 1  # one ensemble of six runs
+    capsys.readouterr()
+    jobs = [(specs[1], 2, 5), (specs[0], 0, 3), (specs[1], 0, 9)]  # the last was never run
+    resumed = run_jobs(jobs, cache=cache)
+    assert "resuming: 2 of 3 runs were already complete" in capsys.readouterr().err
+    for mine, fresh in zip(resumed, run_jobs(jobs), strict=True):
+        pd.testing.assert_frame_equal(mine, fresh, check_exact=True)
+    assert len(list(cache.folder.glob("*.parquet"))) == 2  # the new run's ensemble added
+    # saved without their per-department outcomes: simulated again when a study wants them
+    run_jobs(jobs, cache=cache, departments=True)
+    assert "resuming" not in capsys.readouterr().err
+    resumed = run_jobs(jobs, cache=cache, departments=True)
+    assert "resuming: 3 of 3 runs were already complete" in capsys.readouterr().err
+    for mine, fresh in zip(resumed, run_jobs(jobs, departments=True), strict=True):
+        pd.testing.assert_frame_equal(mine, fresh, check_exact=True)
+    cache.discard([resume.run_key(*jobs[0])])
+    assert len(list(cache.folder.glob("*.parquet"))) == 1  # both files holding it are gone
 
 
 def pq_readable(path: Path) -> bool:
