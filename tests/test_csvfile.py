@@ -45,6 +45,25 @@ def test_a_table_is_written_as_pandas_writes_it(tmp_path_factory, rows):
     assert same_as_pandas(table, tmp_path_factory.mktemp("csv"))
 
 
+#: A NaN with another payload than float("nan")'s: written empty like any other.
+OTHER_NAN = np.array([0x7FF8000000000001], np.int64).view(np.float64)[0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from([0.0, -0.0, 0.001, 0.002, 1 / 3, -1.5, 1e16, float("nan"), OTHER_NAN]),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_numbers_repeated_many_times_are_written_as_pandas_writes_them(tmp_path_factory, floats):
+    """A column of a few numbers many times over (shares of a headcount), whose texts are
+    made once a number: negative and positive zero, and NaNs, kept apart as pandas does."""
+    table = pd.DataFrame({"week": range(len(floats)), "share": np.array(floats, np.float64)})
+    assert same_as_pandas(table, tmp_path_factory.mktemp("csv"))
+
+
 def test_a_comparisons_weekly_table_is_written_here_not_by_pandas(tmp_path, monkeypatch):
     """Numbers and plain names are written by ``write_csv`` itself (pandas is not called) in
     chunks of rows, with the bytes pandas would write."""
