@@ -607,10 +607,12 @@ def study_jobs(specs: list[Spec], draws: list[dict], seeds: list[int]) -> list[t
     ]
 
 
-#: What this process needs only once the runs are done (the tests' statistics, the figures'
-#: colours and styles): about a second to import, imported while the workers simulate, when
-#: this process only waits for them.
-AFTER_THE_RUNS = ("scipy.stats", "sim.plots")
+#: What this process needs only once the runs are done (the tests' statistics, joining the
+#: figures' pages; with no workers, drawing the figures too): up to a second to import,
+#: imported while the runs are simulated. (With workers, only they draw: this process never
+#: loads Matplotlib.)
+AFTER_THE_RUNS = ("scipy.stats", "pypdf")
+DRAWING = ("sim.plots",)
 
 
 def prefetch(modules: tuple[str, ...]) -> None:
@@ -717,12 +719,12 @@ def write_figures(
 ) -> list[Path]:
     """The comparison's figures, PNG and SVG, and ``report.pdf`` (names as in
     ``sim.report.FIGURES``), each drawn once for all three, in ``n_jobs`` processes while
-    this one calls ``meanwhile`` (``sim.plots.save_all``)."""
-    from sim import plots
+    this one calls ``meanwhile`` (``sim.figure_files.save_all``)."""
+    from sim import figure_files, palette
 
     labels = dict(zip(c.summary["scenario"], c.summary["label"], strict=True))
-    colours = plots.programme_colours(list(c.summary["scenario"]))
-    style = plots.Style(labels, colours, report.footer(c.about), c.about.get("money"))
+    colours = palette.programme_colours(list(c.summary["scenario"]))
+    style = palette.Style(labels, colours, report.footer(c.about), c.about.get("money"))
     t = c.tests
     distinct = (
         set(
@@ -736,15 +738,16 @@ def write_figures(
         if len(t)
         else set()
     )
-    draw = {  # what each figure draws
-        "net_value": partial(plots.net_value_ci, c.summary, style, distinct),
-        "adoption_value_over_time": partial(plots.comparison_over_time, c.bands, style),
-        "adoption_vs_value": partial(plots.adoption_value_scatter, c.runs, style),
-        "stage_composition": partial(plots.stage_composition, c.stages, style),
-        "cost_and_gain": partial(plots.cost_and_gain, c.summary, style),
+    figure = figure_files.figure  # what each figure draws, by the name of its sim.plots function
+    draw = {
+        "net_value": partial(figure, "net_value_ci", c.summary, style, distinct),
+        "adoption_value_over_time": partial(figure, "comparison_over_time", c.bands, style),
+        "adoption_vs_value": partial(figure, "adoption_value_scatter", c.runs, style),
+        "stage_composition": partial(figure, "stage_composition", c.stages, style),
+        "cost_and_gain": partial(figure, "cost_and_gain", c.summary, style),
     }
     figures = {stem: draw[stem] for stem in report.FIGURES}
-    return plots.save_all(figures, folder, "report.pdf", n_jobs, meanwhile, SLOWEST_FIGURES)
+    return figure_files.save_all(figures, folder, "report.pdf", n_jobs, meanwhile, SLOWEST_FIGURES)
 
 
 def write(
@@ -789,11 +792,11 @@ def write(
         )
 
     def build(tmp: Path) -> None:
-        from sim import plots  # imported already while the runs were simulated (``prefetch``)
+        from sim import figure_files
 
         weekly_files = in_a_worker(n_jobs, write_weekly, weekly, tmp)
         # the other worker imports the figures' code while this process analyses the runs
-        figure_code = in_a_worker(n_jobs, plots.ready)
+        figure_code = in_a_worker(n_jobs, figure_files.ready)
         try:
             c = done["c"] = analysed()
             figure_code()
@@ -926,7 +929,7 @@ def main(cfg: DictConfig, overrides: list[str]) -> Path:
         )
     jobs = study_jobs(specs, draws, seeds)
     cache = RunCache(Path(experiment.dir) / PARTIAL)
-    prefetch(AFTER_THE_RUNS)
+    prefetch(AFTER_THE_RUNS if int(experiment.jobs) > 1 else AFTER_THE_RUNS + DRAWING)
     weekly, runs, departments = simulate(
         jobs, int(experiment.jobs), bool(cfg.output.progress), cache
     )

@@ -53,7 +53,7 @@ from omegaconf import DictConfig, OmegaConf
 from experiments import compare
 from models.errors import InputError
 from models.interventions import Intervention
-from sim import plots, report, stats
+from sim import palette, plots, report, stats
 from sim import posterior as calibration
 from sim.api import CONF_DIR
 from sim.provenance import provenance
@@ -358,7 +358,7 @@ def programme_yaml(interventions, trial: int, budget, command: str) -> str:
     return head + OmegaConf.to_yaml(OmegaConf.create(node))
 
 
-def write_figure(table: pd.DataFrame, best: pd.Series, budget, style: plots.Style, folder: Path):
+def write_figure(table: pd.DataFrame, best: pd.Series, budget, style: palette.Style, folder: Path):
     """The Pareto front: every trial's mean cost and net value, the front, the budget and the
     best programme within it."""
     import matplotlib.pyplot as plt
@@ -605,7 +605,7 @@ def main(cfg: DictConfig, overrides: list[str]) -> Path:
         (tmp / "programmes" / f"{BEST}.yaml").write_text(
             programme_yaml(chosen, int(best["trial"]), budget, command), encoding="utf-8"
         )
-        style = plots.Style({}, {}, about["footer"], money)
+        style = palette.Style({}, {}, about["footer"], money)
         write_figure(table, best, budget, style, tmp)
         markdown = report_markdown(table, best, budget, about, programme_text)
         (tmp / "report.md").write_text(markdown, encoding="utf-8")

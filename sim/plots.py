@@ -1,9 +1,6 @@
 """Figures of a run. Matplotlib with the Agg backend, so plots work with no display."""
 
 import textwrap
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import matplotlib
@@ -11,16 +8,15 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
-from joblib import Parallel, delayed  # noqa: E402
 
 from models.state import STAGE_NAMES  # noqa: E402
-
-#: Colours of the maturity stages, from "never used" (near-white grey) through Connect
-#: (yellow), Share (green), Solve (blue) to Innovate (deep purple). Their lightness falls
-#: with every stage (CIELAB L* 95, 82, 61, 44, 18), so they stay apart in greyscale and for
-#: colour-vision deficiencies, whose simulations keep lightness (tests/test_dashboard.py
-#: checks both). The one palette of every figure, page and export.
-STAGE_COLOURS = ("#f2f2f2", "#f6c445", "#3fa85b", "#2a6f97", "#3b0f70")
+from sim.palette import (  # noqa: E402
+    REFERENCE,
+    REFERENCE_COLOUR,
+    STAGE_COLOURS,
+    Style,
+    thousands,
+)
 
 
 def adoption_vs_value(weekly: pd.DataFrame, path: str | Path, programme: str = "") -> Path:
@@ -58,69 +54,7 @@ def adoption_vs_value(weekly: pd.DataFrame, path: str | Path, programme: str = "
 
 # --- comparisons of programmes (experiments/compare.py) ---------------------------------------
 
-REFERENCE = "baseline"
-REFERENCE_COLOUR = "#444444"
-THOUSANDS = matplotlib.ticker.FuncFormatter(lambda x, _: f"{x:,.0f}")
-#: The programmes' palette: tab10 and Dark2, strong colours only and no greys (grey is the
-#: baseline's).
-PALETTE = tuple(
-    matplotlib.colors.to_hex(c)
-    for c in (*plt.get_cmap("tab10").colors, *plt.get_cmap("Dark2").colors)
-    if not c[0] == c[1] == c[2]
-)
-
-
-def programme_colours(names) -> dict[str, str]:
-    """One colour per programme, the same in every figure of a study and, as far as the
-    palette allows, in every study: each name has a preferred colour (from a checksum of the
-    name, not its position), taken in alphabetical order; a name whose colour is taken gets
-    the next free one. The baseline is always dark grey."""
-    import zlib
-
-    taken: dict[str, str] = {}
-    used: set[int] = set()
-    for name in sorted(n for n in set(names) if n != REFERENCE):
-        slot = zlib.crc32(name.encode("utf-8")) % len(PALETTE)
-        while slot in used and len(used) < len(PALETTE):
-            slot = (slot + 1) % len(PALETTE)
-        used.add(slot)
-        taken[name] = PALETTE[slot]
-    return {n: REFERENCE_COLOUR if n == REFERENCE else taken[n] for n in names}
-
-
-@dataclass(frozen=True)
-class Style:
-    """What every figure of a study shares: programme labels, colours, the footer line (the
-    study and what was changed from the defaults), and money for a second axis."""
-
-    labels: dict[str, str]
-    colours: dict[str, str]
-    footer: str = ""
-    money: object = None  # sim.report.Money or None
-
-    def label(self, name: str) -> str:
-        return self.labels.get(name) or name
-
-    def finish(self, fig) -> None:
-        """Put the footer under the figure (its layout is constrained, so it makes room)."""
-        if self.footer:
-            fig.supxlabel(textwrap.fill(self.footer, 160), fontsize=7, x=0.01, ha="left")
-
-    def money_axis(self, ax, which: str = "x") -> None:
-        """A second axis in money on the opposite side, where an hourly value is set."""
-        if not self.money:
-            return
-        v = self.money.per_hour
-        functions = (lambda h: h * v, lambda m: m / v)
-        second = (
-            ax.secondary_xaxis("top", functions=functions)
-            if which == "x"
-            else ax.secondary_yaxis("right", functions=functions)
-        )
-        second.set_xlabel(self.money.currency) if which == "x" else second.set_ylabel(
-            self.money.currency
-        )
-        (second.xaxis if which == "x" else second.yaxis).set_major_formatter(THOUSANDS)
+THOUSANDS = matplotlib.ticker.FuncFormatter(thousands)
 
 
 #: Seeds the ids matplotlib gives clip paths and glyphs in an SVG (random by default), so
@@ -179,71 +113,6 @@ def _no_layout_engine(fig) -> None:
     lay out nothing."""
     with plt.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
         fig.set_layout_engine(None)
-
-
-def save_all(
-    figures: dict,
-    folder: Path,
-    pdf: str | None = None,
-    n_jobs: int = 1,
-    meanwhile: Callable[[], None] | None = None,
-    first: Sequence[str] = (),
-) -> list[Path]:
-    """Draw each figure (stem → function returning a figure) once and write it as PNG and SVG
-    and, with ``pdf``, as one page of a PDF for slides (no creation date, so the file is the
-    same every time): the page is the same figure object, laid out once for all three
-    (``save_figure``).
-
-    With ``n_jobs`` > 1 the figures are drawn at the same time in ``n_jobs`` worker processes
-    (joblib), each whole in one process, while this process calls ``meanwhile`` (other files
-    of the same folder); with one, here, after ``meanwhile``. The figures named in ``first``
-    (the slowest to draw) are started first, so that no worker is left drawing a large
-    figure alone at the end. Either way each page is written as a one-page file and the pages
-    are joined in the order of ``figures`` (pypdf), so the PDF is the same bytes however many
-    processes drew them, and in whatever order; the paths come in that order too."""
-    pages = {stem: folder / f".{stem}.page.pdf" if pdf else None for stem in figures}
-    order = [s for s in first if s in figures] + [s for s in figures if s not in first]
-    calls = [partial(_save, figures[stem], folder / stem, pages[stem]) for stem in order]
-    drawing = (
-        Parallel(n_jobs=n_jobs, return_as="generator")(delayed(call)() for call in calls)
-        if n_jobs > 1
-        else None
-    )
-    try:
-        if meanwhile is not None:
-            meanwhile()
-    finally:  # the workers are done with the folder before anything else happens to it
-        drawn = list(drawing) if drawing is not None else None
-    if drawn is None:  # no workers: drawn here
-        drawn = [call() for call in calls]
-    written = dict(zip(order, drawn, strict=True))
-    paths = [p for stem in figures for p in written[stem]]
-    if not pdf:
-        return paths
-    from pypdf import PdfWriter
-
-    writer = PdfWriter()
-    for page in pages.values():
-        writer.append(page)
-    with open(folder / pdf, "wb") as out:
-        writer.write(out)
-    for page in pages.values():
-        page.unlink()
-    return paths + [folder / pdf]
-
-
-def ready() -> None:
-    """Nothing: what a worker about to draw figures is sent first, so that it imports this
-    module (Matplotlib, about 0.3 s) while there is nothing yet to draw."""
-
-
-def _save(draw, stem: Path, page: Path | None) -> list[Path]:
-    """Draw one figure and write its PNG, SVG and, given ``page``, its one-page PDF."""
-    fig = draw()
-    paths = save_figure(fig, stem)
-    if page is not None:  # closed by pyplot, still whole
-        fig.savefig(page, format="pdf", metadata={"CreationDate": None})
-    return paths
 
 
 def _ordered(table: pd.DataFrame) -> list[str]:

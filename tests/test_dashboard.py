@@ -27,7 +27,7 @@ from sim.dashboard.export import export, gif_palette
 from sim.dashboard.export import main as export_main
 from sim.dashboard.layout import group_people, org_layout, spanning_forest
 from sim.dashboard.model import PEOPLE_MAX, WorkshopModel
-from sim.plots import STAGE_COLOURS
+from sim.palette import STAGE_COLOURS
 from sim.run import build_model
 
 SMALL = {"size": 120, "weeks": 13}

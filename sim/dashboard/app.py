@@ -26,7 +26,7 @@ import solara
 
 from models.state import ROLE_NAMES
 from sim.dashboard import controls, scenario_file, seeds, session, views
-from sim.plots import STAGE_COLOURS
+from sim.palette import STAGE_COLOURS
 
 TITLE = "beyond-adoption: adoption vs value"
 ADOPTION_TITLE = "Adoption: active this week (thick), ever (thin)"

@@ -4,7 +4,7 @@ and the tally.
 The live page draws in the browser (``network.vue``, ``chart.vue``); these functions draw the
 same things for the exports (``sim.dashboard.export``), from the same numbers
 (``sim.dashboard.views``: net value so far, the tally, the intervention bands) and in the same
-colours (``sim.plots.STAGE_COLOURS``, ``views.RUN_COLOURS``), so a GIF shows what the room saw
+colours (``sim.palette.STAGE_COLOURS``, ``views.RUN_COLOURS``), so a GIF shows what the room saw
 on the page. Each function draws on an ``Axes`` it is given.
 """
 
@@ -22,7 +22,7 @@ from models.model import AdoptionModel
 from models.state import CHAMPION, EMPLOYEE, MANAGER, NONE
 from sim.dashboard import views
 from sim.dashboard.layout import OrgLayout
-from sim.plots import STAGE_COLOURS
+from sim.palette import STAGE_COLOURS
 
 #: How the roles are marked on the network.
 ROLE_MARKERS = {EMPLOYEE: ("o", "employee"), MANAGER: ("s", "manager"), CHAMPION: ("*", "champion")}

@@ -35,7 +35,7 @@ from models.errors import InputError
 from sim.dashboard import controls, draw, views
 from sim.dashboard.layout import MAX_TIES
 from sim.dashboard.model import WorkshopModel
-from sim.plots import STAGE_COLOURS
+from sim.palette import STAGE_COLOURS
 
 
 @dataclass

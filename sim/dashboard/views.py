@@ -21,7 +21,7 @@ import pandas as pd
 from models.state import CHAMPION, MANAGER, ROLE_NAMES, STAGE_NAMES
 from sim.dashboard import controls
 from sim.dashboard.model import WorkshopModel
-from sim.plots import STAGE_COLOURS
+from sim.palette import STAGE_COLOURS
 
 #: Colour and dash pattern of each run on the charts: the main run solid dark blue, the
 #: comparison dashed orange (the dash keeps them apart in greyscale).
