@@ -607,12 +607,24 @@ def study_jobs(specs: list[Spec], draws: list[dict], seeds: list[int]) -> list[t
     ]
 
 
-#: What this process needs only once the runs are done (the tests' statistics, joining the
-#: figures' pages; with no workers, drawing the figures too): up to a second to import,
-#: imported while the runs are simulated. (With workers, only they draw: this process never
-#: loads Matplotlib.)
-AFTER_THE_RUNS = ("scipy.stats", "pypdf")
+#: What this process needs only once the runs are done: joining the figures' pages, and with
+#: no workers drawing them too (with workers, only they draw: this process never loads
+#: Matplotlib); SciPy's statistics where the tests are not all exact signed-rank tests
+#: (``sim.stats.signed_rank_exact``: more pairs than ``EXACT_PAIRS``). Up to a second to
+#: import, imported while the runs are simulated.
+AFTER_THE_RUNS = ("pypdf",)
 DRAWING = ("sim.plots",)
+TESTING = ("scipy.stats",)
+
+
+def after_the_runs(jobs: int, pairs: int) -> tuple[str, ...]:
+    """The modules to import while ``jobs`` workers simulate a study of ``pairs`` paired
+    runs a programme (``AFTER_THE_RUNS``)."""
+    return (
+        AFTER_THE_RUNS
+        + (DRAWING if jobs < 2 else ())
+        + (TESTING if pairs > stats.EXACT_PAIRS else ())
+    )
 
 
 def prefetch(modules: tuple[str, ...]) -> None:
@@ -929,7 +941,7 @@ def main(cfg: DictConfig, overrides: list[str]) -> Path:
         )
     jobs = study_jobs(specs, draws, seeds)
     cache = RunCache(Path(experiment.dir) / PARTIAL)
-    prefetch(AFTER_THE_RUNS if int(experiment.jobs) > 1 else AFTER_THE_RUNS + DRAWING)
+    prefetch(after_the_runs(int(experiment.jobs), len(seeds)))
     weekly, runs, departments = simulate(
         jobs, int(experiment.jobs), bool(cfg.output.progress), cache
     )

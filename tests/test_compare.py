@@ -21,6 +21,8 @@ import pandas as pd
 import pytest
 import scipy.stats
 from conftest import RUN_FOLDER_NAME, run_cli, run_cli_many, write
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
 import sim
@@ -585,6 +587,28 @@ def test_bootstrap_ci_contains_the_mean_is_seeded_and_matches_scipy():
     assert (band_low[1], band_high[1]) == pytest.approx((2 * low, 2 * high))
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.floats(-1e6, 1e6, allow_nan=False) | st.sampled_from([0.0, 1.0, -1.0, 2.5]),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_the_paired_test_gives_scipys_statistic_and_p_value_to_the_bit(differences):
+    """Exact where SciPy is exact (at most 50 differences, no zeros, no tied sizes: computed
+    here, without importing scipy.stats), SciPy's own method otherwise: the same numbers."""
+    d = np.array(differences)
+    mine = stats.paired_test(d, np.zeros_like(d))
+    if not d.any():
+        assert mine == (0.0, 1.0)
+        return
+    theirs = scipy.stats.wilcoxon(d)
+    assert mine == (float(theirs.statistic), float(theirs.pvalue))
+    exact = len(d) <= 50 and d.all() and len(np.unique(np.abs(d))) == len(d)
+    assert (stats.signed_rank_exact(d) is not None) == exact
+
+
 def test_paired_test_and_ratio_of_means():
     assert stats.paired_test([1.0, 2.0, 3.0], [1.0, 2.0, 3.0]) == (0.0, 1.0)
     x = np.arange(20.0)
@@ -671,20 +695,22 @@ def test_with_workers_the_figures_code_loads_during_the_analysis(tmp_path, monke
     assert sent == [compare.write_weekly, figure_files.ready]
 
 
-def test_with_workers_only_they_load_matplotlib(tmp_path):
+def test_with_workers_only_they_load_matplotlib_and_nobody_scipys_statistics(tmp_path):
     """The process that runs a comparison with workers sends them its figures by name and
-    never imports Matplotlib (0.3 s of CPU); they draw the figures."""
+    never imports Matplotlib (0.3 s of CPU); they draw the figures. Its tests are exact
+    signed-rank tests, computed without scipy.stats (0.5 s)."""
     overrides = [*TINY[:-2], "experiment.scenarios=[baseline]", "experiment.replications=2"]
     overrides += ["experiment.jobs=2", "weeks=10", f"experiment.dir={tmp_path}/out"]
     script = (
         "import sys, sim; from experiments import compare; "
         f"folder = compare.main(sim.compose({overrides!r}), {overrides!r}); "
-        "print(sorted(p.name for p in folder.glob('*.png')), 'matplotlib' in sys.modules)"
+        "print(sorted(p.name for p in folder.glob('*.png')), "
+        "'matplotlib' in sys.modules, 'scipy.stats' in sys.modules)"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
-    assert done.stdout.split("] ")[-1].strip() == "False", done.stdout
+    assert done.stdout.split("] ")[-1].strip() == "False False", done.stdout
     assert "net_value.png" in done.stdout  # the figures were drawn, by the workers
 
 
