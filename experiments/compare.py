@@ -64,6 +64,7 @@ import dataclasses
 import importlib
 import json
 import math
+import pickle
 import re
 import shutil
 import sys
@@ -835,17 +836,26 @@ def write_weekly(weekly: pd.DataFrame, folder: Path) -> None:
 
 def in_a_worker(n_jobs: int, task: Callable, *args) -> Callable[[], None]:
     """Start ``task(*args)`` in a worker process (with ``n_jobs`` > 1; else do it now) and
-    return what waits for it to end (and raises its error, if it failed)."""
+    return what waits for it to end (and raises its error, if it failed).
+
+    The arguments go as one pickled blob: joblib would put a large table's arrays (the weekly
+    table's 18 MB) in shared-memory files, and removing those as the call ends waited 0.1 s,
+    at the very end of the comparison, for the worker to let go of them."""
     if n_jobs < 2:
         task(*args)
         return lambda: None
-    running = Parallel(n_jobs=n_jobs, return_as="generator")([delayed(task)(*args)])
+    sent = pickle.dumps(args, protocol=pickle.HIGHEST_PROTOCOL)
+    running = Parallel(n_jobs=n_jobs, return_as="generator")([delayed(_unpacked)(task, sent)])
 
     def wait() -> None:
         for _ in running:
             pass
 
     return wait
+
+
+def _unpacked(task: Callable, sent: bytes):
+    return task(*pickle.loads(sent))
 
 
 def organisation_phrase(org: DictConfig) -> str:
