@@ -200,8 +200,8 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
     same results."""
     a = state.active
     engaged = a & (state.stage >= SHARE)
-    joining = held_by(b.joined_signal)  # only then do users who are idle count
-    passing = held_by(b.spillover)
+    joining = held(b, "joined_signal")  # only then do users who are idle count
+    passing = held(b, "spillover")
     good_posts = state.posts * (1 - state.low_quality)
     values = (good_posts, state.benefit, state.read) if passing else (good_posts, state.benefit)
     counts, sums, cross = net.contacts(
@@ -244,7 +244,7 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
         # the organisation's posts, through communities
         (
             b.community_reach * net.everyone(good_posts)
-            if held_by(b.community_reach)
+            if held(b, "community_reach")
             else fused.NOBODY
         ),
         curation,
@@ -290,9 +290,15 @@ def expose(state: AgentState, net: Network, b: Behaviour, levers: Levers) -> Exp
     )
 
 
-def held_by(parameter) -> bool:
-    """Whether a parameter that is a number or one value a row is non-zero anywhere."""
-    return bool(np.asarray(parameter).any())
+def held(b: Behaviour, name: str) -> bool:
+    """Whether the parameter ``name`` of ``b`` (a number, or one value a row) is non-zero
+    anywhere: worked out once a run (``fused.kept``), not every week."""
+    return fused.kept(b, ("held", name), lambda b: bool(np.asarray(getattr(b, name)).any()))
+
+
+def _returns_fade(b: Behaviour) -> bool:
+    """Whether ``return_contagion`` is below 1 anywhere: contacts' use is news only once."""
+    return bool(np.any(np.asarray(b.return_contagion) < 1))
 
 
 @dataclass(frozen=True, eq=False)
@@ -356,7 +362,7 @@ def trial_probability(
         ex.manager_active,
         ex.coaching,
         ex.leading,
-        bool(np.any(np.asarray(b.return_contagion) < 1)),  # contacts' use is news only once
+        fused.kept(b, _returns_fade, _returns_fade),
         fused.parameters(b, *HAZARD_TERMS),
         hazard,
         keep,
@@ -684,7 +690,7 @@ def _fit_to_work(state, traits, b, levers, events) -> None:
     events); both drift back to their baseline at ``work_drift``. Skipped while nothing has
     moved them."""
     pushed = levers.relevance_push.any() or levers.time_cut.any()
-    backfire = held_by(b.event_relevance_loss) and events.any()
+    backfire = held(b, "event_relevance_loss") and events.any()
     moved = pushed or backfire or (state.relevance != traits.relevance_base).any()
     if moved:
         state.relevance += np.minimum(levers.relevance_push, 1) * (1 - state.relevance)

@@ -13,6 +13,8 @@ functions stay in NumPy, whose float32 ``exp`` and ``log`` differ in their last 
 compiled ones: their results come in as arrays.
 """
 
+from collections.abc import Callable
+
 import numba
 import numpy as np
 from numba.extending import overload
@@ -42,21 +44,31 @@ def scalar(value):
     return value if isinstance(value, np.ndarray) else REAL(value)
 
 
-#: terms → (the Behaviour they were last worked out for, its parameters): ``parameters``.
+#: key → (the Behaviour it was last worked out for, what was worked out): ``kept``.
 _KEPT: dict = {}
+
+
+def kept(b, key, work_out: Callable):
+    """``work_out(b)`` for the Behaviour ``b``, kept under ``key`` for the last Behaviour asked
+    about (a run steps with one Behaviour throughout): what a step asks of its parameters —
+    converted for the passes, or whether anyone holds one — is then worked out once a run,
+    not every week. The Behaviour is held while kept, so the identity test cannot mistake a
+    new one for it."""
+    entry = _KEPT.get(key)
+    if entry is None or entry[0] is not b:
+        entry = _KEPT[key] = (b, work_out(b))
+    return entry[1]
 
 
 def parameters(b, *terms) -> tuple:
     """The parameters ``terms`` of the Behaviour ``b`` — names of its fields, or functions of
-    it (``1 - skill_floor``) — as the passes take them (``scalar``). Kept for the last
-    Behaviour asked about (a run steps with one Behaviour throughout): a step would otherwise
-    spend more on converting them than a pass spends on a thousand rows. The Behaviour is
-    held while kept, so the identity test cannot mistake a new one for it."""
-    kept = _KEPT.get(terms)
-    if kept is None or kept[0] is not b:
-        values = tuple(scalar(term(b) if callable(term) else getattr(b, term)) for term in terms)
-        kept = _KEPT[terms] = (b, values)
-    return kept[1]
+    it (``1 - skill_floor``) — as the passes take them (``scalar``), kept (``kept``): a step
+    would otherwise spend more on converting them than a pass spends on a thousand rows."""
+    return kept(
+        b,
+        terms,
+        lambda b: tuple(scalar(term(b) if callable(term) else getattr(b, term)) for term in terms),
+    )
 
 
 def row(value, i):

@@ -412,3 +412,26 @@ def test_close_week(seed, n, per_row, dynamic):
         total_posts, total_value,
     )  # fmt: skip
     same(*zip([user, *got, total_posts, total_value], want, strict=True))
+
+
+def test_what_a_step_asks_of_a_behaviour_is_worked_out_again_for_another():
+    """``fused.kept`` keeps one answer per question for the last Behaviour asked about: the
+    same Behaviour again gets it without working it out, another gets its own answer (a
+    stale answer would run one run's ensemble with another's parameters)."""
+    from dataclasses import replace
+
+    from models.dynamics import held
+    from models.params import Behaviour
+
+    b = Behaviour()
+    asked = []
+    work_out = lambda b: asked.append(b) or b.spillover  # noqa: E731
+    assert fused.kept(b, "test", work_out) == b.spillover
+    assert fused.kept(b, "test", work_out) == b.spillover and asked == [b]
+    other = replace(b, spillover=b.spillover + 0.25)
+    assert fused.kept(other, "test", work_out) == other.spillover and asked == [b, other]
+    assert held(replace(b, joined_signal=0.0), "joined_signal") is False
+    assert held(replace(b, joined_signal=0.5), "joined_signal") is True
+    per_row = replace(b, joined_signal=np.array([0.0, 0.0, 0.1], REAL))  # one value a row
+    assert held(per_row, "joined_signal") is True
+    assert held(replace(b, joined_signal=np.zeros(3, REAL)), "joined_signal") is False
