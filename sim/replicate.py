@@ -33,14 +33,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from omegaconf import DictConfig, OmegaConf
-from tqdm import tqdm
 
 from models.interventions import Intervention
 from models.params import Behaviour
 from sim.workers import start_worker, worker_count
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (OmegaConf and tqdm: the parent's only, imported where used)
+    from omegaconf import DictConfig
+
     from models.model import AdoptionModel
     from sim.resume import RunCache
 
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 ID_COLUMNS = ("scenario", "replication", "seed")
 
 
-def experiment_problems(experiment: DictConfig) -> list[str]:
+def experiment_problems(experiment: "DictConfig") -> list[str]:
     """Messages for bad replication settings shared by every study (replications, jobs,
     batch_rows)."""
     errors = []
@@ -92,9 +92,11 @@ class Spec:
     weeks: int
 
     @classmethod
-    def from_config(cls, cfg: DictConfig, name: str | None = None) -> "Spec":
+    def from_config(cls, cfg: "DictConfig", name: str | None = None) -> "Spec":
         """The spec of a composed run config, checked as ``python -m sim`` checks it; ``name``
         (default: ``scenario.name``) is what the scenario is called in the tables."""
+        from omegaconf import OmegaConf
+
         from sim.run import behaviour_of, check, scenario_interventions  # the parent's only
 
         check(cfg)
@@ -293,6 +295,8 @@ def _finished(tasks: list, n_jobs: int, total: int, progress: bool, desc: str):
     ``n_jobs`` worker processes (here, with one), with a progress bar if asked for."""
     if not tasks:
         return
+    from tqdm import tqdm
+
     outputs = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks)
     with tqdm(
         total=total, desc=desc, unit="run", file=sys.stderr, disable=not progress, mininterval=0.5
@@ -483,11 +487,13 @@ def _in_order(table: pd.DataFrame, order: list[int], rows: dict[int, int]) -> pd
 
 
 def write_study_inputs(
-    folder: Path, cfg: DictConfig, configs: dict[str, DictConfig], seeds: Sequence[int]
+    folder: Path, cfg: "DictConfig", configs: dict[str, "DictConfig"], seeds: Sequence[int]
 ) -> None:
     """What a study ran, so any replication can be re-run: ``config.yaml`` (the study's
     resolved config), ``scenarios.yaml`` (each programme's composed config) and ``seeds.csv``
     (replication i's seed)."""
+    from omegaconf import OmegaConf
+
     pd.DataFrame({"replication": range(len(seeds)), "seed": list(seeds)}).to_csv(
         folder / "seeds.csv", index=False
     )

@@ -38,8 +38,6 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from omegaconf import OmegaConf
-
 from models.errors import InputError
 from sim.provenance import package_versions
 
@@ -282,6 +280,7 @@ def completed_job(folder: Path, overrides: list[str], config: dict) -> bool:
     by the same overrides, the same resolved config and the same model code, with every result
     file readable."""
     import pyarrow.parquet as pq
+    from omegaconf import OmegaConf
 
     try:
         provenance = json.loads((folder / "provenance.json").read_text())

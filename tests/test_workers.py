@@ -93,12 +93,13 @@ def test_a_process_that_ends_quickly_skips_the_last_collection():
 
 
 def test_a_worker_imports_neither_hydra_nor_mesa():
-    """Workers import ``sim.replicate`` (runs) and ``sim.plots`` (figures): neither brings the
-    configuration machinery, Mesa or networkx (needed only for some generators and GraphML
-    files): each worker would pay for them at its start."""
-    heavy = ("hydra", "mesa", "sim.api", "scipy.stats", "networkx")
+    """Workers import ``sim.replicate`` (runs), ``sim.resume`` (saving them) and
+    ``sim.plots`` (figures): none brings the configuration machinery (Hydra, OmegaConf),
+    Mesa, networkx (needed only for some generators and GraphML files) or the progress bar
+    (the parent's): each worker would pay for them at its start."""
+    heavy = ("hydra", "omegaconf", "mesa", "sim.api", "scipy.stats", "networkx", "tqdm")
     code = (
-        "import sys, sim.replicate, sim.plots, models.ensemble\n"
+        "import sys, sim.replicate, sim.resume, sim.plots, models.ensemble\n"
         f"print(sorted(m for m in {heavy!r} if m in sys.modules))"
     )
     run = [sys.executable, "-c", code]
