@@ -445,7 +445,7 @@ def work_profile(
 ) -> dict:
     """Where one step's time goes, and how far it is from its sums over contacts and draws: one
     run of ``size`` people, or an ensemble of ``runs`` such runs stepped together."""
-    from models.dynamics import advance, expose, held_by
+    from models.dynamics import advance, expose, held
     from models.ensemble import DRAW_AHEAD
     from models.state import REAL, SHARE
 
@@ -471,7 +471,7 @@ def work_profile(
     a = state.active
     engaged = a & (state.stage >= SHARE)
     b = engine.behaviour
-    joining, passing = held_by(b.joined_signal), held_by(b.spillover)
+    joining, passing = held(b, "joined_signal"), held(b, "spillover")
     source = a | state.user if joining else a
     flags = [a, engaged, state.user] if joining else [a, engaged]
     values = [state.posts, state.benefit] + ([state.read] if passing else [])
