@@ -157,6 +157,9 @@ def comparison_over_time(bands: pd.DataFrame, style: Style):
         top.set_title(textwrap.fill(style.label(name), 40), fontsize=9, color=colour)
         top.set_ylim(0, 1)
         top.tick_params(labelbottom=False)
+        if col > 0:  # the same scales as the first column's, whose labels say them
+            top.tick_params(labelleft=False)
+            value.tick_params(labelleft=False)
         value.axhline(0, color="black", lw=0.5)
         value.yaxis.set_major_formatter(THOUSANDS)
         if col == 0:
