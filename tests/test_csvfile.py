@@ -103,3 +103,43 @@ def test_tables_with_repeated_or_quoted_column_names_are_left_to_pandas(tmp_path
     for columns in (["a", "a"], ["a,b", "c"], ["x"]):
         table = pd.DataFrame([[1.5] * len(columns)], columns=columns)
         assert same_as_pandas(table, tmp_path)
+
+
+def test_numbers_are_turned_into_the_text_repr_gives():
+    """``_shortest`` (Arrow's digits, in Python's notation) against ``float.__repr__`` for
+    numbers of every magnitude: random bit patterns, shares, rounded hours, whole numbers,
+    and the edges of each notation."""
+    rng = np.random.default_rng(7)
+    bits = rng.integers(0, 2**63 - 1, 100_000, dtype=np.int64).view(np.float64)
+    edges = [0.0, -0.0, 1.0, 0.1, 1e-4, 9.999999999999999e-05, 1e-5, 1e15, 1e16, 5e-324]
+    edges += [9999999999999998.0, 123456789.0, 2.0**60, -2.5e-7, np.inf, -np.inf]
+    numbers = np.concatenate(
+        [
+            bits[np.isfinite(bits)],
+            rng.standard_normal(100_000) * 10.0 ** rng.integers(-20, 25, 100_000),
+            rng.integers(0, 1001, 10_000) / 1000,
+            np.round(rng.standard_normal(10_000) * 1e6) / 1000,
+            np.arange(-50.0, 50.0),
+            edges,
+        ]
+    )
+    assert csvfile._shortest(numbers) == list(map(float.__repr__, numbers.tolist()))
+
+
+def test_a_text_that_would_not_read_back_as_its_number_is_not_written(monkeypatch):
+    """The guard: were Arrow to give digits that read back as another number (cut here to
+    six significant digits), ``repr``'s text is written instead."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cast = pc.cast
+
+    def cut(values, target, *args, **kwargs):
+        out = cast(values, target, *args, **kwargs)
+        if target == pa.string():
+            return pa.array([f"{float(t):.6g}" if "." in t else t for t in out.to_pylist()])
+        return out
+
+    monkeypatch.setattr(pc, "cast", cut)
+    numbers = np.array([0.30582488638348876, 0.25, 1 / 3, 12.5])
+    assert csvfile._shortest(numbers) == list(map(float.__repr__, numbers.tolist()))
