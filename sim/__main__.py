@@ -58,6 +58,7 @@ from sim.signals import STOPPING, interrupted, stopping, terminate_like_interrup
 from sim.sweep import completed_line, failed_line, progress
 from sim.workers import (
     end_without_collection,
+    freeze_loaded,
     watch_from_the_start,
     watch_parent,
     worker_count,
@@ -128,8 +129,10 @@ def run_experiment(cfg: DictConfig, overrides: list[str]) -> Path:
         )
     if worker_problem(cfg.experiment.jobs, "experiment.jobs") is None:
         cfg.experiment.jobs = worker_count(cfg.experiment.jobs, "experiment.jobs")
+    study = importlib.import_module(STUDIES[name])
+    freeze_loaded()  # this process ends with the study: what it has loaded lives as long
     with batching(cfg.experiment.batch_rows):
-        return importlib.import_module(STUDIES[name]).main(cfg, overrides)
+        return study.main(cfg, overrides)
 
 
 def study_hint(cfg: DictConfig) -> str:

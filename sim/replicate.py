@@ -36,7 +36,7 @@ from joblib import Parallel, delayed
 
 from models.interventions import Intervention
 from models.params import Behaviour
-from sim.workers import start_worker, worker_count
+from sim.workers import freeze_loaded, start_worker, worker_count
 
 if TYPE_CHECKING:  # (OmegaConf and tqdm: the parent's only, imported where used)
     from omegaconf import DictConfig
@@ -242,8 +242,11 @@ _WARM_UP = Spec(
 def ready() -> None:
     """What a fresh worker does before a study's first runs (``sim.workers.warm_up``): import
     the model and load the step's compiled passes (Numba loads them from its cache on their
-    first call) by stepping a small ensemble one week."""
+    first call) by stepping a small ensemble one week; then set what it has loaded, which
+    lives as long as the worker, apart from the garbage collector's work
+    (``sim.workers.freeze_loaded``)."""
     run_batch([(_WARM_UP, 0, 0), (_WARM_UP, 1, 1)])
+    freeze_loaded()
 
 
 def _batch_job(indices: list[int], jobs, departments: bool, groups: bool):

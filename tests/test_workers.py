@@ -105,3 +105,18 @@ def test_a_worker_imports_neither_hydra_nor_mesa():
     run = [sys.executable, "-c", code]
     out = subprocess.run(run, cwd=REPO, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_warmed_up_worker_keeps_what_it_loaded_out_of_the_collectors_way():
+    """``ready`` (a worker's warm-up) ends by freezing what the worker has loaded: the
+    collector's full collections then skip the imported modules' objects."""
+    code = (
+        "import gc\n"
+        "from sim.replicate import ready\n"
+        "before = gc.get_freeze_count()\n"
+        "ready()\n"
+        "print(before, gc.get_freeze_count() > 50_000)"
+    )
+    run = [sys.executable, "-c", code]
+    out = subprocess.run(run, cwd=REPO, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["0", "True"]
