@@ -435,16 +435,16 @@ def run_jobs(
             flush=True,
         )
     n_jobs = worker_count(n_jobs, "experiment.jobs")  # lowered already by python -m sim
-    tasks = [
-        delayed(_tables_job)(
-            [todo[k] for k in c],
-            [jobs[todo[k]] for k in c],
-            departments,
-            cache,
-            [keys[todo[k]] for k in c] if cache is not None else (),
+    tasks = []
+    for c in batches([jobs[i] for i in todo], _rows(batch_rows), n_jobs):
+        saved = [keys[todo[k]] for k in c] if cache is not None else ()
+        if cache is not None:
+            cache.expect(saved)
+        tasks.append(
+            delayed(_tables_job)(
+                [todo[k] for k in c], [jobs[todo[k]] for k in c], departments, cache, saved
+            )
         )
-        for c in batches([jobs[i] for i in todo], _rows(batch_rows), n_jobs)
-    ]
     pieces += _finished(tasks, n_jobs, len(todo), progress, desc)
     return _joined(pieces, jobs, departments)
 

@@ -122,6 +122,16 @@ class RunCache:
     def __init__(self, folder: str | Path, key: str = "experiment.dir") -> None:
         self.folder = Path(folder)
         self._config_key = key
+        #: file name → the keys it holds, for the files this process has read or sent to be
+        #: written: ``discard`` reads only the others
+        self._known: dict[str, list[str]] = {}
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_known": {}}  # a worker saves runs: it needs none of it
+
+    def expect(self, keys: Sequence[str]) -> None:
+        """Note that the runs ``keys`` are being saved together (``save``, in a worker)."""
+        self._known[batch_name(keys)] = list(keys)
 
     def load(
         self, keys: Sequence[str], weeks: Sequence[int], departments: bool = False
@@ -136,7 +146,7 @@ class RunCache:
         pieces = []
         for path in sorted(self.folder.glob("*.parquet")) if self.folder.is_dir() else ():
             meta = self._metadata(path)
-            held = _held(meta, path)
+            held = self._known[path.stem] = _held(meta, path)
             hits = [k for k, key in enumerate(held) if wanted.get(key) is not None]
             hits = [k for k in hits if held.index(held[k]) == k]  # a run twice: taken once
             if not hits:
@@ -196,7 +206,10 @@ class RunCache:
             return
         keys = set(keys)
         for path in self.folder.glob("*.parquet"):
-            if keys.intersection(_held(self._metadata(path), path)):
+            held = self._known.get(path.stem)
+            if held is None:  # not read or written here: read what it holds
+                held = _held(self._metadata(path), path)
+            if keys.intersection(held):
                 path.unlink(missing_ok=True)
         for stray in self.folder.glob(".*.tmp"):
             stray.unlink(missing_ok=True)

@@ -565,8 +565,26 @@ def test_runs_saved_together_are_reused_whatever_runs_a_study_asks_for(tmp_path,
     assert "resuming: 3 of 3 runs were already complete" in capsys.readouterr().err
     for mine, fresh in zip(resumed, run_jobs(jobs, departments=True), strict=True):
         pd.testing.assert_frame_equal(mine, fresh, check_exact=True)
-    cache.discard([resume.run_key(*jobs[0])])
+    fresh = resume.RunCache(cache.folder)  # knows none of the files: reads what each holds
+    fresh.discard([resume.run_key(*jobs[0])])
     assert len(list(cache.folder.glob("*.parquet"))) == 1  # both files holding it are gone
+
+
+def test_a_study_discards_the_files_it_wrote_without_reading_them_again(tmp_path, monkeypatch):
+    """The files a study sent to be written (or read) are known to hold its runs: removing
+    them at the end reads none of them again (reading each file's metadata at the end of a
+    comparison took 0.05 s, while nothing else ran)."""
+    specs = [Spec.from_config(sim.compose(["org.size=40", "weeks=8"]))]
+    cache = resume.RunCache(tmp_path / ".partial")
+    run_replications(specs, [3, 4], cache=cache)
+    assert len(list(cache.folder.glob("*.parquet"))) == 1
+
+    def read(path):
+        pytest.fail(f"{path.name} was read again")
+
+    monkeypatch.setattr(resume.RunCache, "_metadata", staticmethod(read))
+    cache.discard(resume.run_key(specs[0], r, s) for r, s in enumerate([3, 4]))
+    assert not cache.folder.exists()
 
 
 def pq_readable(path: Path) -> bool:
