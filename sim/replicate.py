@@ -16,11 +16,12 @@ Running. A job is one (scenario, replication, seed). The parent composes each sc
 config once and sends the workers small picklable ``Spec`` s and seeds. Jobs of one
 organisation size and horizon are grouped into ensembles (``models.ensemble``: many runs in
 one vectorised step, up to ``BATCH_ROWS`` agent rows each), and the ensembles are spread over
-joblib worker processes (``n_jobs``); a worker returns each run's weekly records and summary —
-never the models. Workers keep nothing between batches, each run draws from its own streams,
-and results are put back in job order, so the tables are identical whatever the number of
-workers and however the runs are batched. Each replication can be re-run alone: ``python -m
-sim scenario=<name> seed=<its seed>`` (with the same overrides).
+joblib worker processes (``n_jobs``); a worker returns each ensemble's weekly records,
+summaries and per-department outcomes as whole tables (``run_tables``; ``run_batch`` gives
+them run by run) — never the models. Workers keep nothing between batches, each run draws
+from its own streams, and results are put back in job order, so the tables are identical
+whatever the number of workers and however the runs are batched. Each replication can be
+re-run alone: ``python -m sim scenario=<name> seed=<its seed>`` (with the same overrides).
 """
 
 import sys
