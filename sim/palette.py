@@ -67,7 +67,7 @@ class Style:
         """A second axis in money on the opposite side, where an hourly value is set."""
         if not self.money:
             return
-        from matplotlib.ticker import FuncFormatter  # drawn where Matplotlib is loaded
+        from sim.plots import THOUSANDS  # drawn where Matplotlib is loaded
 
         v = self.money.per_hour
         functions = (lambda h: h * v, lambda m: m / v)
@@ -79,6 +79,4 @@ class Style:
         second.set_xlabel(self.money.currency) if which == "x" else second.set_ylabel(
             self.money.currency
         )
-        (second.xaxis if which == "x" else second.yaxis).set_major_formatter(
-            FuncFormatter(thousands)
-        )
+        (second.xaxis if which == "x" else second.yaxis).set_major_formatter(THOUSANDS)

@@ -25,7 +25,7 @@ re-run alone: ``python -m sim scenario=<name> seed=<its seed>`` (with the same o
 """
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -284,7 +284,8 @@ def simulate_jobs(
         delayed(_batch_job)(c, [jobs[i] for i in c], departments, groups)
         for c in batches(jobs, _rows(batch_rows), n_jobs)
     ]
-    for indices, results in _finished(tasks, n_jobs, len(jobs), progress, desc):
+    done = _finished(tasks, n_jobs, len(jobs), progress, desc, lambda result: len(result[0]))
+    for indices, results in done:
         for index, result in zip(indices, results, strict=True):
             out[index] = result
     return out
@@ -294,9 +295,10 @@ def _rows(batch_rows: int | None) -> int:
     return _batch_rows[-1] if batch_rows is None else batch_rows
 
 
-def _finished(tasks: list, n_jobs: int, total: int, progress: bool, desc: str):
-    """The results of ``tasks`` (batches of ``total`` runs in all) as they finish, run by
-    ``n_jobs`` worker processes (here, with one), with a progress bar if asked for."""
+def _finished(tasks: list, n_jobs: int, total: int, progress: bool, desc: str, runs: Callable):
+    """The results of ``tasks`` (batches of ``total`` runs in all; ``runs(result)``: how many
+    a result holds) as they finish, run by ``n_jobs`` worker processes (here, with one), with
+    a progress bar if asked for."""
     if not tasks:
         return
     from tqdm import tqdm
@@ -307,7 +309,7 @@ def _finished(tasks: list, n_jobs: int, total: int, progress: bool, desc: str):
     ) as bar:
         for result in outputs:
             yield result
-            bar.update(len(result.jobs if isinstance(result, Tables) else result[0]))
+            bar.update(runs(result))
 
 
 def _size(spec: Spec) -> tuple:
@@ -439,14 +441,14 @@ def run_jobs(
     tasks = []
     for c in batches([jobs[i] for i in todo], _rows(batch_rows), n_jobs):
         saved = [keys[todo[k]] for k in c] if cache is not None else ()
-        if cache is not None:
+        if saved:
             cache.expect(saved)
         tasks.append(
             delayed(_tables_job)(
                 [todo[k] for k in c], [jobs[todo[k]] for k in c], departments, cache, saved
             )
         )
-    pieces += _finished(tasks, n_jobs, len(todo), progress, desc)
+    pieces += _finished(tasks, n_jobs, len(todo), progress, desc, lambda tables: len(tables.jobs))
     return _joined(pieces, jobs, departments)
 
 
@@ -480,13 +482,17 @@ def _joined(pieces: list[Tables], jobs: Sequence, departments: bool) -> tuple[pd
 def _in_order(table: pd.DataFrame, order: list[int], rows: dict[int, int]) -> pd.DataFrame:
     """``table``, which holds the rows of runs ``order`` one run after another (``rows[i]`` rows
     for run i), with its runs in the order of their numbers."""
-    if order == sorted(order):
+    places = sorted(range(len(order)), key=order.__getitem__)
+    return rows_of_runs(table, [rows[i] for i in order], places)
+
+
+def rows_of_runs(table: pd.DataFrame, rows: Sequence[int], runs: Sequence[int]) -> pd.DataFrame:
+    """The rows of the runs at places ``runs`` (in that order) of a table that holds runs of
+    ``rows[k]`` rows one after another (the table itself if that is all of them in turn)."""
+    if list(runs) == list(range(len(rows))):
         return table
-    start, starts = 0, {}
-    for i in order:
-        starts[i] = start
-        start += rows[i]
-    taken = np.concatenate([np.arange(starts[i], starts[i] + rows[i]) for i in sorted(order)])
+    starts = np.concatenate([[0], np.cumsum(rows)])
+    taken = np.concatenate([np.arange(starts[k], starts[k] + rows[k]) for k in runs])
     return table.take(taken).reset_index(drop=True)
 
 

@@ -30,7 +30,6 @@ same resolved config, the same model code, and readable result files.
 
 import dataclasses
 import hashlib
-import itertools
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -147,8 +146,11 @@ class RunCache:
         for path in sorted(self.folder.glob("*.parquet")) if self.folder.is_dir() else ():
             meta = self._metadata(path)
             held = self._known[path.stem] = _held(meta, path)
-            hits = [k for k, key in enumerate(held) if wanted.get(key) is not None]
-            hits = [k for k in hits if held.index(held[k]) == k]  # a run twice: taken once
+            hits = [  # a run held twice is taken once
+                k
+                for k, key in enumerate(held)
+                if wanted.get(key) is not None and held.index(key) == k
+            ]
             if not hits:
                 continue
             try:
@@ -234,7 +236,7 @@ def _piece(path: Path, meta: dict, held: list[str], hits: list[int], jobs: list[
     ``Tables`` of ``jobs``; ValueError if the file is not whole."""
     import pyarrow.parquet as pq
 
-    from sim.replicate import Tables
+    from sim.replicate import Tables, rows_of_runs
 
     summaries = json.loads(meta[_SUMMARIES])
     weekly = pq.read_table(path).to_pandas()
@@ -243,7 +245,7 @@ def _piece(path: Path, meta: dict, held: list[str], hits: list[int], jobs: list[
         raise ValueError("not whole runs")
     if any(weeks[i] != length for i in jobs):
         raise ValueError("runs of another horizon")
-    weekly = _rows_of(weekly, [length] * len(held), hits)
+    weekly = rows_of_runs(weekly, [length] * len(held), hits)
     piece = Tables(jobs, weekly, [summaries[k] for k in hits])
     if _DEPARTMENTS in meta:
         import pyarrow as pa
@@ -252,18 +254,9 @@ def _piece(path: Path, meta: dict, held: list[str], hits: list[int], jobs: list[
         table = pa.ipc.open_stream(pa.py_buffer(meta[_DEPARTMENTS])).read_all().to_pandas()
         if len(rows) != len(held) or sum(rows) != len(table):
             raise ValueError("not whole runs")
-        piece.departments = _rows_of(table, rows, hits)
+        piece.departments = rows_of_runs(table, rows, hits)
         piece.department_rows = [rows[k] for k in hits]
     return piece
-
-
-def _rows_of(table, rows: list[int], runs: list[int]):
-    """The rows of ``runs`` (places) of a table holding runs of ``rows[k]`` rows in turn."""
-    if len(runs) == len(rows):
-        return table
-    starts = [0, *itertools.accumulate(rows)]
-    taken = [i for k in runs for i in range(starts[k], starts[k] + rows[k])]
-    return table.take(taken).reset_index(drop=True)
 
 
 def _arrow_table(frame, metadata: dict | None = None):

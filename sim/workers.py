@@ -32,9 +32,9 @@ walks all of them on the way out: about 0.4 s a process, 1 s at the end of a com
 which nothing is freed that the exit would not free anyway. ``python -m sim`` and its workers
 freeze the heap at exit instead (``gc.freeze``), so that collection has nothing to walk.
 
-Less for the collector (:func:`freeze_loaded`). A worker, once warmed up, and a study's process
-once it has composed its configs, hold hundreds of thousands of objects (modules, Numba's and
-pandas' machinery) that live as long as they do; frozen, the collector's full collections,
+Less for the collector (:func:`freeze_loaded`). A worker, once warmed up, and ``python -m sim``
+as it starts a study, hold hundreds of thousands of objects (modules, Numba's, pandas' and
+Hydra's machinery) that live as long as they do; frozen, the collector's full collections,
 which a study's tables and figures trigger again and again, no longer walk them.
 
 Workers ready early (:func:`warm_up`). A fresh worker spends about a second importing the model
@@ -159,12 +159,12 @@ def end_without_collection() -> None:
 
 
 def freeze_loaded() -> None:
-    """Move every object this process holds now — its imported modules, Numba's and pandas'
-    machinery, a study's composed configs: hundreds of thousands of objects that live as
-    long as the process — out of the garbage collector's reach (``gc.freeze``), so that its
-    full collections, which a study's tables and figures trigger again and again, do not walk
-    them each time. For processes that end when their study does (a comparison's process and
-    its workers): objects frozen now are never collected, even if they become garbage."""
+    """Move every object this process holds now — its imported modules, Numba's, pandas' and
+    Hydra's machinery: hundreds of thousands of objects that live as long as the process —
+    out of the garbage collector's reach (``gc.freeze``), so that its full collections, which
+    a study's tables and figures trigger again and again, do not walk them each time. For
+    processes that end when their study does (``python -m sim`` running a study, and its
+    workers): objects frozen now are never collected, even if they become garbage."""
     gc.freeze()
 
 
