@@ -963,10 +963,14 @@ def _time_compare(tree: Path, python: str, overrides: list[str]) -> tuple[float,
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         return usage.ru_utime + usage.ru_stime
 
+    # bytecode caches written: measured as every run after the first (``measure_compare``)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     with tempfile.TemporaryDirectory() as tmp:
         command = [python, "-m", "sim", "experiment=compare", f"experiment.dir={tmp}", *overrides]
         c0, t0 = children_cpu(), time.perf_counter()
-        done = subprocess.run(command, cwd=tree, capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            command, cwd=tree, env=env, capture_output=True, text=True, check=False
+        )
         seconds, cpu = time.perf_counter() - t0, children_cpu() - c0
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} in {tree} failed:\n{done.stderr}")
@@ -974,10 +978,18 @@ def _time_compare(tree: Path, python: str, overrides: list[str]) -> tuple[float,
 
 
 def measure_compare(overrides: list[str], say, against: Path | None = None, repeats: int = 1):
-    """Part 6; with ``against``, that checkout's compare and this one's in turn."""
+    """Part 6; with ``against``, that checkout's compare and this one's in turn.
+
+    Each checkout's command runs once first, untimed, so that both are measured as they run
+    every time after the first: Numba's compiled passes cached, and Python's bytecode caches
+    of the project's modules written — also where ``PYTHONDONTWRITEBYTECODE`` is set (as on
+    this project's machine), which would otherwise have each of the command's processes
+    compile those modules again every time (about 0.3 s of CPU for the main process)."""
     trees = {"this": (ROOT, sys.executable)}
     if against is not None:
         trees = {"before": (against, str(against / ".venv" / "bin" / "python")), **trees}
+    for tree, python in trees.values():
+        _time_compare(tree, python, overrides)
     times: dict[str, list] = {name: [] for name in trees}
     for _ in range(repeats):
         for name, (tree, python) in trees.items():

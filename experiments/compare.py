@@ -64,7 +64,6 @@ import dataclasses
 import importlib
 import json
 import math
-import pickle
 import re
 import shutil
 import sys
@@ -79,7 +78,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from threadpoolctl import threadpool_limits
@@ -92,7 +90,7 @@ from models.state import STAGE_NAMES
 from sim import posterior as calibration
 from sim import report, stats
 from sim.api import CONF_DIR
-from sim.csvfile import write_csv
+from sim.csvfile import write_csv_and_parquet
 from sim.provenance import provenance
 from sim.replicate import (
     Spec,
@@ -104,7 +102,7 @@ from sim.replicate import (
 )
 from sim.resume import PARTIAL, RunCache, run_key
 from sim.run import check_output_dir, config_problems, new_run_folder, write_atomically
-from sim.workers import warm_up
+from sim.workers import in_a_worker, warm_up
 
 MIN_BOOTSTRAP = 100
 BAND_COLUMNS = ("active_share", "adopted_share", "value_total")
@@ -678,10 +676,18 @@ class Comparison:
     departments: pd.DataFrame | None = None  # per programme and department (report.departments)
 
 
+def stage_means(weekly: pd.DataFrame) -> pd.DataFrame:
+    """The share of everyone at each maturity stage, week by week, per programme: the mean
+    over its runs."""
+    columns = [f"stage_{s}" for s in STAGE_NAMES]
+    return weekly.groupby(["scenario", "week"], sort=False)[columns].mean().reset_index()
+
+
 @threadpool_limits.wrap(limits=1, user_api="blas")
 def analyse(
     weekly: pd.DataFrame,
     runs: pd.DataFrame,
+    stages: pd.DataFrame,
     seeds: list[int],
     n_resamples: int,
     seed: int,
@@ -690,7 +696,8 @@ def analyse(
     departments: pd.DataFrame | None = None,
 ) -> Comparison:
     """Summary, tests (against the baseline, and against the programme ranked first on net
-    value), time-series bands, stage means and per-department outcomes of the runs.
+    value), time-series bands and per-department outcomes of the runs, with their ``stages``
+    (``stage_means``) as the comparison's.
 
     The bootstrap's matrix products run in one thread: the comparison's workers keep the
     other CPUs busy meanwhile (writing files), and a second BLAS thread, spinning while it
@@ -705,14 +712,10 @@ def analyse(
         )
         tests = pd.concat([tests, against_leader], ignore_index=True)
     bands = stats.weekly_bands(weekly, BAND_COLUMNS, n_resamples, seed, stats.draws_of(runs))
-    stage_columns = [f"stage_{s}" for s in STAGE_NAMES]
-    stages = weekly.groupby(["scenario", "week"], sort=False)[stage_columns].mean().reset_index()
     baseline_tests = tests[tests["against"] == stats.REFERENCE] if len(tests) else tests
     about = {
         **about,
         "leader": leader,
-        "agents": int(runs["agents"].iloc[0]),
-        "weeks": int(runs["weeks"].iloc[0]),
         "tests": int(baseline_tests["p_value"].notna().sum()) if len(tests) else 0,
     }
     if departments is not None:
@@ -722,22 +725,38 @@ def analyse(
     )
 
 
-#: The figures that take longest to draw (small multiples: 0.6–1.1 s, the others 0.15–0.35 s),
-#: started first.
-SLOWEST_FIGURES = ("adoption_value_over_time", "stage_composition")
+#: The figure of the analysis that takes longest to draw (small multiples, about 1 s; the
+#: others 0.15–0.35 s), started first.
+SLOWEST_FIGURES = ("adoption_value_over_time",)
 
 
-def write_figures(
-    c: Comparison, folder: Path, n_jobs: int = 1, meanwhile: Callable[[], None] | None = None
-) -> list[Path]:
-    """The comparison's figures, PNG and SVG, and ``report.pdf`` (names as in
-    ``sim.report.FIGURES``), each drawn once for all three, in ``n_jobs`` processes while
-    this one calls ``meanwhile`` (``sim.figure_files.save_all``)."""
-    from sim import figure_files, palette
+def figure_style(labels: dict[str, str], about: dict):
+    """What every figure of the comparison shares (``sim.palette.Style``): each programme's
+    label and colour (``labels``: name → label, in the programmes' order), the footer (the
+    study, ``about``) and money for a second axis."""
+    from sim import palette
 
-    labels = dict(zip(c.summary["scenario"], c.summary["label"], strict=True))
-    colours = palette.programme_colours(list(c.summary["scenario"]))
-    style = palette.Style(labels, colours, report.footer(c.about), c.about.get("money"))
+    colours = palette.programme_colours(list(labels))
+    return palette.Style(labels, colours, report.footer(about), about.get("money"))
+
+
+def figures_before_analysis(runs: pd.DataFrame, stages: pd.DataFrame, style) -> dict:
+    """The figures that need no analysis (names as in ``sim.report.FIGURES``; what each draws,
+    by the name of its ``sim.plots`` function): each run's adoption against its net value,
+    and the stage mix over time. Sent to be drawn while the runs are analysed."""
+    from sim.figure_files import figure
+
+    return {
+        "stage_composition": partial(figure, "stage_composition", stages, style),
+        "adoption_vs_value": partial(figure, "adoption_value_scatter", runs, style),
+    }
+
+
+def figures_after_analysis(c: Comparison, style) -> dict:
+    """The figures drawn from the analysis: net value with its interval, the small multiples
+    of adoption and value over time with their bands, cost against gain."""
+    from sim.figure_files import figure
+
     t = c.tests
     distinct = (
         set(
@@ -751,16 +770,11 @@ def write_figures(
         if len(t)
         else set()
     )
-    figure = figure_files.figure  # what each figure draws, by the name of its sim.plots function
-    draw = {
+    return {
         "net_value": partial(figure, "net_value_ci", c.summary, style, distinct),
         "adoption_value_over_time": partial(figure, "comparison_over_time", c.bands, style),
-        "adoption_vs_value": partial(figure, "adoption_value_scatter", c.runs, style),
-        "stage_composition": partial(figure, "stage_composition", c.stages, style),
         "cost_and_gain": partial(figure, "cost_and_gain", c.summary, style),
     }
-    figures = {stem: draw[stem] for stem in report.FIGURES}
-    return figure_files.save_all(figures, folder, "report.pdf", n_jobs, meanwhile, SLOWEST_FIGURES)
 
 
 def write(
@@ -770,17 +784,21 @@ def write(
     cfg: DictConfig,
     record: dict,
     configs: dict[str, DictConfig],
+    figures: tuple[dict, object],
 ) -> tuple[Path, Comparison]:
     """Analyse the runs (``analysed``: their ``Comparison``) and write the comparison folder
-    (atomically); ``record`` goes into provenance.json. Returns the folder and the comparison.
+    (atomically); ``record`` goes into provenance.json; ``figures``: the figures that need no
+    analysis (``figures_before_analysis``) and the figures' style. Returns the folder and the
+    comparison.
 
     With worker processes (``experiment.jobs``), what does not wait for this process is done
     by them at the same time: the weekly table's files (its CSV, the one large file, takes
-    longer to write than the analysis) while this process analyses the runs, the other worker
-    importing the figures' code meanwhile; then the figures, the slowest first, while this
-    process writes the other tables."""
+    about as long to write as the analysis) and the figures that need no analysis while this
+    process analyses the runs; then the other figures, the slowest first, while this process
+    writes the other tables."""
     n_jobs = int(cfg.experiment.jobs)
     done: dict[str, Comparison] = {}
+    early, style = figures
 
     def tables(c: Comparison, tmp: Path) -> None:
         c.runs.to_parquet(tmp / "runs.parquet", index=False)
@@ -805,17 +823,21 @@ def write(
         )
 
     def build(tmp: Path) -> None:
-        from sim import figure_files
+        from sim.figure_files import Drawing
 
-        weekly_files = in_a_worker(n_jobs, write_weekly, weekly, tmp)
-        # the other worker imports the figures' code while this process analyses the runs
-        figure_code = in_a_worker(n_jobs, figure_files.ready)
+        weekly_files = in_a_worker(n_jobs, write_csv_and_parquet, weekly, tmp / "weekly")
+        drawing = Drawing(tmp, "report.pdf", n_jobs)
         try:
+            drawing.send(early)
             c = done["c"] = analysed()
-            figure_code()
-            write_figures(c, tmp, n_jobs, partial(tables, c, tmp))
-        finally:
-            weekly_files()  # written (or its error raised here) before the folder is moved
+            drawing.send(figures_after_analysis(c, style), first=SLOWEST_FIGURES)
+            tables(c, tmp)
+        finally:  # the workers are done (or their error raised here) before the folder moves
+            try:
+                weekly_files()
+            finally:
+                drawing.wait()
+        drawing.finish(list(report.FIGURES))
         markdown = report.report_markdown(c.summary, c.tests, c.about, c.departments)
         (tmp / "report.md").write_text(markdown, encoding="utf-8")
         (tmp / "report.html").write_text(
@@ -825,37 +847,6 @@ def write(
         (tmp / "provenance.json").write_text(json.dumps(record, indent=2) + "\n")
 
     return write_atomically(folder, build, key="experiment.dir"), done["c"]
-
-
-def write_weekly(weekly: pd.DataFrame, folder: Path) -> None:
-    """The weekly table as ``weekly.csv`` (the bytes pandas writes, faster: ``write_csv``)
-    and ``weekly.parquet``."""
-    write_csv(weekly, folder / "weekly.csv")
-    weekly.to_parquet(folder / "weekly.parquet", index=False)
-
-
-def in_a_worker(n_jobs: int, task: Callable, *args) -> Callable[[], None]:
-    """Start ``task(*args)`` in a worker process (with ``n_jobs`` > 1; else do it now) and
-    return what waits for it to end (and raises its error, if it failed).
-
-    The arguments go as one pickled blob: joblib would put a large table's arrays (the weekly
-    table's 18 MB) in shared-memory files, and removing those as the call ends waited 0.1 s,
-    at the very end of the comparison, for the worker to let go of them."""
-    if n_jobs < 2:
-        task(*args)
-        return lambda: None
-    sent = pickle.dumps(args, protocol=pickle.HIGHEST_PROTOCOL)
-    running = Parallel(n_jobs=n_jobs, return_as="generator")([delayed(_unpacked)(task, sent)])
-
-    def wait() -> None:
-        for _ in running:
-            pass
-
-    return wait
-
-
-def _unpacked(task: Callable, sent: bytes):
-    return task(*pickle.loads(sent))
 
 
 def organisation_phrase(org: DictConfig) -> str:
@@ -974,12 +965,17 @@ def main(cfg: DictConfig, overrides: list[str]) -> Path:
         "equal_duration": experiment.equal_duration,
         "equal_cost": experiment.equal_cost,
         "money": report.Money.of(cfg.report),
+        "agents": int(runs["agents"].iloc[0]),
+        "weeks": int(runs["weeks"].iloc[0]),
     }
+    stages = stage_means(weekly)
+    style = figure_style({p.name: p.label for p in programmes}, about)
 
     def analysed() -> Comparison:
         c = analyse(
             weekly,
             runs,
+            stages,
             seeds,
             int(experiment.bootstrap),
             int(cfg.seed),
@@ -1019,7 +1015,10 @@ def main(cfg: DictConfig, overrides: list[str]) -> Path:
         "seconds": {"simulation": round(simulated, 2)},
         "_started": started,
     }
-    folder, c = write(weekly, analysed, new_run_folder(experiment.dir), cfg, record, configs)
+    early = figures_before_analysis(runs, stages, style)
+    folder, c = write(
+        weekly, analysed, new_run_folder(experiment.dir), cfg, record, configs, (early, style)
+    )
     cache.discard(run_key(*job) for job in jobs)
     print(
         f"compared {len(programmes)} programmes × {len(seeds)} replications "

@@ -49,6 +49,13 @@ def write_csv(table: pd.DataFrame, path: str | Path) -> None:
             out.write("".join(row + "\n" for row in map(",".join, zip(*columns, strict=True))))
 
 
+def write_csv_and_parquet(table: pd.DataFrame, stem: Path) -> None:
+    """``table`` as ``<stem>.csv`` (``write_csv``) and ``<stem>.parquet``: how a study writes
+    its large tables, in a worker while it goes on (``sim.workers.in_a_worker``)."""
+    write_csv(table, stem.with_name(f"{stem.name}.csv"))
+    table.to_parquet(stem.with_name(f"{stem.name}.parquet"), index=False)
+
+
 def _unquoted(text: str) -> bool:
     """Whether the csv module writes ``text`` as it is (nothing in it to quote)."""
     return not any(c in text for c in _QUOTED)

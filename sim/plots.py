@@ -69,8 +69,8 @@ def save_figure(fig, stem: str | Path, dpi: int = 110, **options) -> list[Path]:
     glyph outlines. ``options`` go to both ``savefig`` calls (``bbox_inches``).
 
     The figure is laid out once, at the PNG's resolution, and its layout engine is then
-    removed, so the PNG, the SVG (and any later page, ``save_all``) keep the same positions
-    rather than laying the figure out again (a constrained layout costs about as much as
+    removed, so the PNG, the SVG (and any later page, ``figure_files.Drawing``) keep the same
+    positions rather than laying the figure out again (a constrained layout costs about as much as
     drawing the figure). Laid out here rather than by ``savefig``, which would draw the whole
     figure once more, without output, to do it: the same layout, the same PNG to the byte."""
     stem = Path(stem)

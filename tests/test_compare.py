@@ -29,6 +29,7 @@ import sim
 from experiments import compare
 from models.errors import InputError
 from sim import figure_files, palette, plots, report, stats
+from sim.csvfile import write_csv_and_parquet
 from sim.posterior import Posterior
 from sim.replicate import Spec, replication_seeds, run_one
 
@@ -363,7 +364,7 @@ def test_figures_are_png_and_svg(folder):
 
 
 def test_each_figure_is_drawn_once_for_its_png_svg_and_pdf_page(tmp_path):
-    """``save_all`` draws a figure once and writes all three formats from it, laid out once
+    """A ``Drawing`` draws a figure once and writes all three formats from it, laid out once
     (for the PNG): the SVG and the PDF page keep the PNG's positions."""
     import matplotlib.pyplot as plt
 
@@ -378,7 +379,10 @@ def test_each_figure_is_drawn_once_for_its_png_svg_and_pdf_page(tmp_path):
         return fig
 
     figures = {f"f{i}": partial(draw, f"figure {i}") for i in range(3)}
-    paths = figure_files.save_all(figures, tmp_path, "pages.pdf")
+    drawing = figure_files.Drawing(tmp_path, "pages.pdf")
+    drawing.send(figures)
+    assert drawn == []  # without workers, drawn at the end
+    paths = drawing.finish(list(figures))
     assert len(drawn) == 3
     names = {f"f{i}.{ext}" for i in range(3) for ext in ("png", "svg")} | {"pages.pdf"}
     assert sorted(p.name for p in paths) == sorted(names)
@@ -413,7 +417,9 @@ def test_the_slowest_figures_are_drawn_first_and_their_files_keep_the_figures_or
         return _titled(title)
 
     figures = {f"f{i}": partial(draw, f"figure {i}") for i in range(3)}
-    paths = figure_files.save_all(figures, tmp_path, "pages.pdf", first=("f2", "none", "f1"))
+    drawing = figure_files.Drawing(tmp_path, "pages.pdf")
+    drawing.send(figures, first=("f2", "none", "f1"))
+    paths = drawing.finish(list(figures))
     assert started == ["figure 2", "figure 1", "figure 0"]
     assert [p.name for p in paths] == [
         *(f"f{i}.{ext}" for i in range(3) for ext in ("png", "svg")),
@@ -434,19 +440,23 @@ def _titled(title: str):
 
 
 def test_figures_drawn_by_workers_are_the_files_drawn_here_and_pages_keep_their_order(tmp_path):
-    """With worker processes each figure is drawn whole in one of them while this process does
-    other work (``meanwhile``); the files are the same bytes, and the PDF's pages, joined from
-    one file a figure, come in the order of the figures, not the order they were finished."""
+    """With worker processes each figure is drawn whole in one of them while this process goes
+    on, the figures sent in rounds (as their data are ready); the files are the same bytes as
+    those drawn here, and the PDF's pages, joined from one file a figure, come in the order
+    ``finish`` asks for, not the order they were sent or finished."""
     from pypdf import PdfReader
 
     figures = {f"f{i}": partial(_titled, f"figure {i}") for i in (3, 1, 2, 0)}
     here, there = tmp_path / "here", tmp_path / "there"
     here.mkdir()
     there.mkdir()
-    called = []
-    figure_files.save_all(figures, here, "pages.pdf", meanwhile=lambda: called.append("here"))
-    paths = figure_files.save_all(figures, there, "pages.pdf", 2, lambda: called.append("there"))
-    assert called == ["here", "there"]
+    alone = figure_files.Drawing(here, "pages.pdf")
+    alone.send(figures)
+    alone.finish(list(figures))
+    drawing = figure_files.Drawing(there, "pages.pdf", 2)
+    drawing.send({stem: figures[stem] for stem in ("f2", "f0")})
+    drawing.send({stem: figures[stem] for stem in ("f3", "f1")})
+    paths = drawing.finish(list(figures))
     assert sorted(p.name for p in there.iterdir()) == sorted(p.name for p in paths)
     assert sorted(p.name for p in here.iterdir()) == sorted(p.name for p in paths)
     for path in here.iterdir():
@@ -678,57 +688,93 @@ def test_the_analysis_runs_its_matrix_products_in_one_thread(tmp_path, monkeypat
     assert seen == [{1}]
 
 
-def test_with_workers_the_figures_code_loads_during_the_analysis(tmp_path, monkeypatch):
-    """With two workers, one writes the weekly table and the other imports the figures' code
-    (``figure_files.ready``) as the analysis starts, before any figure is sent."""
-    sent = []
-    start = compare.in_a_worker
+def test_with_workers_the_figures_that_need_no_analysis_are_drawn_during_it(tmp_path, monkeypatch):
+    """With two workers, the weekly table's files and the figures that need no analysis (the
+    stage mix, each run's adoption against its net value) are sent as the analysis starts,
+    the other figures when it is done; the report has every figure once."""
+    events = []
+    start, send, analyse = compare.in_a_worker, figure_files.Drawing.send, compare.analyse
 
     def recorded(n_jobs, task, *args):
-        sent.append(task)
+        events.append(task)
         return start(n_jobs, task, *args)
 
+    def sent(self, figures, first=()):
+        events.append(sorted(figures))
+        return send(self, figures, first)
+
+    def analysed(*args):
+        events.append("analyse")
+        return analyse(*args)
+
     monkeypatch.setattr(compare, "in_a_worker", recorded)
+    monkeypatch.setattr(figure_files.Drawing, "send", sent)
+    monkeypatch.setattr(compare, "analyse", analysed)
     overrides = [*TINY[:-2], "experiment.scenarios=[baseline]", "experiment.replications=2"]
     overrides += ["experiment.jobs=2", "weeks=10", f"experiment.dir={tmp_path}/out"]
-    compare.main(sim.compose(overrides), overrides)
-    assert sent == [compare.write_weekly, figure_files.ready]
+    folder = compare.main(sim.compose(overrides), overrides)
+    assert events == [
+        write_csv_and_parquet,
+        ["adoption_vs_value", "stage_composition"],
+        "analyse",
+        ["adoption_value_over_time", "cost_and_gain", "net_value"],
+    ]
+    assert sorted(p.stem for p in folder.glob("*.png")) == sorted(report.FIGURES)
 
 
-def test_with_workers_only_they_load_matplotlib_and_nobody_scipys_statistics(tmp_path):
+def test_with_workers_only_they_load_matplotlib_and_nobody_scipys_statistics_or_hydra(tmp_path):
     """The process that runs a comparison with workers sends them its figures by name and
     never imports Matplotlib (0.3 s of CPU); they draw the figures. Its tests are exact
-    signed-rank tests, computed without scipy.stats (0.5 s)."""
+    signed-rank tests, computed without scipy.stats (0.5 s). Nothing it sends its workers has
+    them import Hydra or the study's module (0.15 s each, before the weekly table's files could
+    start)."""
     overrides = [*TINY[:-2], "experiment.scenarios=[baseline]", "experiment.replications=2"]
     overrides += ["experiment.jobs=2", "weeks=10", f"experiment.dir={tmp_path}/out"]
     script = (
-        "import sys, sim; from experiments import compare; "
+        "import os, sys, time, sim; from experiments import compare; "
+        "from joblib import Parallel, delayed\n"
+        "def loaded():\n"
+        "    time.sleep(0.2)  # long enough for both workers to take one\n"
+        f"    return os.getpid(), tuple(m for m in {WATCHED!r} if m in sys.modules)\n"
         f"folder = compare.main(sim.compose({overrides!r}), {overrides!r}); "
         "print(sorted(p.name for p in folder.glob('*.png')), "
-        "'matplotlib' in sys.modules, 'scipy.stats' in sys.modules)"
+        "'matplotlib' in sys.modules, 'scipy.stats' in sys.modules); "
+        "print(sorted(set(Parallel(n_jobs=2)(delayed(loaded)() for _ in range(6)))))"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
-    assert done.stdout.split("] ")[-1].strip() == "False False", done.stdout
-    assert "net_value.png" in done.stdout  # the figures were drawn, by the workers
+    *_, figures, workers = done.stdout.strip().splitlines()
+    assert figures.split("] ")[-1].strip() == "False False", done.stdout
+    assert "net_value.png" in figures  # the figures were drawn, by the workers
+    seen = eval(workers)  # (worker, the modules of interest it has loaded), each worker
+    assert len({pid for pid, _ in seen}) == 2, seen
+    assert all(modules == ("matplotlib",) for _, modules in seen), seen
 
 
-def test_a_failure_while_writing_leaves_nothing(tmp_path, monkeypatch):
+#: Modules a comparison's workers should load (Matplotlib, to draw) or not (the rest).
+WATCHED = ("matplotlib", "hydra", "omegaconf", "experiments.compare", "scipy.stats")
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_failure_while_writing_leaves_nothing(tmp_path, monkeypatch, jobs):
+    """Also with workers still drawing the figures sent before the failure: they are waited
+    for before the unfinished folder is removed."""
     overrides = [*TINY[:-2], "experiment.scenarios=[baseline]", "experiment.replications=2"]
-    overrides += ["experiment.jobs=1", "weeks=10", f"experiment.dir={tmp_path}/out"]
+    overrides += [f"experiment.jobs={jobs}", "weeks=10", f"experiment.dir={tmp_path}/out"]
     cfg = sim.compose(overrides)
 
     def boom(*args):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(compare, "write_figures", boom)
+    monkeypatch.setattr(compare, "figures_after_analysis", boom)
     with pytest.raises(RuntimeError, match="disk on fire"):
         compare.main(cfg, overrides)
     # No results folder, not even a hidden temporary one: only the completed replications,
     # saved for a re-run (sim.resume), in the hidden .partial/.
     assert [p.name for p in (tmp_path / "out").iterdir()] == [".partial"]
-    assert len(list((tmp_path / "out" / ".partial").glob("*.parquet"))) == 1  # one ensemble
+    # a file an ensemble: the two runs in one, or one a worker
+    assert len(list((tmp_path / "out" / ".partial").glob("*.parquet"))) == jobs
     monkeypatch.undo()
     folder = compare.main(cfg, overrides)
     assert folder.parent == tmp_path / "out" and (folder / "report.md").exists()
