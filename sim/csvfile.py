@@ -70,7 +70,8 @@ def _kind(column: pd.Series) -> str | None:
     if isinstance(dtype, np.dtype) and dtype.kind in "iu":
         return "int"
     if pd.api.types.is_string_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
-        values = column.to_numpy(dtype=object)
+        # each distinct value once: a column of names holds a few, many times over
+        values = set(column.to_numpy(dtype=object).tolist())
         if all(isinstance(v, str) and _unquoted(v) for v in values):
             return "text"
     return None
@@ -82,7 +83,7 @@ def _texts(values: np.ndarray, kind: str) -> list[str]:
     if kind == "float":
         # by bit pattern: a column of shares of a headcount holds a few hundred numbers many
         # times over, each turned into text once (-0.0 and 0.0 apart, as their texts are)
-        bits, where = np.unique(np.ascontiguousarray(values).view(np.int64), return_inverse=True)
+        where, bits = pd.factorize(np.ascontiguousarray(values).view(np.int64))
         if 2 * len(bits) > len(values):  # mostly distinct numbers: each in turn
             bits, where = values, None
         numbers = bits.view(np.float64)
