@@ -42,6 +42,8 @@ and loading its compiled passes before it can run anything. A comparison starts 
 soon as its settings are checked, so that they get ready while it composes its programmes,
 instead of when its first runs are sent (not before the check: a refused command should not
 wait for workers it will never use).
+
+One task in a worker (:func:`in_a_worker`): a study's large file written while it goes on.
 """
 
 import atexit
