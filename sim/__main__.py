@@ -209,6 +209,9 @@ def report_errors(func):
     try:
         return func()
     except Exception as e:
+        stop = interruption_behind(e)
+        if stop is not None:
+            raise stop from None  # an interruption: stopped as any other (``interrupted``)
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         if isinstance(e, InputError | HydraException | OmegaConfBaseException):
@@ -216,6 +219,21 @@ def report_errors(func):
         if not STOPPING.started:
             refuse(InputError(command_line_problem(e)))
         crashed(e)
+
+
+def interruption_behind(error: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C or SIGTERM (``sim.signals.Terminated``) while whose handling ``error`` was
+    raised, if any. A signal that lands inside Hydra's or OmegaConf's code (a sweep composing
+    its next job) can leave one of their objects half made, whose clean-up then fails with an
+    error of its own (seen: an OmegaConf error about a missing parent) that would otherwise be
+    reported as bad input, exit status 2, instead of as the interruption it is."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return error
+        seen.add(id(error))
+        error = error.__context__
+    return None
 
 
 def command_line_problem(error: Exception) -> str:

@@ -383,6 +383,34 @@ def test_a_resumed_comparison_reuses_saved_runs_and_matches_an_uninterrupted_one
         assert (the_folder(out) / name).read_bytes() == (ref / name).read_bytes(), name
 
 
+@pytest.mark.parametrize("stop", [KeyboardInterrupt(), signals.Terminated("SIGTERM")])
+def test_an_error_raised_while_an_interruption_unwinds_is_the_interruption(stop):
+    """A signal that lands inside OmegaConf (a sweep composing its next job) can make its
+    clean-up fail with an error of its own (seen in CI: ``'NoneType' object has no attribute
+    '_invalidate_flags_cache'``): reported as the interruption (exit 130 or 143), not as bad
+    input (2). An error with no interruption behind it is still bad input."""
+    from omegaconf.errors import ConfigAttributeError
+
+    import sim.__main__ as cli_module
+
+    def composing():
+        try:
+            raise stop
+        finally:
+            raise ConfigAttributeError("'NoneType' object has no attribute 'x'")
+
+    with pytest.raises(type(stop)) as raised:
+        cli_module.report_errors(composing)
+    assert raised.value is stop
+
+    def refused():
+        raise ConfigAttributeError("no such key")
+
+    with pytest.raises(SystemExit) as exited:
+        cli_module.report_errors(refused)
+    assert exited.value.code == 2
+
+
 def test_an_interrupted_sweep_keeps_finished_jobs_and_nothing_half_written(cli):
     stopped, left = cli["sweep"]["stopped"], cli["sweep"]["left"]
     assert stopped.returncode == 128 + signal.SIGINT, stopped.stderr
