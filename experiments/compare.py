@@ -784,12 +784,13 @@ def write(
     cfg: DictConfig,
     record: dict,
     configs: dict[str, DictConfig],
-    figures: tuple[dict, object],
+    early: dict,
+    style,
 ) -> tuple[Path, Comparison]:
     """Analyse the runs (``analysed``: their ``Comparison``) and write the comparison folder
-    (atomically); ``record`` goes into provenance.json; ``figures``: the figures that need no
-    analysis (``figures_before_analysis``) and the figures' style. Returns the folder and the
-    comparison.
+    (atomically); ``record`` goes into provenance.json; ``early``: the figures that need no
+    analysis (``figures_before_analysis``), drawn in ``style`` as the others. Returns the
+    folder and the comparison.
 
     With worker processes (``experiment.jobs``), what does not wait for this process is done
     by them at the same time: the weekly table's files (its CSV, the one large file, takes
@@ -798,7 +799,6 @@ def write(
     writes the other tables."""
     n_jobs = int(cfg.experiment.jobs)
     done: dict[str, Comparison] = {}
-    early, style = figures
 
     def tables(c: Comparison, tmp: Path) -> None:
         c.runs.to_parquet(tmp / "runs.parquet", index=False)
@@ -1017,7 +1017,7 @@ def main(cfg: DictConfig, overrides: list[str]) -> Path:
     }
     early = figures_before_analysis(runs, stages, style)
     folder, c = write(
-        weekly, analysed, new_run_folder(experiment.dir), cfg, record, configs, (early, style)
+        weekly, analysed, new_run_folder(experiment.dir), cfg, record, configs, early, style
     )
     cache.discard(run_key(*job) for job in jobs)
     print(
