@@ -684,10 +684,20 @@ def stage_means(weekly: pd.DataFrame) -> pd.DataFrame:
 
 
 @threadpool_limits.wrap(limits=1, user_api="blas")
+def bands_of(weekly: pd.DataFrame, runs: pd.DataFrame, n_resamples: int, seed: int):
+    """Per programme and week, the mean of each of ``BAND_COLUMNS`` and its interval
+    (``stats.weekly_bands``): what the small multiples of adoption and value draw. Worked out
+    before the rest of the analysis (``analyse``), so that this figure, the slowest to draw,
+    is drawn while the analysis goes on. In one BLAS thread, as ``analyse``."""
+    return stats.weekly_bands(weekly, BAND_COLUMNS, n_resamples, seed, stats.draws_of(runs))
+
+
+@threadpool_limits.wrap(limits=1, user_api="blas")
 def analyse(
     weekly: pd.DataFrame,
     runs: pd.DataFrame,
     stages: pd.DataFrame,
+    bands: pd.DataFrame,
     seeds: list[int],
     n_resamples: int,
     seed: int,
@@ -696,8 +706,8 @@ def analyse(
     departments: pd.DataFrame | None = None,
 ) -> Comparison:
     """Summary, tests (against the baseline, and against the programme ranked first on net
-    value), time-series bands and per-department outcomes of the runs, with their ``stages``
-    (``stage_means``) as the comparison's.
+    value) and per-department outcomes of the runs, with their ``stages`` (``stage_means``)
+    and time-series ``bands`` (``bands_of``) as the comparison's.
 
     The bootstrap's matrix products run in one thread: the comparison's workers keep the
     other CPUs busy meanwhile (writing files), and a second BLAS thread, spinning while it
@@ -711,7 +721,6 @@ def analyse(
             runs, n_resamples, seed, reference=leader, outcomes=(stats.HEADLINE,)
         )
         tests = pd.concat([tests, against_leader], ignore_index=True)
-    bands = stats.weekly_bands(weekly, BAND_COLUMNS, n_resamples, seed, stats.draws_of(runs))
     baseline_tests = tests[tests["against"] == stats.REFERENCE] if len(tests) else tests
     about = {
         **about,
@@ -723,11 +732,6 @@ def analyse(
     return Comparison(
         weekly, runs, summary, tests, bands, stages, seeds, about, departments=departments
     )
-
-
-#: The figure of the analysis that takes longest to draw (small multiples, about 1 s; the
-#: others 0.15–0.35 s), started first.
-SLOWEST_FIGURES = ("adoption_value_over_time",)
 
 
 def figure_style(labels: dict[str, str], about: dict):
@@ -743,18 +747,28 @@ def figure_style(labels: dict[str, str], about: dict):
 def figures_before_analysis(runs: pd.DataFrame, stages: pd.DataFrame, style) -> dict:
     """The figures that need no analysis (names as in ``sim.report.FIGURES``; what each draws,
     by the name of its ``sim.plots`` function): each run's adoption against its net value,
-    and the stage mix over time. Sent to be drawn while the runs are analysed."""
+    and the stage mix over time. Sent to be drawn while the runs are analysed, the quicker
+    first: the worker that draws it is then free to start the small multiples (``bands_of``),
+    the slowest figure, while the other still draws the stage mix."""
     from sim.figure_files import figure
 
     return {
-        "stage_composition": partial(figure, "stage_composition", stages, style),
         "adoption_vs_value": partial(figure, "adoption_value_scatter", runs, style),
+        "stage_composition": partial(figure, "stage_composition", stages, style),
     }
 
 
+def figure_of_the_bands(bands: pd.DataFrame, style) -> dict:
+    """The small multiples of adoption and value over time, with their ``bands`` (``bands_of``):
+    about 1 s to draw, the others 0.15–0.5 s."""
+    from sim.figure_files import figure
+
+    return {"adoption_value_over_time": partial(figure, "comparison_over_time", bands, style)}
+
+
 def figures_after_analysis(c: Comparison, style) -> dict:
-    """The figures drawn from the analysis: net value with its interval, the small multiples
-    of adoption and value over time with their bands, cost against gain."""
+    """The figures drawn from the analysis, the slower first: cost against gain, net value
+    with its interval."""
     from sim.figure_files import figure
 
     t = c.tests
@@ -771,15 +785,15 @@ def figures_after_analysis(c: Comparison, style) -> dict:
         else set()
     )
     return {
-        "net_value": partial(figure, "net_value_ci", c.summary, style, distinct),
-        "adoption_value_over_time": partial(figure, "comparison_over_time", c.bands, style),
         "cost_and_gain": partial(figure, "cost_and_gain", c.summary, style),
+        "net_value": partial(figure, "net_value_ci", c.summary, style, distinct),
     }
 
 
 def write(
     weekly: pd.DataFrame,
-    analysed: Callable[[], Comparison],
+    banded: Callable[[], pd.DataFrame],
+    analysed: Callable[[pd.DataFrame], Comparison],
     folder: Path,
     cfg: DictConfig,
     record: dict,
@@ -787,16 +801,19 @@ def write(
     early: dict,
     style,
 ) -> tuple[Path, Comparison]:
-    """Analyse the runs (``analysed``: their ``Comparison``) and write the comparison folder
-    (atomically); ``record`` goes into provenance.json; ``early``: the figures that need no
-    analysis (``figures_before_analysis``), drawn in ``style`` as the others. Returns the
-    folder and the comparison.
+    """Analyse the runs (``banded``: their bands, ``bands_of``; ``analysed``: given the bands,
+    their ``Comparison``) and write the comparison folder (atomically); ``record`` goes into
+    provenance.json; ``early``: the figures that need no analysis
+    (``figures_before_analysis``), drawn in ``style`` as the others. Returns the folder and
+    the comparison.
 
     With worker processes (``experiment.jobs``), what does not wait for this process is done
     by them at the same time: the weekly table's files (its CSV, the one large file, takes
     about as long to write as the analysis) and the figures that need no analysis while this
-    process analyses the runs; then the other figures, the slowest first, while this process
-    writes the other tables."""
+    process works out the bands; the small multiples, the slowest figure, as soon as the bands
+    are known, while the rest of the analysis goes on; then the other figures, while this
+    process writes the other tables. So the workers' last figures are short ones, and both
+    end at about the same time."""
     n_jobs = int(cfg.experiment.jobs)
     done: dict[str, Comparison] = {}
 
@@ -829,8 +846,10 @@ def write(
         drawing = Drawing(tmp, "report.pdf", n_jobs)
         try:
             drawing.send(early)
-            c = done["c"] = analysed()
-            drawing.send(figures_after_analysis(c, style), first=SLOWEST_FIGURES)
+            bands = banded()
+            drawing.send(figure_of_the_bands(bands, style))
+            c = done["c"] = analysed(bands)
+            drawing.send(figures_after_analysis(c, style))
             tables(c, tmp)
         finally:  # the workers are done (or their error raised here) before the folder moves
             try:
@@ -971,11 +990,12 @@ def main(cfg: DictConfig, overrides: list[str]) -> Path:
     stages = stage_means(weekly)
     style = figure_style({p.name: p.label for p in programmes}, about)
 
-    def analysed() -> Comparison:
+    def analysed(bands: pd.DataFrame) -> Comparison:
         c = analyse(
             weekly,
             runs,
             stages,
+            bands,
             seeds,
             int(experiment.bootstrap),
             int(cfg.seed),
@@ -1016,8 +1036,17 @@ def main(cfg: DictConfig, overrides: list[str]) -> Path:
         "_started": started,
     }
     early = figures_before_analysis(runs, stages, style)
+    banded = partial(bands_of, weekly, runs, int(experiment.bootstrap), int(cfg.seed))
     folder, c = write(
-        weekly, analysed, new_run_folder(experiment.dir), cfg, record, configs, early, style
+        weekly,
+        banded,
+        analysed,
+        new_run_folder(experiment.dir),
+        cfg,
+        record,
+        configs,
+        early,
+        style,
     )
     cache.discard(run_key(*job) for job in jobs)
     print(

@@ -42,10 +42,10 @@ class Drawing:
         self._here: list[tuple[str, Callable]] = []  # without workers: drawn by ``finish``
         self._written: dict[str, list[Path]] = {}
 
-    def send(self, figures: dict[str, Callable], first: Sequence[str] = ()) -> None:
-        """Start drawing ``figures``, those named in ``first`` (the slowest to draw) first, so
-        that no worker is left drawing a large figure alone at the end."""
-        order = [s for s in first if s in figures] + [s for s in figures if s not in first]
+    def send(self, figures: dict[str, Callable]) -> None:
+        """Start drawing ``figures``, in their order (a study sends the slower first, so that
+        no worker is left drawing a large figure alone at the end)."""
+        order = list(figures)
         calls = [partial(_save, figures[s], self.folder / s, self._page(s)) for s in order]
         if self.n_jobs < 2:
             self._here += zip(order, calls, strict=True)

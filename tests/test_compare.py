@@ -406,9 +406,9 @@ def test_each_figure_is_drawn_once_for_its_png_svg_and_pdf_page(tmp_path):
         plt.close(alone)
 
 
-def test_the_slowest_figures_are_drawn_first_and_their_files_keep_the_figures_order(tmp_path):
-    """``first`` changes the order in which figures are drawn, not the order of the paths or
-    of the PDF's pages (a name that is not a figure is ignored)."""
+def test_figures_are_drawn_in_the_order_sent_and_their_files_keep_the_order_asked(tmp_path):
+    """The order in which figures are sent is the order in which they are drawn, not the order
+    of the paths or of the PDF's pages: those follow the order ``finish`` is given."""
     from pypdf import PdfReader
 
     started = []
@@ -417,10 +417,10 @@ def test_the_slowest_figures_are_drawn_first_and_their_files_keep_the_figures_or
         started.append(title)
         return _titled(title)
 
-    figures = {f"f{i}": partial(draw, f"figure {i}") for i in range(3)}
+    figures = {f"f{i}": partial(draw, f"figure {i}") for i in (2, 1, 0)}
     drawing = figure_files.Drawing(tmp_path, "pages.pdf")
-    drawing.send(figures, first=("f2", "none", "f1"))
-    paths = drawing.finish(list(figures))
+    drawing.send(figures)
+    paths = drawing.finish(sorted(figures))
     assert started == ["figure 2", "figure 1", "figure 0"]
     assert [p.name for p in paths] == [
         *(f"f{i}.{ext}" for i in range(3) for ext in ("png", "svg")),
@@ -428,6 +428,59 @@ def test_the_slowest_figures_are_drawn_first_and_their_files_keep_the_figures_or
     ]
     pages = PdfReader(tmp_path / "pages.pdf").pages
     assert [page.extract_text().split()[-1] for page in pages] == ["0", "1", "2"]
+
+
+def _small_multiples_data(names=("baseline", "mandate", "champions", "sense_making")):
+    """Bands and stage means of a few programmes over 20 weeks, as a comparison has them."""
+    weeks = np.arange(1, 21)
+    rows = []
+    for k, name in enumerate(names):
+        ramp = weeks / (weeks.max() + k)
+        rows.append(
+            pd.DataFrame(
+                {
+                    "scenario": name,
+                    "week": weeks,
+                    **{c: ramp for c in ("active_share", "adopted_share")},
+                    "value_total": 900 * ramp,
+                    "value_total_low": 800 * ramp,
+                    "value_total_high": 1000 * ramp,
+                    **{f"stage_{s}": ramp / 5 for s in plots.STAGE_NAMES},
+                }
+            )
+        )
+    return pd.concat(rows, ignore_index=True), palette.Style(
+        dict(zip(names, [n.replace("_", " ") for n in names], strict=True)),
+        palette.programme_colours(list(names)),
+        "footer",
+    )
+
+
+@pytest.mark.parametrize("draw", ["comparison_over_time", "stage_composition"])
+def test_small_multiples_titles_sit_where_matplotlib_would_place_them(tmp_path, monkeypatch, draw):
+    """The panels' titles are given their place (``plots.TITLE_Y``), so Matplotlib does not
+    work it out again, measuring each panel, at every drawing; it is the place Matplotlib
+    finds itself: the PNG, SVG and PDF page are the same bytes."""
+    table, style = _small_multiples_data()
+    files = {}
+    for placed in (True, False):
+        if not placed:
+            monkeypatch.setattr(plots, "TITLE_Y", None)  # Matplotlib's own placement
+        fig = getattr(plots, draw)(table, style)
+        titled = [ax for ax in fig.axes if ax.get_title()]
+        assert len(titled) == {"comparison_over_time": 3, "stage_composition": 4}[draw]
+        # (private, but the one sign of whether Matplotlib will place the title itself)
+        assert {ax._autotitlepos for ax in titled} == {not placed}
+        stem = tmp_path / f"{draw}_{placed}"
+        plots.save_figure(fig, stem)
+        fig.savefig(stem.with_suffix(".pdf"), format="pdf", metadata={"CreationDate": None})
+        files[placed] = [stem.with_name(f"{stem.name}{ext}").read_bytes() for ext in FORMATS]
+    svg = FORMATS.index(".svg")
+    files[False][svg] = files[False][svg].replace(b"_False", b"_True")  # (its own file name)
+    assert files[True] == files[False]
+
+
+FORMATS = (".png", ".svg", ".pdf")
 
 
 def _titled(title: str):
@@ -689,20 +742,29 @@ def test_the_analysis_runs_its_matrix_products_in_one_thread(tmp_path, monkeypat
     assert seen == [{1}]
 
 
-def test_with_workers_the_figures_that_need_no_analysis_are_drawn_during_it(tmp_path, monkeypatch):
-    """With two workers, the weekly table's files and the figures that need no analysis (the
-    stage mix, each run's adoption against its net value) are sent as the analysis starts,
-    the other figures when it is done; the report has every figure once."""
+def test_with_workers_the_figures_are_drawn_during_the_analysis_the_slowest_early(
+    tmp_path, monkeypatch
+):
+    """With two workers, the weekly table's files and the figures that need no analysis (each
+    run's adoption against its net value, the quicker, then the stage mix) are sent as the
+    analysis starts; the small multiples, the slowest figure, as soon as their bands are
+    worked out, before the rest of the analysis; the other figures when it is done, the
+    slower first. The report has every figure once."""
     events = []
-    start, send, analyse = compare.in_a_worker, figure_files.Drawing.send, compare.analyse
+    start, send = compare.in_a_worker, figure_files.Drawing.send
+    bands_of, analyse = compare.bands_of, compare.analyse
 
     def recorded(n_jobs, task, *args):
         events.append(task)
         return start(n_jobs, task, *args)
 
-    def sent(self, figures, first=()):
-        events.append(sorted(figures))
-        return send(self, figures, first)
+    def sent(self, figures):
+        events.append(list(figures))
+        return send(self, figures)
+
+    def banded(*args):
+        events.append("bands")
+        return bands_of(*args)
 
     def analysed(*args):
         events.append("analyse")
@@ -710,6 +772,7 @@ def test_with_workers_the_figures_that_need_no_analysis_are_drawn_during_it(tmp_
 
     monkeypatch.setattr(compare, "in_a_worker", recorded)
     monkeypatch.setattr(figure_files.Drawing, "send", sent)
+    monkeypatch.setattr(compare, "bands_of", banded)
     monkeypatch.setattr(compare, "analyse", analysed)
     overrides = [*TINY[:-2], "experiment.scenarios=[baseline]", "experiment.replications=2"]
     overrides += ["experiment.jobs=2", "weeks=10", f"experiment.dir={tmp_path}/out"]
@@ -717,8 +780,10 @@ def test_with_workers_the_figures_that_need_no_analysis_are_drawn_during_it(tmp_
     assert events == [
         write_csv_and_parquet,
         ["adoption_vs_value", "stage_composition"],
+        "bands",
+        ["adoption_value_over_time"],
         "analyse",
-        ["adoption_value_over_time", "cost_and_gain", "net_value"],
+        ["cost_and_gain", "net_value"],
     ]
     assert sorted(p.stem for p in folder.glob("*.png")) == sorted(report.FIGURES)
 
