@@ -177,6 +177,7 @@ class Schedule:
         self._n_cells = n_cells
         self._headcount = np.bincount(self._cell, minlength=n_cells) / max(org.n, 1)
         self._manager_of = org.manager_of
+        self._worked_out: dict[tuple, np.ndarray] = {}  # (``_once``)
 
     @classmethod
     def stacked(cls, schedules: Sequence["Schedule"], n: int) -> "Schedule":
@@ -198,6 +199,7 @@ class Schedule:
         out._cell = np.concatenate([s._cell + k * s._n_cells for k, s in enumerate(schedules)])
         out._n_cells = sum(s._n_cells for s in schedules)
         out._headcount = np.concatenate([s._headcount for s in schedules])
+        out._worked_out = {}
         out._manager_of = np.concatenate(
             [
                 np.where(s._manager_of >= 0, s._manager_of + k * n, -1)
@@ -282,10 +284,10 @@ class Schedule:
             reach = self._reach[iv.name]
             involved = getattr(self, f"_{iv.kind}")(iv, week, levers, reach)
             if iv.pulses(week):
-                cost += self.people(involved, iv.cost_per_person * iv.intensity)
+                cost += self._once(iv, "involved", involved) * (iv.cost_per_person * iv.intensity)
                 if iv.sense_gain:
                     levers.sense_push[reach] += iv.sense_gain * iv.intensity
-                    cost += self.people(reach, iv.training_hours * iv.intensity)
+                    cost += self._once(iv, "reached", reach) * (iv.training_hours * iv.intensity)
             if week == iv.start:
                 cost += self._headcount * iv.cost_fixed
             if iv.runs(week):
@@ -294,11 +296,15 @@ class Schedule:
                 cost += self._reward_cost(iv, state, rows, reach)
         return cost
 
-    def people(self, who: np.ndarray, hours: float) -> np.ndarray:
-        """``hours`` for each person in ``who`` (a mask), by cell."""
-        if not hours:
-            return np.zeros(self._n_cells)
-        return np.bincount(self._cell[who], minlength=self._n_cells) * hours
+    def _once(self, iv: Intervention, what: str, who: np.ndarray) -> np.ndarray:
+        """How many of ``who`` (a mask: ``what`` of ``iv``) each cell holds, counted the first
+        week it is asked for: who an intervention reaches and involves is the same every week
+        (each kind below returns the same people each week), and counting them every pulse
+        was a fifth of the weekly levers' time in a comparison."""
+        key = (iv.name, what)
+        if key not in self._worked_out:
+            self._worked_out[key] = np.bincount(self._cell[who], minlength=self._n_cells)
+        return self._worked_out[key]
 
     def _reward_cost(
         self, iv: Intervention, state: AgentState, rows: slice, reach: np.ndarray
@@ -315,7 +321,8 @@ class Schedule:
         by_cell = np.bincount(self._cell, weights=weights, minlength=self._n_cells)
         return by_cell * iv.cost_per_reward * iv.intensity
 
-    # Each kind sets its levers where it reaches and returns who its per-person cost is for.
+    # Each kind sets its levers where it reaches and returns who its per-person cost is for:
+    # the same people every week (``_once`` counts them once).
 
     def _mandate(self, iv, week, levers, reach) -> np.ndarray:
         """Pressure to be active (UTAUT: social influence in mandatory settings); the activity
@@ -347,13 +354,23 @@ class Schedule:
         """Managers reached lead value conversations with their teams on pulse weeks; the
         effect on the team scales with the manager's own sense (``models.dynamics``). Cost:
         the manager's and each report's time."""
-        leaders = reach & self._is_manager
+        leaders, teams = self._teams(iv, reach)
         if iv.pulses(week):
             levers.leading[leaders] = np.minimum(levers.leading[leaders] + iv.intensity, 1)
-        reports = np.zeros_like(leaders)
-        has = self._manager_of >= 0
-        reports[has] = leaders[self._manager_of[has]]
-        return leaders | reports
+        return teams
+
+    def _teams(self, iv: Intervention, reach: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The managers ``reach`` holds, and them with their reports: worked out once an
+        intervention (two fifths of a sense-making programme's weekly levers' time before)."""
+        key = (iv.name, "teams")
+        if key not in self._worked_out:
+            leaders = reach & self._is_manager
+            reports = np.zeros_like(leaders)
+            has = self._manager_of >= 0
+            reports[has] = leaders[self._manager_of[has]]
+            self._worked_out[(iv.name, "leaders")] = leaders
+            self._worked_out[key] = leaders | reports
+        return self._worked_out[(iv.name, "leaders")], self._worked_out[key]
 
     def _champions(self, iv, week, levers, reach) -> np.ndarray:
         """Training makes champions coach more strongly; they answer questions and model use."""
