@@ -61,14 +61,12 @@ only the replications still missing, and writes the same tables as an uninterrup
 """
 
 import dataclasses
-import importlib
 import json
 import math
 import re
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -102,7 +100,7 @@ from sim.replicate import (
 )
 from sim.resume import PARTIAL, RunCache, run_key
 from sim.run import check_output_dir, config_problems, new_run_folder, write_atomically
-from sim.workers import in_a_worker, warm_up
+from sim.workers import in_a_worker, prefetch, warm_up
 
 MIN_BOOTSTRAP = 100
 BAND_COLUMNS = ("active_share", "adopted_share", "value_total")
@@ -626,24 +624,21 @@ def after_the_runs(jobs: int, pairs: int) -> tuple[str, ...]:
     )
 
 
-def prefetch(modules: tuple[str, ...]) -> None:
-    """Import ``modules`` in a background thread (their first user then finds them imported,
-    or waits for the import to end)."""
-
-    def load() -> None:
-        for name in modules:
-            importlib.import_module(name)
-
-    threading.Thread(target=load, name="prefetch", daemon=True).start()
-
-
 def simulate(jobs: list[tuple], n_jobs: int, progress: bool, cache: RunCache):
     """The weekly, runs and departments tables of ``jobs`` (``run_jobs`` with the
-    per-department outcomes of every run)."""
+    per-department outcomes of every run). With workers, each loads what it needs to draw the
+    figures as it ends its last runs (``DRAWING``): the one that ends first does so while it
+    would otherwise wait for the other."""
     programmes = len({j[0].scenario for j in jobs})
     desc = f"{programmes} programmes × {len(jobs) // programmes} replications"
     return run_jobs(
-        jobs, n_jobs=n_jobs, progress=progress, cache=cache, desc=desc, departments=True
+        jobs,
+        n_jobs=n_jobs,
+        progress=progress,
+        cache=cache,
+        desc=desc,
+        departments=True,
+        afterwards=DRAWING if n_jobs > 1 else (),
     )
 
 

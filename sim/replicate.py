@@ -37,7 +37,7 @@ from joblib import Parallel, delayed
 
 from models.interventions import Intervention
 from models.params import Behaviour
-from sim.workers import freeze_loaded, start_worker, worker_count
+from sim.workers import freeze_loaded, prefetch, start_worker, worker_count
 
 if TYPE_CHECKING:  # (OmegaConf and tqdm: the parent's only, imported where used)
     from omegaconf import DictConfig
@@ -255,12 +255,14 @@ def _batch_job(indices: list[int], jobs, departments: bool, groups: bool):
     return indices, run_batch(jobs, departments, groups)
 
 
-def _tables_job(indices: list[int], jobs, departments: bool, cache, keys) -> Tables:
+def _tables_job(indices: list[int], jobs, departments: bool, cache, keys, afterwards) -> Tables:
     start_worker()
     tables = run_tables(jobs, departments)
     tables.jobs = list(indices)
     if cache is not None:  # saved here, in the workers, at the same time
         cache.save(keys, tables)
+    if afterwards:  # one of the last batches: what the study needs next, loaded meanwhile
+        prefetch(afterwards)
     return tables
 
 
@@ -410,6 +412,7 @@ def run_jobs(
     desc: str = "simulating",
     departments: bool = False,
     batch_rows: int | None = None,
+    afterwards: Sequence[str] = (),
 ) -> tuple[pd.DataFrame, ...]:
     """Any list of runs, each ``(spec, replication, seed)``: the one way every study runs
     many simulations. Runs of one size and horizon are stepped together in ensembles of up to
@@ -417,6 +420,9 @@ def run_jobs(
     processes; the results are those of each run alone, whatever the batching and workers.
 
     ``batch_rows`` defaults to the study's setting (``batching``), else ``BATCH_ROWS``.
+    ``afterwards``: modules the study's next tasks for the workers need. The workers that run
+    the last ``n_jobs`` ensembles import them, in the background, as they end them: the one
+    that ends first, which would wait for the others, gets ready meanwhile.
 
     Returns the weekly table and the runs table in the order of ``jobs`` (and, with
     ``departments=True``, a third table: each run's outcomes per department, with the id
@@ -439,13 +445,20 @@ def run_jobs(
         )
     n_jobs = worker_count(n_jobs, "experiment.jobs")  # lowered already by python -m sim
     tasks = []
-    for c in batches([jobs[i] for i in todo], _rows(batch_rows), n_jobs):
+    ensembles = batches([jobs[i] for i in todo], _rows(batch_rows), n_jobs)
+    for e, c in enumerate(ensembles):
         saved = [keys[todo[k]] for k in c] if cache is not None else ()
         if saved:
             cache.expect(saved)
+        last = n_jobs > 1 and e >= len(ensembles) - n_jobs
         tasks.append(
             delayed(_tables_job)(
-                [todo[k] for k in c], [jobs[todo[k]] for k in c], departments, cache, saved
+                [todo[k] for k in c],
+                [jobs[todo[k]] for k in c],
+                departments,
+                cache,
+                saved,
+                tuple(afterwards) if last else (),
             )
         )
     pieces += _finished(tasks, n_jobs, len(todo), progress, desc, lambda tables: len(tables.jobs))

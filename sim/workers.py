@@ -49,13 +49,14 @@ One task in a worker (:func:`in_a_worker`): a study's large file written while i
 import atexit
 import functools
 import gc
+import importlib
 import multiprocessing
 import os
 import pickle
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from joblib import Parallel, cpu_count, delayed
 
@@ -169,6 +170,17 @@ def freeze_loaded() -> None:
     processes that end when their study does (``python -m sim`` running a study, and its
     workers): objects frozen now are never collected, even if they become garbage."""
     gc.freeze()
+
+
+def prefetch(modules: Sequence[str]) -> None:
+    """Import ``modules`` in a background thread (their first user then finds them imported,
+    or waits for the import to end)."""
+
+    def load() -> None:
+        for name in modules:
+            importlib.import_module(name)
+
+    threading.Thread(target=load, name="prefetch", daemon=True).start()
 
 
 def warm_up(n_jobs: int, prepare: Callable[[], None]) -> threading.Thread | None:

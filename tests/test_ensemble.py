@@ -404,6 +404,44 @@ def test_an_ensembles_tables_hold_each_runs_results_in_turn():
     assert tables.jobs == list(range(len(jobs)))
 
 
+def test_the_last_ensembles_load_what_comes_next_as_they_end(monkeypatch):
+    """``afterwards``: only the tasks of the last ``n_jobs`` ensembles import the modules the
+    study needs next (the workers that end them: the first to end gets ready while the other
+    runs), in the background, after their runs."""
+    import sys
+
+    from joblib import Parallel, delayed
+
+    from sim import replicate
+
+    sent = []
+    finished = replicate._finished
+
+    def watched(tasks, *args):
+        sent.extend(task[1][5] for task in tasks)  # (function, arguments, keywords)
+        return finished(tasks, *args)
+
+    monkeypatch.setattr(replicate, "_finished", watched)
+    run_jobs(JOBS, n_jobs=2, batch_rows=240, afterwards=["tabnanny"])
+    assert len(sent) == len(batches(JOBS, 240, 2)) > 2
+    assert sent == [()] * (len(sent) - 2) + [("tabnanny",)] * 2
+    # the workers that ran them have it loaded; neither of the others (no module imports it)
+    loaded = Parallel(n_jobs=2)(delayed(_holds)("tabnanny") for _ in range(6))
+    assert any(loaded) and "tabnanny" not in sys.modules
+    sent.clear()
+    run_jobs(JOBS, n_jobs=1, batch_rows=240, afterwards=["tabnanny"])
+    assert set(sent) == {()}  # no workers: nothing to get ready in the background
+
+
+def _holds(module: str) -> bool:
+    """Whether this (worker) process has ``module`` loaded."""
+    import sys
+    import time
+
+    time.sleep(0.1)  # long enough for both workers to take one
+    return module in sys.modules
+
+
 def test_batching_and_workers_never_change_the_results():
     """Every run alone (one worker, an ensemble per run) and runs stacked by size over two
     workers give identical tables, in the order of the jobs; and a run alone through
