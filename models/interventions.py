@@ -300,7 +300,7 @@ class Schedule:
         """How many of ``who`` (a mask: ``what`` of ``iv``) each cell holds, counted the first
         week it is asked for: who an intervention reaches and involves is the same every week
         (each kind below returns the same people each week), and counting them every pulse
-        was a fifth of the weekly levers' time in a comparison."""
+        was a sixth of the weekly levers' time in a comparison."""
         key = (iv.name, what)
         if key not in self._worked_out:
             self._worked_out[key] = np.bincount(self._cell[who], minlength=self._n_cells)
@@ -361,7 +361,7 @@ class Schedule:
 
     def _teams(self, iv: Intervention, reach: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The managers ``reach`` holds, and them with their reports: worked out once an
-        intervention (two fifths of a sense-making programme's weekly levers' time before)."""
+        intervention (every week, it was a sixth of the weekly levers' time in a comparison)."""
         key = (iv.name, "teams")
         if key not in self._worked_out:
             leaders = reach & self._is_manager

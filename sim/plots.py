@@ -123,7 +123,7 @@ def _ordered(table: pd.DataFrame) -> list[str]:
 #: Where a small multiple's panel title sits: the top of the panel, where Matplotlib's own
 #: placement puts it when nothing (ticks, labels, a second axis) is drawn above the panel.
 #: Given, Matplotlib does not work the placement out again, measuring the panel's y axis,
-#: at every drawing (the PNG, the SVG and the PDF page): a tenth of a small multiples'
+#: at every drawing (the PNG, the SVG and the PDF page): a sixth of a small multiples'
 #: drawing time, for the same files.
 TITLE_Y = 1.0
 
