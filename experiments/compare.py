@@ -638,7 +638,7 @@ def simulate(jobs: list[tuple], n_jobs: int, progress: bool, cache: RunCache):
         cache=cache,
         desc=desc,
         departments=True,
-        afterwards=DRAWING if n_jobs > 1 else (),
+        afterwards=DRAWING,  # (with workers only: run_jobs)
     )
 
 

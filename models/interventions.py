@@ -25,6 +25,7 @@ parameter registry (``models.registry``).
 import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 
@@ -177,7 +178,7 @@ class Schedule:
         self._n_cells = n_cells
         self._headcount = np.bincount(self._cell, minlength=n_cells) / max(org.n, 1)
         self._manager_of = org.manager_of
-        self._worked_out: dict[tuple, np.ndarray] = {}  # (``_once``)
+        self._worked_out: dict[tuple, Any] = {}  # what never changes (``_once``, ``_teams``)
 
     @classmethod
     def stacked(cls, schedules: Sequence["Schedule"], n: int) -> "Schedule":
@@ -368,9 +369,8 @@ class Schedule:
             reports = np.zeros_like(leaders)
             has = self._manager_of >= 0
             reports[has] = leaders[self._manager_of[has]]
-            self._worked_out[(iv.name, "leaders")] = leaders
-            self._worked_out[key] = leaders | reports
-        return self._worked_out[(iv.name, "leaders")], self._worked_out[key]
+            self._worked_out[key] = leaders, leaders | reports
+        return self._worked_out[key]
 
     def _champions(self, iv, week, levers, reach) -> np.ndarray:
         """Training makes champions coach more strongly; they answer questions and model use."""
